@@ -1,0 +1,49 @@
+# Front door. `make demo` and `make test` install missing Debian packages, build with CMake
+# and run. The real build is CMakeLists.txt; this file only drives it.
+BUILD      ?= build
+JOBS       ?= $(shell nproc)
+CMAKE_ARGS ?=
+WEIGHTS    ?= tests/fixtures/vgg11_64.h5
+IMAGES     ?= tests/fixtures/images/*.png
+OUT        ?= gpu-check-out
+PYTHON     ?= /usr/bin/python3
+
+# Build needs, and the PyTorch/h5py used by the reference tests and tools (tools only).
+BUILD_PACKAGES := cmake g++ make libhdf5-dev libstb-dev doctest-dev libopenblas-dev
+TOOL_PACKAGES  := python3 python3-numpy python3-h5py python3-torch python3-torchvision
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps build test demo bench gpu-check clean
+
+all: build
+
+deps:
+	@missing=$$(for p in $(BUILD_PACKAGES) $(TOOL_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing missing packages:" $$missing; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure
+
+demo: build
+	$(BUILD)/unioncam info --weights $(WEIGHTS)
+	$(BUILD)/unioncam predict --weights $(WEIGHTS) $(IMAGES)
+
+bench: build
+	bash tools/bench.sh $(BUILD)
+
+# On a machine with a GPU: full CUDA build, every test, the benchmark; logs and JSON into OUT.
+gpu-check:
+	bash tools/gpu_check.sh $(OUT)
+
+clean:
+	rm -rf $(BUILD)

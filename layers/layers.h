@@ -1,0 +1,92 @@
+// Layers as free functions, outputs first, shapes explicit (llm.c style). Every function
+// dispatches on ctx.backend(): the CPU implementation (layers/<op>.cpp) is the reference; the
+// CUDA one (layers/<op>.cu, cuDNN/cuBLAS or hand-written kernels) follows the same semantics.
+// All tensors are NCHW float32 on the context's backend.
+// Parameter gradients accumulate (+=); input gradients overwrite. Null gradient pointers are
+// simply not computed.
+#pragma once
+#include <cstdint>
+
+#include "runtime/context.h"
+#include "runtime/tensor.h"
+
+namespace uc {
+
+// ---- conv2d: in [n,c,h,w], w [k,c,r,s], b [k] -> out [n,k,out_h,out_w] -----------------------
+struct ConvShape {
+  int n = 1, c = 0, h = 0, w = 0;  // input
+  int k = 0;                       // output channels
+  int r = 3, s = 3;                // kernel height, width
+  int stride = 1, pad = 1;
+  int out_h() const { return (h + 2 * pad - r) / stride + 1; }
+  int out_w() const { return (w + 2 * pad - s) / stride + 1; }
+};
+void conv2d_forward(Context& ctx, Tensor& out, const Tensor& in, const Tensor& w, const Tensor& b,
+                    const ConvShape& shape);
+void conv2d_backward(Context& ctx, Tensor* din, Tensor* dw, Tensor* db, const Tensor& dout,
+                     const Tensor& in, const Tensor& w, const ConvShape& shape);
+
+// ---- relu (elementwise, any shape; out may alias in) -----------------------------------------
+void relu_forward(Context& ctx, Tensor& out, const Tensor& in);
+// din = dout * (out > 0); din may alias dout.
+void relu_backward(Context& ctx, Tensor& din, const Tensor& dout, const Tensor& out);
+
+// ---- max-pool (kernel x kernel, stride, no padding, floor) ----------------------------------
+struct PoolShape {
+  int n = 1, c = 0, h = 0, w = 0;
+  int kernel = 2, stride = 2;
+  int out_h() const { return (h - kernel) / stride + 1; }
+  int out_w() const { return (w - kernel) / stride + 1; }
+};
+void maxpool2d_forward(Context& ctx, Tensor& out, const Tensor& in, const PoolShape& shape);
+// The gradient of each window goes to its first maximal element (row-major), as PyTorch does.
+void maxpool2d_backward(Context& ctx, Tensor& din, const Tensor& dout, const Tensor& in,
+                        const Tensor& out, const PoolShape& shape);
+
+// ---- adaptive average pool to (out_h, out_w), PyTorch's bin rule ----------------------------
+// bin i covers [floor(i*h/out_h), ceil((i+1)*h/out_h)). Identity copy when sizes match.
+struct AdaptivePoolShape {
+  int n = 1, c = 0, h = 0, w = 0;
+  int out_h = 7, out_w = 7;
+};
+void adaptive_avgpool_forward(Context& ctx, Tensor& out, const Tensor& in,
+                              const AdaptivePoolShape& shape);
+void adaptive_avgpool_backward(Context& ctx, Tensor& din, const Tensor& dout,
+                               const AdaptivePoolShape& shape);
+
+// ---- linear: in [n,in_f], w [out_f,in_f] (PyTorch layout), b [out_f] -> out [n,out_f] --------
+struct LinearShape {
+  int n = 1, in_features = 0, out_features = 0;
+};
+void linear_forward(Context& ctx, Tensor& out, const Tensor& in, const Tensor& w, const Tensor& b,
+                    const LinearShape& shape);
+void linear_backward(Context& ctx, Tensor* din, Tensor* dw, Tensor* db, const Tensor& dout,
+                     const Tensor& in, const Tensor& w, const LinearShape& shape);
+
+// ---- dropout: identity at inference (copy unless out aliases in) ----------------------------
+void dropout_forward(Context& ctx, Tensor& out, const Tensor& in);
+void dropout_backward(Context& ctx, Tensor& din, const Tensor& dout);
+
+// ---- batchnorm (inference): out = in * scale[c] + shift[c] ----------------------------------
+// scale = gamma / sqrt(var + eps), shift = beta - mean * scale (see batchnorm_scale_shift).
+struct ChannelShape {
+  int n = 1, c = 0, hw = 0;  // hw = h*w (1 after a linear layer)
+};
+void batchnorm_scale_shift(const float* gamma, const float* beta, const float* mean,
+                           const float* var, float eps, int channels, float* scale, float* shift);
+void batchnorm_forward(Context& ctx, Tensor& out, const Tensor& in, const Tensor& scale,
+                       const Tensor& shift, const ChannelShape& shape);
+void batchnorm_backward(Context& ctx, Tensor& din, const Tensor& dout, const Tensor& scale,
+                        const ChannelShape& shape);
+// Folds an inference batchnorm into the preceding convolution's weights [k,c,r,s] and bias [k]
+// (host arrays, in place): conv then BN == conv with folded weights.
+void batchnorm_fold_into_conv(float* conv_w, float* conv_b, int k, int per_filter,
+                              const float* scale, const float* shift);
+
+// ---- softmax over the last dimension: in [n, classes] ---------------------------------------
+void softmax_forward(Context& ctx, Tensor& out, const Tensor& in, int n, int classes);
+// din = out * (dout - sum(dout * out)) per row.
+void softmax_backward(Context& ctx, Tensor& din, const Tensor& dout, const Tensor& out, int n,
+                      int classes);
+
+}  // namespace uc

@@ -1,0 +1,112 @@
+#include "runtime/context.h"
+
+#include "runtime/error.h"
+#ifdef UNIONCAM_CUDA
+#include "runtime/cuda_check.h"
+#endif
+
+namespace uc {
+
+#ifdef UNIONCAM_CUDA
+namespace detail {
+// runtime/context_cuda.cu: handles, workspace and algorithm cache live there.
+CudaState* create_cuda_state(MathMode math);
+void destroy_cuda_state(CudaState* state);
+}  // namespace detail
+#endif
+
+const char* math_mode_name(MathMode m) { return m == MathMode::TF32 ? "tf32" : "fp32"; }
+
+MathMode parse_math_mode(const std::string& name) {
+  if (name == "fp32") return MathMode::FP32;
+  if (name == "tf32") return MathMode::TF32;
+  fail_usage("unknown precision '" + name + "': expected fp32 or tf32");
+}
+
+bool cuda_compiled() {
+#ifdef UNIONCAM_CUDA
+  return true;
+#else
+  return false;
+#endif
+}
+
+bool cuda_device_available() {
+#ifdef UNIONCAM_CUDA
+  static const bool available = [] {
+    int count = 0;
+    if (cudaGetDeviceCount(&count) != cudaSuccess) {
+      cudaGetLastError();
+      return false;
+    }
+    return count > 0;
+  }();
+  return available;
+#else
+  return false;
+#endif
+}
+
+std::string cuda_device_name() {
+#ifdef UNIONCAM_CUDA
+  if (!cuda_device_available()) return "";
+  cudaDeviceProp prop{};
+  if (cudaGetDeviceProperties(&prop, 0) != cudaSuccess) return "";
+  return prop.name;
+#else
+  return "";
+#endif
+}
+
+Backend resolve_backend(const std::string& name, std::string* note) {
+  if (name == "cpu") {
+    if (note) *note = "device: cpu";
+    return Backend::CPU;
+  }
+  if (name == "cuda") {
+    if (!cuda_compiled())
+      fail_device("--device cuda: this build of unioncam has no CUDA backend (rebuild with nvcc and cuDNN present)");
+    if (!cuda_device_available())
+      fail_device("--device cuda: no usable CUDA device was found on this machine");
+    if (note) *note = "device: cuda (" + cuda_device_name() + ")";
+    return Backend::CUDA;
+  }
+  if (name == "auto") {
+    if (cuda_device_available()) {
+      if (note) *note = "device: cuda (" + cuda_device_name() + "), chosen by --device auto";
+      return Backend::CUDA;
+    }
+    if (note)
+      *note = std::string("device: cpu, chosen by --device auto (") +
+              (cuda_compiled() ? "no usable CUDA device" : "built without CUDA") + ")";
+    return Backend::CPU;
+  }
+  fail_usage("unknown device '" + name + "': expected auto, cpu or cuda");
+}
+
+Context::Context(Backend backend, MathMode math) : backend_(backend), math_(math) {
+  if (backend == Backend::CUDA) {
+#ifdef UNIONCAM_CUDA
+    if (!cuda_device_available()) fail_device("no usable CUDA device was found on this machine");
+    cuda_ = std::unique_ptr<CudaState, void (*)(CudaState*)>(detail::create_cuda_state(math),
+                                                             detail::destroy_cuda_state);
+#else
+    fail_device("this build of unioncam has no CUDA backend");
+#endif
+  }
+}
+
+Context::~Context() = default;
+
+CudaState& Context::cuda() {
+  UC_ASSERT(cuda_ != nullptr, "CUDA state requested on a CPU context");
+  return *cuda_;
+}
+
+void Context::synchronize() {
+#ifdef UNIONCAM_CUDA
+  if (backend_ == Backend::CUDA) CUDA_CHECK(cudaDeviceSynchronize());
+#endif
+}
+
+}  // namespace uc

@@ -1,0 +1,46 @@
+// The execution context: one per device. On CUDA it owns the cuDNN and cuBLAS handles, one
+// workspace sized to the largest need, and the per-shape algorithm cache (runtime/cuda_state.cuh).
+#pragma once
+#include <memory>
+#include <string>
+
+#include "runtime/tensor.h"
+
+namespace uc {
+
+// fp32: no tensor-core rounding anywhere. tf32: TF32 tensor cores for convolutions and GEMMs
+// (PyTorch's default for convolutions). Ignored on the CPU, which always computes in fp32.
+enum class MathMode { FP32, TF32 };
+const char* math_mode_name(MathMode m);
+MathMode parse_math_mode(const std::string& name);  // "fp32" | "tf32", else usage error
+
+bool cuda_compiled();          // this build has the CUDA backend
+bool cuda_device_available();  // compiled and at least one usable device
+std::string cuda_device_name();
+
+// "cpu" | "cuda" | "auto". cuda without a device (or without a CUDA build) is a usage/device
+// error, never a silent fallback. auto picks CUDA when usable; `note` says what was chosen.
+Backend resolve_backend(const std::string& name, std::string* note = nullptr);
+
+struct CudaState;  // defined in runtime/cuda_state.cuh (CUDA builds only)
+
+class Context {
+ public:
+  explicit Context(Backend backend, MathMode math = MathMode::FP32);
+  ~Context();
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+
+  Backend backend() const { return backend_; }
+  MathMode math() const { return math_; }
+  bool is_cuda() const { return backend_ == Backend::CUDA; }
+  CudaState& cuda();  // only on the CUDA backend
+  void synchronize();
+
+ private:
+  Backend backend_;
+  MathMode math_;
+  std::unique_ptr<CudaState, void (*)(CudaState*)> cuda_{nullptr, nullptr};
+};
+
+}  // namespace uc

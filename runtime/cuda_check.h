@@ -1,0 +1,45 @@
+// Status checks for CUDA, cuDNN and cuBLAS calls: a failure throws Error(Device) with the call,
+// file:line and the library's own message. Only included by CUDA-enabled translation units.
+#pragma once
+#ifdef UNIONCAM_CUDA
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <cudnn.h>
+
+#include <string>
+
+#include "runtime/error.h"
+
+namespace uc::detail {
+[[noreturn]] inline void device_failure(const char* what, const char* call, const char* file,
+                                        int line, const std::string& message) {
+  fail_device(std::string(file) + ":" + std::to_string(line) + ": " + what + " call `" + call +
+              "` failed: " + message);
+}
+const char* cublas_status_string(cublasStatus_t status);
+}  // namespace uc::detail
+
+#define CUDA_CHECK(call)                                                                    \
+  do {                                                                                      \
+    cudaError_t uc_status_ = (call);                                                        \
+    if (uc_status_ != cudaSuccess)                                                          \
+      ::uc::detail::device_failure("CUDA", #call, __FILE__, __LINE__,                       \
+                                   cudaGetErrorString(uc_status_));                         \
+  } while (0)
+#define CUDNN_CHECK(call)                                                                   \
+  do {                                                                                      \
+    cudnnStatus_t uc_status_ = (call);                                                      \
+    if (uc_status_ != CUDNN_STATUS_SUCCESS)                                                 \
+      ::uc::detail::device_failure("cuDNN", #call, __FILE__, __LINE__,                      \
+                                   cudnnGetErrorString(uc_status_));                        \
+  } while (0)
+#define CUBLAS_CHECK(call)                                                                  \
+  do {                                                                                      \
+    cublasStatus_t uc_status_ = (call);                                                     \
+    if (uc_status_ != CUBLAS_STATUS_SUCCESS)                                                \
+      ::uc::detail::device_failure("cuBLAS", #call, __FILE__, __LINE__,                     \
+                                   ::uc::detail::cublas_status_string(uc_status_));         \
+  } while (0)
+// After a kernel launch: launch errors are reported at the launch site.
+#define CUDA_CHECK_LAUNCH() CUDA_CHECK(cudaGetLastError())
+#endif

@@ -1,0 +1,151 @@
+#include "runtime/tensor.h"
+
+#include <cstring>
+#include <sstream>
+
+#include "runtime/error.h"
+#ifdef UNIONCAM_CUDA
+#include "runtime/cuda_check.h"
+#endif
+
+namespace uc {
+
+const char* backend_name(Backend b) { return b == Backend::CUDA ? "cuda" : "cpu"; }
+
+int64_t shape_numel(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
+
+std::string shape_str(const Shape& s) {
+  std::ostringstream o;
+  o << "[";
+  for (size_t i = 0; i < s.size(); ++i) o << (i ? ", " : "") << s[i];
+  o << "]";
+  return o.str();
+}
+
+namespace {
+std::shared_ptr<float> allocate(Backend backend, int64_t count) {
+  const size_t bytes = static_cast<size_t>(count > 0 ? count : 1) * sizeof(float);
+  if (backend == Backend::CUDA) {
+#ifdef UNIONCAM_CUDA
+    float* p = nullptr;
+    cudaError_t status = cudaMalloc(&p, bytes);
+    if (status != cudaSuccess) {
+      cudaGetLastError();  // clear the sticky-free error so the caller may retry smaller
+      fail_device("out of device memory: could not allocate " + std::to_string(bytes >> 20) +
+                  " MiB (" + cudaGetErrorString(status) + ")");
+    }
+    return std::shared_ptr<float>(p, [](float* q) { cudaFree(q); });
+#else
+    fail_device("this build of unioncam has no CUDA backend");
+#endif
+  }
+  float* p = static_cast<float*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
+  if (!p) fail_device("out of host memory: could not allocate " + std::to_string(bytes >> 20) + " MiB");
+  return std::shared_ptr<float>(p, [](float* q) { std::free(q); });
+}
+
+#ifdef UNIONCAM_CUDA
+cudaMemcpyKind copy_kind(Backend dst, Backend src) {
+  if (dst == Backend::CUDA) return src == Backend::CUDA ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice;
+  return src == Backend::CUDA ? cudaMemcpyDeviceToHost : cudaMemcpyHostToHost;
+}
+#endif
+
+void copy_bytes(float* dst, Backend dst_b, const float* src, Backend src_b, int64_t count) {
+  if (count <= 0) return;
+  if (dst_b == Backend::CPU && src_b == Backend::CPU) {
+    std::memcpy(dst, src, static_cast<size_t>(count) * sizeof(float));
+    return;
+  }
+#ifdef UNIONCAM_CUDA
+  CUDA_CHECK(cudaMemcpy(dst, src, static_cast<size_t>(count) * sizeof(float), copy_kind(dst_b, src_b)));
+#else
+  fail_device("this build of unioncam has no CUDA backend");
+#endif
+}
+}  // namespace
+
+Tensor Tensor::empty(Backend backend, const Shape& shape) {
+  Tensor t;
+  t.backend_ = backend;
+  t.shape_ = shape;
+  t.storage_ = allocate(backend, shape_numel(shape));
+  t.ptr_ = t.storage_.get();
+  return t;
+}
+
+Tensor Tensor::zeros(Backend backend, const Shape& shape) {
+  Tensor t = empty(backend, shape);
+  t.fill_zero();
+  return t;
+}
+
+Tensor Tensor::from_host(Backend backend, const Shape& shape, const float* values) {
+  Tensor t = empty(backend, shape);
+  t.copy_from_host(values, t.numel());
+  return t;
+}
+
+Tensor Tensor::from_host(Backend backend, const Shape& shape, const std::vector<float>& values) {
+  UC_ASSERT(static_cast<int64_t>(values.size()) == shape_numel(shape),
+            "from_host: " + std::to_string(values.size()) + " values for shape " + shape_str(shape));
+  return from_host(backend, shape, values.data());
+}
+
+std::vector<float> Tensor::to_host() const {
+  std::vector<float> v(static_cast<size_t>(numel()));
+  copy_bytes(v.data(), Backend::CPU, ptr_, backend_, numel());
+  return v;
+}
+
+void Tensor::copy_from_host(const float* values, int64_t count) {
+  UC_ASSERT(count <= numel(), "copy_from_host: too many values");
+  copy_bytes(ptr_, backend_, values, Backend::CPU, count);
+}
+
+void Tensor::copy_from(const Tensor& other) {
+  UC_ASSERT(other.numel() == numel(), "copy_from: " + shape_str(other.shape()) + " into " + shape_str(shape_));
+  if (other.ptr_ == ptr_) return;
+  copy_bytes(ptr_, backend_, other.ptr_, other.backend_, numel());
+}
+
+void Tensor::fill_zero() {
+  if (numel() == 0) return;
+  if (backend_ == Backend::CPU) {
+    std::memset(ptr_, 0, static_cast<size_t>(numel()) * sizeof(float));
+    return;
+  }
+#ifdef UNIONCAM_CUDA
+  CUDA_CHECK(cudaMemset(ptr_, 0, static_cast<size_t>(numel()) * sizeof(float)));
+#endif
+}
+
+Tensor Tensor::view(int64_t offset, const Shape& shape) const {
+  UC_ASSERT(offset >= 0 && offset + shape_numel(shape) <= numel(),
+            "view " + shape_str(shape) + " at " + std::to_string(offset) + " outside " + shape_str(shape_));
+  Tensor t;
+  t.storage_ = storage_;
+  t.ptr_ = ptr_ + offset;
+  t.shape_ = shape;
+  t.backend_ = backend_;
+  return t;
+}
+
+std::pair<size_t, size_t> cuda_memory_info() {
+#ifdef UNIONCAM_CUDA
+  size_t free_b = 0, total_b = 0;
+  if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) {
+    cudaGetLastError();
+    return {0, 0};
+  }
+  return {free_b, total_b};
+#else
+  return {0, 0};
+#endif
+}
+
+}  // namespace uc

@@ -1,0 +1,54 @@
+// A float32 tensor on one backend. Storage is shared (views alias it); layout is NCHW on both
+// backends, row-major, contiguous. Copies between host and device are explicit.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace uc {
+
+enum class Backend { CPU, CUDA };
+const char* backend_name(Backend b);
+
+using Shape = std::vector<int64_t>;
+int64_t shape_numel(const Shape& s);
+std::string shape_str(const Shape& s);  // "[1, 3, 224, 224]"
+
+class Tensor {
+ public:
+  Tensor() = default;
+  static Tensor empty(Backend backend, const Shape& shape);   // uninitialised
+  static Tensor zeros(Backend backend, const Shape& shape);
+  static Tensor from_host(Backend backend, const Shape& shape, const float* values);
+  static Tensor from_host(Backend backend, const Shape& shape, const std::vector<float>& values);
+
+  std::vector<float> to_host() const;
+  void copy_from_host(const float* values, int64_t count);  // count <= numel
+  void copy_from(const Tensor& other);                      // same numel, any backends
+  void fill_zero();
+
+  // Alias of `numel(shape)` elements starting `offset` elements in; shares storage.
+  Tensor view(int64_t offset, const Shape& shape) const;
+  Tensor reshape(const Shape& shape) const { return view(0, shape); }
+
+  float* data() { return ptr_; }
+  const float* data() const { return ptr_; }
+  const Shape& shape() const { return shape_; }
+  int64_t dim(int i) const { return shape_.at(static_cast<size_t>(i)); }
+  int rank() const { return static_cast<int>(shape_.size()); }
+  int64_t numel() const { return shape_numel(shape_); }
+  bool defined() const { return ptr_ != nullptr; }
+  Backend backend() const { return backend_; }
+
+ private:
+  std::shared_ptr<float> storage_;
+  float* ptr_ = nullptr;
+  Shape shape_;
+  Backend backend_ = Backend::CPU;
+};
+
+// Bytes of device memory (free, total); {0,0} on a build without CUDA.
+std::pair<size_t, size_t> cuda_memory_info();
+
+}  // namespace uc
