@@ -1,0 +1,328 @@
+#include "runtime/network.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "runtime/error.h"
+
+namespace uc {
+
+const char* layer_kind_name(LayerKind kind) {
+  switch (kind) {
+    case LayerKind::Conv: return "Conv2d";
+    case LayerKind::BatchNorm: return "BatchNorm2d";
+    case LayerKind::ReLU: return "ReLU";
+    case LayerKind::MaxPool: return "MaxPool2d";
+    case LayerKind::AdaptiveAvgPool: return "AdaptiveAvgPool2d";
+    case LayerKind::Linear: return "Linear";
+    case LayerKind::Dropout: return "Dropout";
+  }
+  return "?";
+}
+
+namespace {
+constexpr float kBatchNormEps = 1e-5f;  // torchvision's BatchNorm2d default
+constexpr int kPooledSize = 7;          // torchvision's AdaptiveAvgPool2d((7, 7))
+
+ConvShape conv_shape(const NetworkLayer& l, int n) {
+  ConvShape s;
+  s.n = n;
+  s.c = static_cast<int>(l.in_shape[0]);
+  s.h = static_cast<int>(l.in_shape[1]);
+  s.w = static_cast<int>(l.in_shape[2]);
+  s.k = static_cast<int>(l.out_shape[0]);
+  s.r = static_cast<int>(l.weight.dim(2));
+  s.s = static_cast<int>(l.weight.dim(3));
+  return s;
+}
+PoolShape pool_shape(const NetworkLayer& l, int n) {
+  PoolShape s;
+  s.n = n;
+  s.c = static_cast<int>(l.in_shape[0]);
+  s.h = static_cast<int>(l.in_shape[1]);
+  s.w = static_cast<int>(l.in_shape[2]);
+  return s;
+}
+AdaptivePoolShape adaptive_shape(const NetworkLayer& l, int n) {
+  AdaptivePoolShape s;
+  s.n = n;
+  s.c = static_cast<int>(l.in_shape[0]);
+  s.h = static_cast<int>(l.in_shape[1]);
+  s.w = static_cast<int>(l.in_shape[2]);
+  s.out_h = static_cast<int>(l.out_shape[1]);
+  s.out_w = static_cast<int>(l.out_shape[2]);
+  return s;
+}
+LinearShape linear_shape(const NetworkLayer& l, int n) {
+  return LinearShape{n, static_cast<int>(shape_numel(l.in_shape)), static_cast<int>(l.out_shape[0])};
+}
+ChannelShape channel_shape(const NetworkLayer& l, int n) {
+  const int c = static_cast<int>(l.in_shape[0]);
+  return ChannelShape{n, c, static_cast<int>(shape_numel(l.in_shape) / c)};
+}
+
+Shape with_batch(int n, const Shape& per_image) {
+  Shape s{n};
+  s.insert(s.end(), per_image.begin(), per_image.end());
+  return s;
+}
+}  // namespace
+
+VggNetwork::VggNetwork(Context& ctx, const ModelWeights& weights, const NetworkOptions& options)
+    : ctx_(ctx),
+      input_h_(options.input_h ? options.input_h : weights.input_h),
+      input_w_(options.input_w ? options.input_w : weights.input_w),
+      max_batch_(options.max_batch),
+      max_grad_batch_(options.max_grad_batch) {
+  if (input_h_ <= 0 || input_w_ <= 0 || input_h_ % 32 || input_w_ % 32)
+    fail_usage("input size " + std::to_string(input_h_) + "x" + std::to_string(input_w_) +
+               " is not supported: VGG needs a positive multiple of 32 on each side");
+  if (max_batch_ < 1 || max_grad_batch_ < 0)
+    fail_usage("batch sizes must be positive (max_batch " + std::to_string(max_batch_) + ")");
+  const Backend backend = ctx.backend();
+  auto upload = [&](const std::string& key) {
+    const HostArray& a = weights.at(key);
+    return Tensor::from_host(backend, a.shape, a.data);
+  };
+
+  // features: convolutions, batchnorms, ReLUs and pools in torchvision order.
+  Shape shape{3, input_h_, input_w_};
+  for (const FeatureModule& m : weights.arch.features) {
+    NetworkLayer l;
+    l.name = "features." + std::to_string(m.index);
+    l.in_shape = shape;
+    switch (m.kind) {
+      case FeatureModule::Conv:
+        l.kind = LayerKind::Conv;
+        l.weight = upload(l.name + ".weight");
+        l.bias = upload(l.name + ".bias");
+        l.out_shape = {m.out_channels, shape[1], shape[2]};
+        break;
+      case FeatureModule::BatchNorm: {
+        l.kind = LayerKind::BatchNorm;
+        const int c = m.in_channels;
+        std::vector<float> scale(c), shift(c);
+        batchnorm_scale_shift(weights.at(l.name + ".weight").data.data(),
+                              weights.at(l.name + ".bias").data.data(),
+                              weights.at(l.name + ".running_mean").data.data(),
+                              weights.at(l.name + ".running_var").data.data(), kBatchNormEps, c,
+                              scale.data(), shift.data());
+        l.weight = Tensor::from_host(backend, {c}, scale);
+        l.bias = Tensor::from_host(backend, {c}, shift);
+        l.out_shape = shape;
+        break;
+      }
+      case FeatureModule::ReLU:
+        l.kind = LayerKind::ReLU;
+        l.out_shape = shape;
+        break;
+      case FeatureModule::MaxPool:
+        l.kind = LayerKind::MaxPool;
+        l.out_shape = {shape[0], shape[1] / 2, shape[2] / 2};
+        break;
+    }
+    shape = l.out_shape;
+    layers_.push_back(std::move(l));
+  }
+
+  NetworkLayer pool;
+  pool.name = "avgpool";
+  pool.kind = LayerKind::AdaptiveAvgPool;
+  pool.in_shape = shape;
+  pool.out_shape = {shape[0], kPooledSize, kPooledSize};
+  layers_.push_back(pool);
+  Shape flat{shape[0] * kPooledSize * kPooledSize};
+
+  // classifier: Linear, ReLU, Dropout, Linear, ReLU, Dropout, Linear.
+  for (int i = 0; i < 7; ++i) {
+    NetworkLayer l;
+    l.name = "classifier." + std::to_string(i);
+    l.in_shape = flat;
+    if (i % 3 == 0) {
+      l.kind = LayerKind::Linear;
+      l.weight = upload(l.name + ".weight");
+      l.bias = upload(l.name + ".bias");
+      l.out_shape = {l.weight.dim(0)};
+    } else {
+      l.kind = i % 3 == 1 ? LayerKind::ReLU : LayerKind::Dropout;
+      l.out_shape = flat;
+    }
+    flat = l.out_shape;
+    layers_.push_back(std::move(l));
+  }
+
+  // Plan memory: inference ping-pong, kept outputs and gradient ping-pong.
+  int64_t largest = 3LL * input_h_ * input_w_, total_outputs = 0;
+  for (const NetworkLayer& l : layers_) {
+    largest = std::max(largest, shape_numel(l.out_shape));
+    total_outputs += shape_numel(l.out_shape);
+  }
+  ping_ = Tensor::empty(backend, {max_batch_ * largest});
+  pong_ = Tensor::empty(backend, {max_batch_ * largest});
+  planned_bytes_ = 2 * static_cast<size_t>(max_batch_ * largest) * sizeof(float);
+  if (max_grad_batch_ > 0) {
+    Tensor arena = Tensor::empty(backend, {max_grad_batch_ * total_outputs});
+    int64_t offset = 0;
+    for (const NetworkLayer& l : layers_) {
+      const int64_t count = max_grad_batch_ * shape_numel(l.out_shape);
+      kept_.push_back(arena.view(offset, {count}));
+      offset += count;
+    }
+    grad_ping_ = Tensor::empty(backend, {max_grad_batch_ * largest});
+    grad_pong_ = Tensor::empty(backend, {max_grad_batch_ * largest});
+    planned_bytes_ += static_cast<size_t>(max_grad_batch_ * (total_outputs + 2 * largest)) * sizeof(float);
+  }
+  for (NetworkLayer& l : layers_) {
+    if (l.weight.defined()) planned_bytes_ += (l.weight.numel() + l.bias.numel()) * sizeof(float);
+    if (options.param_grads && (l.kind == LayerKind::Conv || l.kind == LayerKind::Linear)) {
+      l.weight_grad = Tensor::zeros(backend, l.weight.shape());
+      l.bias_grad = Tensor::zeros(backend, l.bias.shape());
+      planned_bytes_ += (l.weight.numel() + l.bias.numel()) * sizeof(float);
+    }
+  }
+}
+
+const NetworkLayer& VggNetwork::layer(const std::string& name) const {
+  const int i = layer_index(name);
+  if (i < 0) fail_usage("layer '" + name + "' does not exist in this network (try features.N, avgpool or classifier.N)");
+  return layers_[static_cast<size_t>(i)];
+}
+
+int VggNetwork::layer_index(const std::string& name) const {
+  for (size_t i = 0; i < layers_.size(); ++i)
+    if (layers_[i].name == name) return static_cast<int>(i);
+  return -1;
+}
+
+std::string VggNetwork::last_conv_relu() const {
+  std::string name;
+  bool after_conv = false;
+  for (const NetworkLayer& l : layers_) {
+    if (!l.feature_map() || l.kind == LayerKind::AdaptiveAvgPool) break;
+    if (l.kind == LayerKind::Conv) after_conv = true;
+    if (l.kind == LayerKind::ReLU && after_conv) name = l.name, after_conv = false;
+  }
+  return name;
+}
+
+int VggNetwork::classes() const { return static_cast<int>(layers_.back().out_shape[0]); }
+
+Tensor VggNetwork::batch_view(const Tensor& buffer, int n, const Shape& per_image) const {
+  return buffer.view(0, with_batch(n, per_image));
+}
+
+void VggNetwork::run_layer(const NetworkLayer& l, int n, Tensor& out, const Tensor& in) {
+  switch (l.kind) {
+    case LayerKind::Conv: conv2d_forward(ctx_, out, in, l.weight, l.bias, conv_shape(l, n)); break;
+    case LayerKind::BatchNorm: batchnorm_forward(ctx_, out, in, l.weight, l.bias, channel_shape(l, n)); break;
+    case LayerKind::ReLU: relu_forward(ctx_, out, in); break;
+    case LayerKind::MaxPool: maxpool2d_forward(ctx_, out, in, pool_shape(l, n)); break;
+    case LayerKind::AdaptiveAvgPool: adaptive_avgpool_forward(ctx_, out, in, adaptive_shape(l, n)); break;
+    case LayerKind::Linear: {
+      const Tensor flat = in.reshape({n, shape_numel(l.in_shape)});
+      linear_forward(ctx_, out, flat, l.weight, l.bias, linear_shape(l, n));
+      break;
+    }
+    case LayerKind::Dropout: dropout_forward(ctx_, out, in); break;
+  }
+}
+
+static void check_input(const Tensor& input, int max_n, int h, int w, Backend backend, const char* what) {
+  if (input.rank() != 4 || input.dim(1) != 3 || input.dim(2) != h || input.dim(3) != w)
+    fail_usage(std::string(what) + ": expected input [n, 3, " + std::to_string(h) + ", " +
+               std::to_string(w) + "], got " + shape_str(input.shape()));
+  if (input.dim(0) < 1 || input.dim(0) > max_n)
+    fail_usage(std::string(what) + ": batch " + std::to_string(input.dim(0)) +
+               " is outside the planned 1.." + std::to_string(max_n));
+  UC_ASSERT(input.backend() == backend, std::string(what) + ": input on the wrong backend");
+}
+
+Tensor VggNetwork::forward(const Tensor& input) {
+  check_input(input, max_batch_, input_h_, input_w_, ctx_.backend(), "forward");
+  const int n = static_cast<int>(input.dim(0));
+  Tensor current = input;
+  Tensor* buffers[2] = {&ping_, &pong_};
+  int next = 0;
+  for (const NetworkLayer& l : layers_) {
+    // Elementwise layers run in place: the inference path keeps no intermediate outputs.
+    if (l.kind == LayerKind::Dropout) continue;
+    if (l.kind == LayerKind::ReLU && current.data() != input.data()) {
+      relu_forward(ctx_, current, current);
+      continue;
+    }
+    Tensor out = batch_view(*buffers[next], n, l.out_shape);
+    run_layer(l, n, out, current);
+    current = out;
+    next ^= 1;
+  }
+  return current.reshape({n, classes()});
+}
+
+Tensor VggNetwork::forward_keep(const Tensor& input) {
+  if (max_grad_batch_ < 1) fail_usage("forward_keep: this network was planned without a backward batch");
+  check_input(input, max_grad_batch_, input_h_, input_w_, ctx_.backend(), "forward_keep");
+  const int n = static_cast<int>(input.dim(0));
+  kept_input_ = input;
+  kept_n_ = n;
+  Tensor current = input;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    Tensor out = batch_view(kept_[i], n, layers_[i].out_shape);
+    run_layer(layers_[i], n, out, current);
+    current = out;
+  }
+  return batch_view(kept_.back(), n, {classes()});
+}
+
+Tensor VggNetwork::activation(const std::string& name) const {
+  UC_ASSERT(kept_n_ > 0, "activation() before forward_keep()");
+  const int i = layer_index(name);
+  if (i < 0) fail_usage("layer '" + name + "' does not exist in this network");
+  return batch_view(kept_[static_cast<size_t>(i)], kept_n_, layers_[static_cast<size_t>(i)].out_shape);
+}
+
+Tensor VggNetwork::backward(const Tensor& dlogits, const std::string& stop_at) {
+  UC_ASSERT(kept_n_ > 0, "backward() before forward_keep()");
+  const int n = kept_n_;
+  UC_ASSERT(dlogits.numel() == static_cast<int64_t>(n) * classes(), "backward: seed must be [n, classes]");
+  const int stop = stop_at == "input" ? -1 : layer_index(stop_at);
+  if (stop < 0 && stop_at != "input") fail_usage("layer '" + stop_at + "' does not exist in this network");
+
+  Tensor grad = dlogits.reshape({n, classes()});
+  Tensor* buffers[2] = {&grad_ping_, &grad_pong_};
+  int next = 0;
+  for (int i = static_cast<int>(layers_.size()) - 1; i > stop; --i) {
+    NetworkLayer& l = layers_[static_cast<size_t>(i)];
+    if (l.kind == LayerKind::Dropout) continue;  // identity at inference
+    const Tensor in = i == 0 ? kept_input_ : batch_view(kept_[static_cast<size_t>(i - 1)], n, l.in_shape);
+    const Tensor out = batch_view(kept_[static_cast<size_t>(i)], n, l.out_shape);
+    Tensor din = batch_view(*buffers[next], n, l.in_shape);
+    Tensor* dw = l.weight_grad.defined() ? &l.weight_grad : nullptr;
+    Tensor* db = l.bias_grad.defined() ? &l.bias_grad : nullptr;
+    switch (l.kind) {
+      case LayerKind::Conv: conv2d_backward(ctx_, &din, dw, db, grad, in, l.weight, conv_shape(l, n)); break;
+      case LayerKind::BatchNorm: batchnorm_backward(ctx_, din, grad, l.weight, channel_shape(l, n)); break;
+      case LayerKind::ReLU: relu_backward(ctx_, din, grad, out); break;
+      case LayerKind::MaxPool: maxpool2d_backward(ctx_, din, grad, in, out, pool_shape(l, n)); break;
+      case LayerKind::AdaptiveAvgPool: adaptive_avgpool_backward(ctx_, din, grad, adaptive_shape(l, n)); break;
+      case LayerKind::Linear: {
+        const Tensor flat_in = in.reshape({n, shape_numel(l.in_shape)});
+        Tensor flat_din = din.reshape({n, shape_numel(l.in_shape)});
+        linear_backward(ctx_, &flat_din, dw, db, grad, flat_in, l.weight, linear_shape(l, n));
+        break;
+      }
+      case LayerKind::Dropout: break;
+    }
+    grad = din;
+    next ^= 1;
+  }
+  return grad;
+}
+
+void VggNetwork::zero_param_grads() {
+  for (NetworkLayer& l : layers_) {
+    if (l.weight_grad.defined()) l.weight_grad.fill_zero();
+    if (l.bias_grad.defined()) l.bias_grad.fill_zero();
+  }
+}
+
+}  // namespace uc

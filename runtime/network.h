@@ -1,0 +1,89 @@
+// A VGG network (configs A/B/D/E, with or without BatchNorm, any widths, class count and
+// input size that is a multiple of 32) built from a weights file, runnable forward and
+// backward on one Context. Layers are addressed by their torchvision names: `features.N`,
+// `avgpool`, `classifier.N`.
+//
+// Memory is planned once, in the constructor: the weights; a ping-pong pair of activation
+// buffers for inference batches of up to `max_batch`; and, for backward, one buffer per layer
+// output plus a gradient ping-pong pair for up to `max_grad_batch` images.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "layers/layers.h"
+#include "runtime/context.h"
+#include "runtime/tensor.h"
+#include "weights/weights.h"
+
+namespace uc {
+
+enum class LayerKind { Conv, BatchNorm, ReLU, MaxPool, AdaptiveAvgPool, Linear, Dropout };
+const char* layer_kind_name(LayerKind kind);
+
+struct NetworkOptions {
+  int input_h = 0, input_w = 0;  // 0: the weights file's input size
+  int max_batch = 32;            // largest batch for forward()
+  int max_grad_batch = 1;        // largest batch for forward_keep()/backward()
+  bool param_grads = false;      // allocate weight/bias gradients for backward()
+};
+
+struct NetworkLayer {
+  std::string name;
+  LayerKind kind;
+  Shape in_shape, out_shape;  // per image: [C,H,W] for features/avgpool, [F] for the classifier
+  Tensor weight, bias;        // Conv/Linear: weight and bias; BatchNorm: scale and shift
+  Tensor weight_grad, bias_grad;
+  bool feature_map() const { return out_shape.size() == 3; }
+};
+
+class VggNetwork {
+ public:
+  VggNetwork(Context& ctx, const ModelWeights& weights, const NetworkOptions& options = {});
+
+  const std::vector<NetworkLayer>& layers() const { return layers_; }
+  const NetworkLayer& layer(const std::string& name) const;
+  int layer_index(const std::string& name) const;  // -1 when absent
+  // The default CAM target layer: the ReLU after the last convolution.
+  std::string last_conv_relu() const;
+  int input_h() const { return input_h_; }
+  int input_w() const { return input_w_; }
+  int classes() const;
+  int max_batch() const { return max_batch_; }
+  int max_grad_batch() const { return max_grad_batch_; }
+  Context& context() { return ctx_; }
+
+  // Inference: input [n,3,H,W] on the context's backend, n <= max_batch. Returns the logits
+  // [n, classes], a view valid until the next forward call.
+  Tensor forward(const Tensor& input);
+
+  // Forward keeping every layer's output (n <= max_grad_batch), for activation() and backward().
+  Tensor forward_keep(const Tensor& input);
+  Tensor activation(const std::string& name) const;  // [n, ...] from the last forward_keep
+
+  // Backward from a seed on the logits ([n, classes]) down to the output of layer `stop_at`
+  // (or "input" for the gradient with respect to the network input), stopping there. Uses the
+  // last forward_keep. Parameter gradients (when enabled) accumulate; zero them with
+  // zero_param_grads(). Returns a view valid until the next backward call.
+  Tensor backward(const Tensor& dlogits, const std::string& stop_at);
+  void zero_param_grads();
+
+  // Bytes of device (or host) memory planned by this network.
+  size_t planned_bytes() const { return planned_bytes_; }
+
+ private:
+  void run_layer(const NetworkLayer& layer, int n, Tensor& out, const Tensor& in);
+  Tensor batch_view(const Tensor& buffer, int n, const Shape& per_image) const;
+
+  Context& ctx_;
+  std::vector<NetworkLayer> layers_;
+  int input_h_ = 0, input_w_ = 0;
+  int max_batch_ = 0, max_grad_batch_ = 0;
+  Tensor ping_, pong_;                 // inference activations
+  std::vector<Tensor> kept_;           // per-layer outputs for backward
+  Tensor kept_input_;
+  Tensor grad_ping_, grad_pong_;       // backward activations' gradients
+  int kept_n_ = 0;
+  size_t planned_bytes_ = 0;
+};
+
+}  // namespace uc

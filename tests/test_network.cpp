@@ -1,0 +1,160 @@
+// Whole-network behaviour that needs no reference file: structure, naming, the two forward
+// paths agreeing, backward stopping points, and CUDA against CPU (skipped without a GPU).
+#include <cmath>
+
+#include "runtime/error.h"
+#include "runtime/network.h"
+#include "tests/check.h"
+#include "weights/random_vgg.h"
+
+using namespace uc;
+
+namespace {
+std::vector<float> seeded_input(int n, int h, int w, uint32_t seed) {
+  return test::random_vector(static_cast<size_t>(n) * 3 * h * w, seed, -2.f, 2.f);
+}
+Tensor one_hot(Backend b, int n, int classes, const std::vector<int>& cls) {
+  std::vector<float> v(static_cast<size_t>(n * classes), 0.f);
+  for (int i = 0; i < n; ++i) v[static_cast<size_t>(i * classes + cls[static_cast<size_t>(i)])] = 1.f;
+  return Tensor::from_host(b, {n, classes}, v);
+}
+}  // namespace
+
+TEST_CASE("network/names and default target layers follow torchvision") {
+  Context ctx(Backend::CPU);
+  struct Case { int depth; bool bn; const char* target; size_t features; };
+  for (const Case c : {Case{11, false, "features.19", 21}, Case{16, false, "features.29", 31},
+                       Case{16, true, "features.42", 44}, Case{19, false, "features.35", 37},
+                       Case{13, true, "features.33", 35}}) {
+    const ModelWeights w = random_vgg_weights(c.depth, c.bn, 10, 1, 32, 16, 32);
+    NetworkOptions o;
+    o.max_batch = 1;
+    VggNetwork net(ctx, w, o);
+    CAPTURE(c.depth);
+    CHECK(net.last_conv_relu() == c.target);
+    CHECK(net.layer_index("features." + std::to_string(c.features - 1)) >= 0);
+    CHECK(net.layer_index("features." + std::to_string(c.features)) < 0);
+    CHECK(net.layer("avgpool").out_shape == Shape{512 / 32, 7, 7});
+    CHECK(net.layer("classifier.6").out_shape == Shape{10});
+    CHECK(net.layer(c.target).kind == LayerKind::ReLU);
+    CHECK_THROWS_AS(net.layer("features.999"), Error);
+  }
+}
+
+TEST_CASE("network/forward and forward_keep give the same logits for a batch") {
+  Context ctx(Backend::CPU);
+  const ModelWeights w = random_vgg_weights(16, true, 7, 3, 16, 32, 64);
+  NetworkOptions o;
+  o.max_batch = 3;
+  o.max_grad_batch = 3;
+  VggNetwork net(ctx, w, o);
+  const Tensor x = Tensor::from_host(Backend::CPU, {3, 3, 64, 64}, seeded_input(3, 64, 64, 5));
+  const std::vector<float> a = net.forward(x).to_host();
+  const std::vector<float> b = net.forward_keep(x).to_host();
+  CHECK_CLOSE("logits", a, b, 1e-6, 1e-6);
+  // Each batch item is independent of the others.
+  const std::vector<float> single = net.forward(x.view(3 * 64 * 64, {1, 3, 64, 64})).to_host();
+  CHECK_CLOSE("item 1 alone", single, std::vector<float>(a.begin() + 7, a.begin() + 14), 1e-5, 1e-5);
+}
+
+TEST_CASE("network/backward to the input matches finite differences") {
+  Context ctx(Backend::CPU);
+  const ModelWeights w = random_vgg_weights(11, false, 5, 7, 16, 16, 32);
+  NetworkOptions o;
+  o.max_batch = 1;
+  o.max_grad_batch = 1;
+  VggNetwork net(ctx, w, o);
+  std::vector<float> x = seeded_input(1, 32, 32, 9);
+  Tensor input = Tensor::from_host(Backend::CPU, {1, 3, 32, 32}, x);
+  const std::vector<float> logits = net.forward_keep(input).to_host();
+  const int cls = 2;
+  const std::vector<float> grad = net.backward(one_hot(Backend::CPU, 1, 5, {cls}), "input").to_host();
+  // Central differences of the class logit at a few input positions (float: loose tolerance).
+  std::vector<float> numeric, analytic;
+  for (size_t idx : {size_t{0}, size_t{100}, size_t{777}, size_t{1500}, size_t{3000}}) {
+    const float h = 1e-2f, keep = x[idx];
+    x[idx] = keep + h;
+    const float up = net.forward(Tensor::from_host(Backend::CPU, {1, 3, 32, 32}, x)).to_host()[cls];
+    x[idx] = keep - h;
+    const float down = net.forward(Tensor::from_host(Backend::CPU, {1, 3, 32, 32}, x)).to_host()[cls];
+    x[idx] = keep;
+    numeric.push_back((up - down) / (2 * h));
+    analytic.push_back(grad[idx]);
+  }
+  double scale = 0;
+  for (float g : grad) scale = std::max(scale, static_cast<double>(std::fabs(g)));
+  CHECK_CLOSE("d logit / d input", analytic, numeric, 2e-2 * scale, 5e-2);
+  (void)logits;
+}
+
+TEST_CASE("network/backward stops at the named layer with its shape") {
+  Context ctx(Backend::CPU);
+  const ModelWeights w = random_vgg_weights(16, false, 4, 2, 32, 16, 64);
+  NetworkOptions o;
+  o.max_batch = 2;
+  o.max_grad_batch = 2;
+  VggNetwork net(ctx, w, o);
+  net.forward_keep(Tensor::from_host(Backend::CPU, {2, 3, 64, 64}, seeded_input(2, 64, 64, 1)));
+  const Tensor g = net.backward(one_hot(Backend::CPU, 2, 4, {0, 3}), "features.29");
+  CHECK(g.shape() == Shape{2, 16, 4, 4});
+  // One step further down, at the convolution features.28, the gradient passes only where
+  // the ReLU was active.
+  const std::vector<float> act = net.activation("features.29").to_host();
+  const std::vector<float> g28 = net.backward(one_hot(Backend::CPU, 2, 4, {0, 3}), "features.28").to_host();
+  size_t violations = 0;
+  for (size_t i = 0; i < act.size(); ++i) violations += (act[i] <= 0.f && g28[i] != 0.f);
+  CHECK(violations == 0);
+  CHECK_THROWS_AS(net.backward(one_hot(Backend::CPU, 2, 4, {0, 0}), "features.77"), Error);
+}
+
+TEST_CASE("network/rejects input sizes that are not multiples of 32") {
+  Context ctx(Backend::CPU);
+  const ModelWeights w = random_vgg_weights(11, false, 3, 1, 32, 8, 32);
+  NetworkOptions o;
+  o.input_h = 48;
+  o.input_w = 64;
+  CHECK_THROWS_AS(VggNetwork(ctx, w, o), Error);
+}
+
+TEST_CASE("cuda/whole network matches the CPU, forward and backward" * UC_NEEDS_GPU) {
+  for (bool bn : {false, true}) {
+    const ModelWeights w = random_vgg_weights(16, bn, 10, 11, 8, 64, 64);
+    const std::vector<float> x = seeded_input(2, 64, 64, 4);
+    std::vector<float> logits[2], grads[2], keep_logits[2];
+    for (int b = 0; b < 2; ++b) {
+      const Backend backend = b ? Backend::CUDA : Backend::CPU;
+      Context ctx(backend, MathMode::FP32);
+      NetworkOptions o;
+      o.max_batch = 2;
+      o.max_grad_batch = 2;
+      VggNetwork net(ctx, w, o);
+      const Tensor input = Tensor::from_host(backend, {2, 3, 64, 64}, x);
+      logits[b] = net.forward(input).to_host();
+      keep_logits[b] = net.forward_keep(input).to_host();
+      grads[b] = net.backward(one_hot(backend, 2, 10, {1, 7}), net.last_conv_relu()).to_host();
+    }
+    double lmax = 0, gmax = 0;
+    for (float v : logits[0]) lmax = std::max(lmax, static_cast<double>(std::fabs(v)));
+    for (float v : grads[0]) gmax = std::max(gmax, static_cast<double>(std::fabs(v)));
+    CHECK_CLOSE("cuda logits", logits[1], logits[0], 1e-4 * lmax, 1e-4);
+    CHECK_CLOSE("cuda keep logits", keep_logits[1], logits[0], 1e-4 * lmax, 1e-4);
+    CHECK_CLOSE("cuda gradient at target", grads[1], grads[0], 1e-4 * gmax, 1e-4);
+  }
+}
+
+TEST_CASE("cuda/whole network in tf32 stays within 1e-2" * UC_NEEDS_GPU) {
+  const ModelWeights w = random_vgg_weights(16, false, 10, 12, 4, 128, 64);
+  const std::vector<float> x = seeded_input(1, 64, 64, 8);
+  std::vector<float> logits[2];
+  for (int b = 0; b < 2; ++b) {
+    const Backend backend = b ? Backend::CUDA : Backend::CPU;
+    Context ctx(backend, b ? MathMode::TF32 : MathMode::FP32);
+    NetworkOptions o;
+    o.max_batch = 1;
+    VggNetwork net(ctx, w, o);
+    logits[b] = net.forward(Tensor::from_host(backend, {1, 3, 64, 64}, x)).to_host();
+  }
+  double lmax = 0;
+  for (float v : logits[0]) lmax = std::max(lmax, static_cast<double>(std::fabs(v)));
+  CHECK_CLOSE("tf32 logits", logits[1], logits[0], 1e-2 * lmax, 1e-2);
+}

@@ -1,0 +1,114 @@
+// `unioncam bench`: forward latency (batch 1), throughput (batch N) and forward+backward to the
+// CAM target layer, on random VGG weights or a given file. tools/bench.sh runs it beside PyTorch.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+#include <vector>
+
+#include "runtime/error.h"
+#include "runtime/network.h"
+#include "tools/cli.h"
+#include "weights/random_vgg.h"
+
+namespace uc::cli {
+
+static const char* kBenchHelp =
+    "usage: unioncam bench [--weights W.h5 | --depth 16 [--batchnorm]] [options]\n"
+    "\n"
+    "Times the network: forward at batch 1 (median), forward throughput at --batch,\n"
+    "and forward + backward to the last convolution's ReLU at batch 1.\n"
+    "\n"
+    "  --weights FILE   time this model (default: random VGG weights built in memory)\n"
+    "  --depth D        11, 13, 16 (default) or 19, for random weights\n"
+    "  --batchnorm      random weights with BatchNorm\n"
+    "  --device D       auto (default), cpu or cuda\n"
+    "  --precision P    fp32 (default) or tf32\n"
+    "  --batch N        throughput batch (default 32)\n"
+    "  --runs N         timed runs for batch 1 (default 10)\n"
+    "  --json           print one JSON line\n";
+
+namespace {
+double now_ms() {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+}  // namespace
+
+int cmd_bench(int argc, char** argv) {
+  Args args("bench", argc, argv, {"weights", "depth", "device", "precision", "batch", "runs"},
+            {"batchnorm", "json", "help"});
+  if (args.flag("help")) {
+    std::fputs(kBenchHelp, stdout);
+    return 0;
+  }
+  const int batch = args.get_int("batch", 32, 1, 4096);
+  const int runs = args.get_int("runs", 10, 1, 100000);
+  const MathMode math = parse_math_mode(args.get("precision", "fp32"));
+  std::string note;
+  const Backend backend = resolve_backend(args.get("device", "auto"), &note);
+  const ModelWeights weights =
+      args.has("weights") ? load_weights(args.get("weights", ""))
+                          : random_vgg_weights(args.get_int("depth", 16, 11, 19), args.flag("batchnorm"), 1000, 0);
+  if (!args.flag("json")) std::cerr << note << "\n";
+
+  Context ctx(backend, math);
+  NetworkOptions options;
+  options.max_batch = batch;
+  options.max_grad_batch = 1;
+  VggNetwork net(ctx, weights, options);
+  const int h = net.input_h(), w = net.input_w();
+  std::vector<float> host(static_cast<size_t>(batch) * 3 * h * w);
+  for (size_t i = 0; i < host.size(); ++i) host[i] = static_cast<float>((i * 2654435761u) % 1000) / 500.f - 1.f;
+  const Tensor big = Tensor::from_host(backend, {batch, 3, h, w}, host);
+  const Tensor one = big.view(0, {1, 3, h, w});
+
+  auto time_it = [&](auto&& fn) {
+    const double t0 = now_ms();
+    fn();
+    ctx.synchronize();
+    return now_ms() - t0;
+  };
+  time_it([&] { net.forward(one); });  // warm-up: algorithm choice, caches, thread pools
+  std::vector<double> single;
+  for (int r = 0; r < runs; ++r) single.push_back(time_it([&] { net.forward(one); }));
+  time_it([&] { net.forward(big); });
+  const int big_runs = backend == Backend::CUDA ? 10 : 2;
+  std::vector<double> many;
+  for (int r = 0; r < big_runs; ++r) many.push_back(time_it([&] { net.forward(big); }));
+  const std::string target = net.last_conv_relu();
+  std::vector<float> seed(static_cast<size_t>(net.classes()), 0.f);
+  seed[0] = 1.f;
+  const Tensor dlogits = Tensor::from_host(backend, {1, net.classes()}, seed);
+  time_it([&] { net.forward_keep(one); net.backward(dlogits, target); });
+  std::vector<double> fwd_bwd;
+  for (int r = 0; r < std::max(1, runs / 2); ++r)
+    fwd_bwd.push_back(time_it([&] { net.forward_keep(one); net.backward(dlogits, target); }));
+
+  const double b1 = median(single), bn = median(many), fb = median(fwd_bwd);
+  const double throughput = batch * 1000.0 / bn;
+  std::ostringstream o;
+  if (args.flag("json")) {
+    o << "{\"runtime\":\"unioncam\",\"arch\":" << json_string(weights.arch.name()) << ",\"device\":"
+      << json_string(backend_name(backend)) << ",\"precision\":" << json_string(math_mode_name(math))
+      << ",\"input\":" << h << ",\"batch1_ms\":" << json_number(b1) << ",\"batch\":" << batch
+      << ",\"batch_img_s\":" << json_number(throughput) << ",\"fwd_bwd_ms\":" << json_number(fb)
+      << ",\"target_layer\":" << json_string(target) << "}\n";
+  } else {
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "%s %s %dx%d on %s (%s)\n  forward batch 1:      %8.2f ms (median of %d)\n"
+                  "  forward batch %-4d    %8.1f images/s\n  forward+backward (%s): %8.2f ms\n",
+                  weights.arch.name().c_str(), weights.path.c_str(), h, w, backend_name(backend),
+                  math_mode_name(math), b1, runs, batch, throughput, target.c_str(), fb);
+    o << line;
+  }
+  std::cout << o.str();
+  return 0;
+}
+
+}  // namespace uc::cli

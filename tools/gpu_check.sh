@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The GPU check (GPU.md): CUDA build for sm_90, every test including CUDA-against-CPU, and the
+# benchmark beside PyTorch. Logs and JSON go to OUT. No network access is needed.
+# stb headers: /usr/include/stb, else a copy carried in .stb/ (the reference GPU machine has none).
+set -uo pipefail
+out=${1:-gpu-check-out}
+mkdir -p "$out"
+build=build-gpu
+stb=/usr/include/stb
+[ -f $stb/stb_image.h ] || stb=$PWD/.stb
+status=0
+{
+  echo "== nvidia-smi"; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || true
+  echo "== configure + build"
+  cmake -S . -B $build -DCMAKE_BUILD_TYPE=Release -DUNIONCAM_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 \
+        -DSTB_INCLUDE_DIR=$stb >/dev/null && cmake --build $build -j "$(nproc)" 2>&1 | grep -E "error|warning" || true
+} 2>&1 | tee "$out/build.log"
+[ -x $build/unioncam_tests ] || { echo "build failed"; exit 1; }
+echo "== tests" | tee "$out/test.log"
+(cd $build && ctest --output-on-failure 2>&1) | tee -a "$out/test.log" || status=1
+$build/unioncam_tests -tc="cuda/*" -s 2>&1 | tail -n 40 > "$out/cuda_tests.log"
+echo "== bench" | tee "$out/bench.log"
+for p in fp32 tf32; do
+  bash tools/bench.sh $build --device cuda --precision $p --batch 128 2>&1 | tee -a "$out/bench.log"
+  cp $build/bench.json "$out/bench_$p.json" 2>/dev/null || true
+done
+exit $status
