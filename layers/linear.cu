@@ -34,10 +34,10 @@ void linear_forward_cuda(Context& ctx, Tensor& out, const Tensor& in, const Tens
   gpu::expect(in, int64_t(n) * in_f, "linear_forward input");
   gpu::expect(w, int64_t(out_f) * in_f, "linear_forward weight");
   gpu::expect(out, int64_t(n) * out_f, "linear_forward output");
+  if (b.defined()) gpu::expect(b, out_f, "linear_forward bias");
   CUBLAS_CHECK(cublasSgemm(ctx.cuda().cublas, CUBLAS_OP_T, CUBLAS_OP_N, out_f, n, in_f, &kOne,
                            w.data(), in_f, in.data(), in_f, &kZero, out.data(), out_f));
   if (b.defined()) {
-    gpu::expect(b, out_f, "linear_forward bias");
     add_bias_kernel<<<gpu::blocks_for(out.numel()), gpu::kThreads>>>(out.data(), b.data(),
                                                                      out.numel(), out_f);
     CUDA_CHECK_LAUNCH();
@@ -49,21 +49,19 @@ void linear_backward_cuda(Context& ctx, Tensor* din, Tensor* dw, Tensor* db, con
   if (!din && !dw && !db) return;
   const int n = shape.n, in_f = shape.in_features, out_f = shape.out_features;
   gpu::expect(dout, int64_t(n) * out_f, "linear_backward dout");
+  if (din) gpu::expect(w, int64_t(out_f) * in_f, "linear_backward weight");
+  if (din) gpu::expect(*din, int64_t(n) * in_f, "linear_backward din");
+  if (dw) gpu::expect(in, int64_t(n) * in_f, "linear_backward input");
+  if (dw) gpu::expect(*dw, int64_t(out_f) * in_f, "linear_backward dw");
+  if (db) gpu::expect(*db, out_f, "linear_backward db");
   cublasHandle_t blas = ctx.cuda().cublas;
-  if (din) {
-    gpu::expect(w, int64_t(out_f) * in_f, "linear_backward weight");
-    gpu::expect(*din, int64_t(n) * in_f, "linear_backward din");
+  if (din)
     CUBLAS_CHECK(cublasSgemm(blas, CUBLAS_OP_N, CUBLAS_OP_N, in_f, n, out_f, &kOne, w.data(), in_f,
                              dout.data(), out_f, &kZero, din->data(), in_f));
-  }
-  if (dw) {  // beta = 1: parameter gradients accumulate
-    gpu::expect(in, int64_t(n) * in_f, "linear_backward input");
-    gpu::expect(*dw, int64_t(out_f) * in_f, "linear_backward dw");
+  if (dw)  // beta = 1: parameter gradients accumulate
     CUBLAS_CHECK(cublasSgemm(blas, CUBLAS_OP_N, CUBLAS_OP_T, in_f, out_f, n, &kOne, in.data(), in_f,
                              dout.data(), out_f, &kOne, dw->data(), in_f));
-  }
   if (db) {
-    gpu::expect(*db, out_f, "linear_backward db");
     bias_grad_kernel<<<gpu::blocks_for(out_f), gpu::kThreads>>>(db->data(), dout.data(), n, out_f);
     CUDA_CHECK_LAUNCH();
   }

@@ -24,8 +24,6 @@ class DeviceBuffer {
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
   void* reserve(size_t bytes);  // at least `bytes`; reallocates only to grow
-  void* get() const { return ptr_; }
-  size_t size() const { return bytes_; }
 
  private:
   void* ptr_ = nullptr;
