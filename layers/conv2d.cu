@@ -1,0 +1,65 @@
+// conv2d on cuDNN: descriptors and algorithms come from the context's per-shape plan cache.
+#include "layers/cuda_common.cuh"
+#include "layers/cuda_layers.h"
+
+namespace uc {
+
+namespace {
+
+const float kOne = 1.f, kZero = 0.f;
+
+ConvKey key_of(const ConvShape& s, MathMode math) {
+  return {s.n, s.c, s.h, s.w, s.k, s.r, s.s, s.stride, s.pad, math};
+}
+
+int64_t in_numel(const ConvShape& s) { return int64_t(s.n) * s.c * s.h * s.w; }
+int64_t w_numel(const ConvShape& s) { return int64_t(s.k) * s.c * s.r * s.s; }
+int64_t out_numel(const ConvShape& s) { return int64_t(s.n) * s.k * s.out_h() * s.out_w(); }
+
+}  // namespace
+
+void conv2d_forward_cuda(Context& ctx, Tensor& out, const Tensor& in, const Tensor& w,
+                         const Tensor& b, const ConvShape& shape) {
+  gpu::expect(in, in_numel(shape), "conv2d_forward input");
+  gpu::expect(w, w_numel(shape), "conv2d_forward weight");
+  gpu::expect(out, out_numel(shape), "conv2d_forward output");
+  if (b.defined()) gpu::expect(b, shape.k, "conv2d_forward bias");
+  CudaState& st = ctx.cuda();
+  ConvPlan& p = st.conv_plan(key_of(shape, ctx.math()));
+  const auto& a = st.forward_algo(p, in.data(), w.data(), out.data());
+  CUDNN_CHECK(cudnnConvolutionForward(st.cudnn, &kOne, p.x, in.data(), p.w, w.data(), a.conv,
+                                      a.algo, st.workspace(a.workspace_bytes), a.workspace_bytes,
+                                      &kZero, p.y, out.data()));
+  if (b.defined())
+    CUDNN_CHECK(cudnnAddTensor(st.cudnn, &kOne, p.bias, b.data(), &kOne, p.y, out.data()));
+}
+
+void conv2d_backward_cuda(Context& ctx, Tensor* din, Tensor* dw, Tensor* db, const Tensor& dout,
+                          const Tensor& in, const Tensor& w, const ConvShape& shape) {
+  if (!din && !dw && !db) return;
+  gpu::expect(dout, out_numel(shape), "conv2d_backward dout");
+  if (din) gpu::expect(w, w_numel(shape), "conv2d_backward weight");
+  if (din) gpu::expect(*din, in_numel(shape), "conv2d_backward din");
+  if (dw) gpu::expect(in, in_numel(shape), "conv2d_backward input");
+  if (dw) gpu::expect(*dw, w_numel(shape), "conv2d_backward dw");
+  if (db) gpu::expect(*db, shape.k, "conv2d_backward db");
+  CudaState& st = ctx.cuda();
+  ConvPlan& p = st.conv_plan(key_of(shape, ctx.math()));
+  if (din) {
+    const auto& a = st.backward_data_algo(p, w.data(), dout.data(), din->data());
+    CUDNN_CHECK(cudnnConvolutionBackwardData(st.cudnn, &kOne, p.w, w.data(), p.y, dout.data(),
+                                             a.conv, a.algo, st.workspace(a.workspace_bytes),
+                                             a.workspace_bytes, &kZero, p.x, din->data()));
+  }
+  if (dw) {  // beta = 1: parameter gradients accumulate
+    const auto& a = st.backward_filter_algo(p, in.data(), dout.data());
+    CUDNN_CHECK(cudnnConvolutionBackwardFilter(st.cudnn, &kOne, p.x, in.data(), p.y, dout.data(),
+                                               a.conv, a.algo, st.workspace(a.workspace_bytes),
+                                               a.workspace_bytes, &kOne, p.w, dw->data()));
+  }
+  if (db)
+    CUDNN_CHECK(cudnnConvolutionBackwardBias(st.cudnn, &kOne, p.y, dout.data(), &kOne, p.bias,
+                                             db->data()));
+}
+
+}  // namespace uc

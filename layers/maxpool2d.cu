@@ -1,0 +1,96 @@
+// Max-pool with hand-written kernels: the backward pass must send each window's gradient to its
+// first maximal element (row-major), as PyTorch does, which cuDNN does not promise.
+#include "layers/cuda_common.cuh"
+#include "layers/cuda_layers.h"
+
+namespace uc {
+
+namespace {
+
+// One thread per output element; strict '>' keeps the first maximum.
+__global__ void maxpool_forward_kernel(float* out, const float* in, int64_t planes, int h, int w,
+                                       int oh, int ow, int kernel, int stride) {
+  const int64_t count = planes * oh * ow;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    const int ox = int(i % ow), oy = int(i / ow % oh);
+    const int64_t plane = i / (int64_t(oh) * ow);
+    const float* win = in + plane * h * w + int64_t(oy) * stride * w + ox * stride;
+    float best = win[0];
+    for (int ky = 0; ky < kernel; ++ky)
+      for (int kx = 0; kx < kernel; ++kx) {
+        const float v = win[ky * w + kx];
+        if (v > best) best = v;
+      }
+    out[i] = best;
+  }
+}
+
+// One thread per input element, gathering from the windows that contain it: each input is
+// written exactly once (din is overwritten, uncovered borders get 0) and no atomics are needed.
+// A window's winner is its first element equal to the window's maximum.
+__global__ void maxpool_backward_kernel(float* din, const float* dout, const float* in,
+                                        const float* out, int64_t planes, int h, int w, int oh,
+                                        int ow, int kernel, int stride) {
+  const int64_t count = planes * h * w;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    const int x = int(i % w), y = int(i / w % h);
+    const int64_t plane = i / (int64_t(h) * w);
+    const float* in_plane = in + plane * h * w;
+    const int oy_lo = y < kernel ? 0 : (y - kernel) / stride + 1, oy_hi = min(y / stride, oh - 1);
+    const int ox_lo = x < kernel ? 0 : (x - kernel) / stride + 1, ox_hi = min(x / stride, ow - 1);
+    float grad = 0.f;
+    for (int oy = oy_lo; oy <= oy_hi; ++oy)
+      for (int ox = ox_lo; ox <= ox_hi; ++ox) {
+        const int64_t o = (plane * oh + oy) * ow + ox;
+        const float m = out[o];
+        int winner = -1;  // flat index in the plane
+        for (int ky = 0; ky < kernel && winner < 0; ++ky)
+          for (int kx = 0; kx < kernel; ++kx) {
+            const int at = (oy * stride + ky) * w + ox * stride + kx;
+            if (in_plane[at] == m) {
+              winner = at;
+              break;
+            }
+          }
+        if (winner == y * w + x) grad += dout[o];
+      }
+    din[i] = grad;
+  }
+}
+
+void check_pool(const PoolShape& s) {
+  UC_ASSERT(s.kernel > 0 && s.stride > 0 && s.h >= s.kernel && s.w >= s.kernel,
+            "maxpool2d: window larger than the input or empty");
+}
+
+}  // namespace
+
+void maxpool2d_forward_cuda(Context&, Tensor& out, const Tensor& in, const PoolShape& shape) {
+  check_pool(shape);
+  const int64_t planes = int64_t(shape.n) * shape.c;
+  const int oh = shape.out_h(), ow = shape.out_w();
+  gpu::expect(in, planes * shape.h * shape.w, "maxpool2d_forward input");
+  gpu::expect(out, planes * oh * ow, "maxpool2d_forward output");
+  maxpool_forward_kernel<<<gpu::blocks_for(planes * oh * ow), gpu::kThreads>>>(
+      out.data(), in.data(), planes, shape.h, shape.w, oh, ow, shape.kernel, shape.stride);
+  CUDA_CHECK_LAUNCH();
+}
+
+void maxpool2d_backward_cuda(Context&, Tensor& din, const Tensor& dout, const Tensor& in,
+                             const Tensor& out, const PoolShape& shape) {
+  check_pool(shape);
+  const int64_t planes = int64_t(shape.n) * shape.c;
+  const int oh = shape.out_h(), ow = shape.out_w();
+  gpu::expect(in, planes * shape.h * shape.w, "maxpool2d_backward input");
+  gpu::expect(din, planes * shape.h * shape.w, "maxpool2d_backward din");
+  gpu::expect(out, planes * oh * ow, "maxpool2d_backward out");
+  gpu::expect(dout, planes * oh * ow, "maxpool2d_backward dout");
+  maxpool_backward_kernel<<<gpu::blocks_for(planes * shape.h * shape.w), gpu::kThreads>>>(
+      din.data(), dout.data(), in.data(), out.data(), planes, shape.h, shape.w, oh, ow,
+      shape.kernel, shape.stride);
+  CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace uc

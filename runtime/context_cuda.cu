@@ -1,0 +1,196 @@
+// The CUDA half of Context: handles, the shared workspace, and the convolution plan cache.
+#include <algorithm>
+#include <string>
+
+#include "runtime/cuda_state.cuh"
+
+namespace uc {
+
+namespace {
+
+// Largest workspace an algorithm may use; also capped by a quarter of the free device memory
+// at the time of the search, so a search never starves the activations.
+constexpr size_t kMaxConvWorkspace = size_t(1) << 30;
+constexpr size_t kAlign = 256;
+
+size_t round_up(size_t bytes) { return (bytes + kAlign - 1) / kAlign * kAlign; }
+
+size_t search_limit() {
+  size_t free_b = 0, total_b = 0;
+  CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+  return round_up(std::min(kMaxConvWorkspace, free_b / 4));
+}
+
+// fp32 keeps cuDNN to FMA kernels; tf32 lets it pick TF32 tensor-core kernels for float data.
+cudnnMathType_t initial_math(MathMode math) {
+  return math == MathMode::TF32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH;
+}
+
+// Find lists candidates fastest first; take the first that ran, fits the limit and respects the
+// math mode (never a reduced-precision conversion; no tensor cores at all in fp32).
+template <typename Perf>
+const Perf& pick(const Perf* perf, int count, size_t limit, MathMode math, const char* what) {
+  for (int i = 0; i < count; ++i) {
+    const Perf& p = perf[i];
+    const bool tensor_op = p.mathType == CUDNN_TENSOR_OP_MATH ||
+                           p.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
+    const bool allowed = math == MathMode::TF32 ? p.mathType != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION
+                                                : !tensor_op;
+    if (p.status == CUDNN_STATUS_SUCCESS && p.memory <= limit && allowed) return p;
+  }
+  fail_device(std::string("cuDNN found no usable ") + what + " algorithm (" +
+              std::to_string(count) + " candidates, workspace limit " +
+              std::to_string(limit >> 20) + " MiB, math " + math_mode_name(math) + ")");
+}
+
+// Shared tail of the three searches: adopt the algorithm, its math type (tf32 only; fp32 stays
+// FMA) and its workspace, and grow the shared workspace now rather than during a later call.
+template <typename Algo, typename Perf, typename SizeFn>
+void adopt(ConvDirection<Algo>& d, const Perf& p, MathMode math, CudaState& state,
+           SizeFn workspace_size) {
+  if (math == MathMode::TF32) CUDNN_CHECK(cudnnSetConvolutionMathType(d.conv, p.mathType));
+  size_t bytes = 0;
+  CUDNN_CHECK(workspace_size(p.algo, &bytes));
+  d.algo = p.algo;
+  d.workspace_bytes = std::max(bytes, p.memory);
+  state.workspace(d.workspace_bytes);
+  d.chosen = true;
+}
+
+}  // namespace
+
+void* DeviceBuffer::reserve(size_t bytes) {
+  if (bytes <= bytes_) return ptr_;
+  CUDA_CHECK(cudaFree(ptr_));
+  ptr_ = nullptr;
+  bytes_ = 0;
+  const cudaError_t status = cudaMalloc(&ptr_, bytes);
+  if (status != cudaSuccess) {
+    cudaGetLastError();  // clear it so the caller may go on with smaller work
+    ptr_ = nullptr;
+    fail_device("out of device memory: could not allocate a " + std::to_string(bytes >> 20) +
+                " MiB workspace (" + cudaGetErrorString(status) + ")");
+  }
+  bytes_ = bytes;
+  return ptr_;
+}
+
+// Destructors must not throw, so destroy statuses are not checked here.
+ConvPlan::~ConvPlan() {
+  for (cudnnConvolutionDescriptor_t c : {fwd.conv, bwd_data.conv, bwd_filter.conv})
+    if (c) cudnnDestroyConvolutionDescriptor(c);
+  for (cudnnTensorDescriptor_t t : {x, y, bias})
+    if (t) cudnnDestroyTensorDescriptor(t);
+  if (w) cudnnDestroyFilterDescriptor(w);
+}
+
+CudaState::~CudaState() {
+  conv_plans_.clear();
+  if (cublas) cublasDestroy(cublas);
+  if (cudnn) cudnnDestroy(cudnn);
+}
+
+ConvPlan& CudaState::conv_plan(const ConvKey& key) {
+  const auto found = conv_plans_.find(key);
+  if (found != conv_plans_.end()) return *found->second;
+
+  auto p = std::make_unique<ConvPlan>();  // owns whatever is created below, even on failure
+  CUDNN_CHECK(cudnnCreateTensorDescriptor(&p->x));
+  CUDNN_CHECK(cudnnCreateTensorDescriptor(&p->y));
+  CUDNN_CHECK(cudnnCreateTensorDescriptor(&p->bias));
+  CUDNN_CHECK(cudnnCreateFilterDescriptor(&p->w));
+  CUDNN_CHECK(cudnnSetTensor4dDescriptor(p->x, kCudnnLayout, CUDNN_DATA_FLOAT, key.n, key.c, key.h, key.w));
+  CUDNN_CHECK(cudnnSetFilter4dDescriptor(p->w, CUDNN_DATA_FLOAT, kCudnnLayout, key.k, key.c, key.r, key.s));
+  CUDNN_CHECK(cudnnSetTensor4dDescriptor(p->bias, kCudnnLayout, CUDNN_DATA_FLOAT, 1, key.k, 1, 1));
+  for (cudnnConvolutionDescriptor_t* c : {&p->fwd.conv, &p->bwd_data.conv, &p->bwd_filter.conv}) {
+    CUDNN_CHECK(cudnnCreateConvolutionDescriptor(c));
+    CUDNN_CHECK(cudnnSetConvolution2dDescriptor(*c, key.pad, key.pad, key.stride, key.stride, 1, 1,
+                                                CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+    CUDNN_CHECK(cudnnSetConvolutionMathType(*c, initial_math(key.math)));
+  }
+  int n = 0, k = 0, oh = 0, ow = 0;
+  CUDNN_CHECK(cudnnGetConvolution2dForwardOutputDim(p->fwd.conv, p->x, p->w, &n, &k, &oh, &ow));
+  UC_ASSERT(oh == (key.h + 2 * key.pad - key.r) / key.stride + 1 &&
+                ow == (key.w + 2 * key.pad - key.s) / key.stride + 1,
+            "cuDNN's convolution output size differs from ConvShape's");
+  CUDNN_CHECK(cudnnSetTensor4dDescriptor(p->y, kCudnnLayout, CUDNN_DATA_FLOAT, n, k, oh, ow));
+  p->w_bytes = size_t(key.k) * key.c * key.r * key.s * sizeof(float);
+  return *conv_plans_.emplace(key, std::move(p)).first->second;
+}
+
+const ConvDirection<cudnnConvolutionFwdAlgo_t>& CudaState::forward_algo(ConvPlan& p,
+                                                                       const float* x,
+                                                                       const float* w, float* y) {
+  if (p.fwd.chosen) return p.fwd;
+  const size_t limit = search_limit();
+  DeviceBuffer scratch;
+  void* ws = scratch.reserve(limit);
+  cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+  int count = 0;
+  CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(cudnn, p.x, x, p.w, w, p.fwd.conv, p.y, y,
+                                                     CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &count,
+                                                     perf, ws, limit));
+  adopt(p.fwd, pick(perf, count, limit, math, "convolution forward"), math, *this,
+        [&](cudnnConvolutionFwdAlgo_t a, size_t* bytes) {
+          return cudnnGetConvolutionForwardWorkspaceSize(cudnn, p.x, p.w, p.fwd.conv, p.y, a, bytes);
+        });
+  return p.fwd;
+}
+
+const ConvDirection<cudnnConvolutionBwdDataAlgo_t>& CudaState::backward_data_algo(
+    ConvPlan& p, const float* w, const float* dy, float* dx) {
+  if (p.bwd_data.chosen) return p.bwd_data;
+  const size_t limit = search_limit();
+  DeviceBuffer scratch;
+  void* ws = scratch.reserve(limit);
+  cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+  int count = 0;
+  CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(
+      cudnn, p.w, w, p.y, dy, p.bwd_data.conv, p.x, dx, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
+      &count, perf, ws, limit));
+  adopt(p.bwd_data, pick(perf, count, limit, math, "convolution backward-data"), math, *this,
+        [&](cudnnConvolutionBwdDataAlgo_t a, size_t* bytes) {
+          return cudnnGetConvolutionBackwardDataWorkspaceSize(cudnn, p.w, p.y, p.bwd_data.conv,
+                                                              p.x, a, bytes);
+        });
+  return p.bwd_data;
+}
+
+const ConvDirection<cudnnConvolutionBwdFilterAlgo_t>& CudaState::backward_filter_algo(
+    ConvPlan& p, const float* x, const float* dy) {
+  if (p.bwd_filter.chosen) return p.bwd_filter;
+  const size_t limit = search_limit();
+  DeviceBuffer scratch;  // workspace, then a throwaway filter gradient
+  char* base = static_cast<char*>(scratch.reserve(limit + round_up(p.w_bytes)));
+  cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
+  int count = 0;
+  CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(
+      cudnn, p.x, x, p.y, dy, p.bwd_filter.conv, p.w, base + limit,
+      CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &count, perf, limit ? base : nullptr, limit));
+  adopt(p.bwd_filter, pick(perf, count, limit, math, "convolution backward-filter"), math, *this,
+        [&](cudnnConvolutionBwdFilterAlgo_t a, size_t* bytes) {
+          return cudnnGetConvolutionBackwardFilterWorkspaceSize(cudnn, p.x, p.y, p.bwd_filter.conv,
+                                                                p.w, a, bytes);
+        });
+  return p.bwd_filter;
+}
+
+namespace detail {
+
+CudaState* create_cuda_state(MathMode math) {
+  auto state = std::make_unique<CudaState>();  // releases the handles if a later step fails
+  state->math = math;
+  CUDNN_CHECK(cudnnCreate(&state->cudnn));
+  CUBLAS_CHECK(cublasCreate(&state->cublas));
+  // CUBLAS_DEFAULT_MATH never uses TF32 for sgemm; TF32 must be asked for.
+  CUBLAS_CHECK(cublasSetMathMode(state->cublas, math == MathMode::TF32 ? CUBLAS_TF32_TENSOR_OP_MATH
+                                                                       : CUBLAS_DEFAULT_MATH));
+  return state.release();
+}
+
+void destroy_cuda_state(CudaState* state) { delete state; }
+
+const char* cublas_status_string(cublasStatus_t status) { return cublasGetStatusString(status); }
+
+}  // namespace detail
+}  // namespace uc

@@ -1,0 +1,101 @@
+// What a CUDA Context owns: the cuDNN and cuBLAS handles, one device workspace, and the
+// per-shape convolution plans (descriptors + algorithms, chosen once, Caffe's lifetimes: created
+// on first sight of a shape, destroyed with the state). Only CUDA translation units include it.
+#pragma once
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <tuple>
+
+#include "runtime/context.h"
+#include "runtime/cuda_check.h"
+
+namespace uc {
+
+// Activation and filter layout of every cuDNN descriptor. Tensors are NCHW today; switching to
+// NHWC (and KRSC filters) changes this constant and the tensor strides in layers, nothing else.
+inline constexpr cudnnTensorFormat_t kCudnnLayout = CUDNN_TENSOR_NCHW;
+
+// A device allocation owned by one object; grows, never shrinks.
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  ~DeviceBuffer() { cudaFree(ptr_); }  // no throwing from a destructor; the pointer is ours
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  void* reserve(size_t bytes);  // at least `bytes`; reallocates only to grow
+
+ private:
+  void* ptr_ = nullptr;
+  size_t bytes_ = 0;
+};
+
+// Plain fields rather than layers' ConvShape: the runtime floor does not include layers/.
+struct ConvKey {
+  int n, c, h, w, k, r, s, stride, pad;
+  MathMode math;
+  auto tie() const { return std::tie(n, c, h, w, k, r, s, stride, pad, math); }
+  bool operator<(const ConvKey& o) const { return tie() < o.tie(); }
+};
+
+// One direction of a convolution: its own descriptor, because the chosen algorithm may require
+// a different cuDNN math type per direction.
+template <typename Algo>
+struct ConvDirection {
+  cudnnConvolutionDescriptor_t conv = nullptr;
+  Algo algo{};
+  size_t workspace_bytes = 0;
+  bool chosen = false;
+};
+
+struct ConvPlan {
+  ConvPlan() = default;
+  ~ConvPlan();
+  ConvPlan(const ConvPlan&) = delete;
+  ConvPlan& operator=(const ConvPlan&) = delete;
+
+  cudnnTensorDescriptor_t x = nullptr, y = nullptr, bias = nullptr;
+  cudnnFilterDescriptor_t w = nullptr;
+  ConvDirection<cudnnConvolutionFwdAlgo_t> fwd;
+  ConvDirection<cudnnConvolutionBwdDataAlgo_t> bwd_data;
+  ConvDirection<cudnnConvolutionBwdFilterAlgo_t> bwd_filter;
+  size_t w_bytes = 0;  // filter size, for the scratch gradient used while searching
+};
+
+struct CudaState {
+  CudaState() = default;
+  ~CudaState();
+  CudaState(const CudaState&) = delete;
+  CudaState& operator=(const CudaState&) = delete;
+
+  MathMode math = MathMode::FP32;
+  cudnnHandle_t cudnn = nullptr;
+  cublasHandle_t cublas = nullptr;
+
+  // The shared workspace, grown to the largest need seen so far. Growing frees the old buffer,
+  // and cudaFree waits for the device, so no queued kernel still uses it.
+  void* workspace(size_t bytes) { return bytes ? workspace_.reserve(bytes) : nullptr; }
+
+  // Descriptors for a shape, created on first use.
+  ConvPlan& conv_plan(const ConvKey& key);
+
+  // Each direction's algorithm is chosen on its first call by timing cuDNN's candidates on that
+  // call's buffers (cudnnFind*AlgorithmEx); the outputs written during the search are
+  // overwritten by the real call. The filter gradient is searched into scratch memory because
+  // the real one accumulates.
+  const ConvDirection<cudnnConvolutionFwdAlgo_t>& forward_algo(ConvPlan& p, const float* x,
+                                                               const float* w, float* y);
+  const ConvDirection<cudnnConvolutionBwdDataAlgo_t>& backward_data_algo(ConvPlan& p,
+                                                                         const float* w,
+                                                                         const float* dy,
+                                                                         float* dx);
+  const ConvDirection<cudnnConvolutionBwdFilterAlgo_t>& backward_filter_algo(ConvPlan& p,
+                                                                             const float* x,
+                                                                             const float* dy);
+
+ private:
+  DeviceBuffer workspace_;
+  std::map<ConvKey, std::unique_ptr<ConvPlan>> conv_plans_;
+};
+
+}  // namespace uc
