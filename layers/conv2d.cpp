@@ -1,5 +1,8 @@
 // conv2d on the CPU: im2col + OpenBLAS sgemm, one image at a time and over blocks of output
 // rows, so the column buffer stays cache-sized (a whole 224x224 VGG layer would need 115 MB).
+// im2col/col2im stay single-threaded on purpose: OpenMP workers spin-wait after each parallel
+// region and starve OpenBLAS's own threads in the sgemm that follows (VGG16's convolutions ran
+// 2.5x slower on 2 cores with them, 3-5x slower on a busy machine).
 #include <cblas.h>
 
 #include <algorithm>
@@ -16,7 +19,6 @@ namespace uc {
 namespace {
 
 constexpr size_t kColBlockFloats = size_t(1) << 19;  // 2 MiB of columns per sgemm
-constexpr int64_t kParallelMin = 1 << 14;            // below this, threads cost more than they save
 
 // Output rows per block: as many as fit kColBlockFloats, at least one.
 int rows_per_block(const ConvShape& sh) {
@@ -34,7 +36,6 @@ void valid_cols(const ConvShape& sh, int kj, int* lo, int* hi) {
 // col[(ci,ki,kj), (oh-oh0)*out_w + ow] = in[ci, oh*stride-pad+ki, ow*stride-pad+kj] (0 outside).
 void im2col(const float* in, const ConvShape& sh, int oh0, int oh1, float* col) {
   const int ow = sh.out_w(), cols = (oh1 - oh0) * ow;
-#pragma omp parallel for schedule(static) if (int64_t(sh.c) * sh.r * sh.s * cols > kParallelMin)
   for (int ci = 0; ci < sh.c; ++ci) {
     for (int ki = 0; ki < sh.r; ++ki) {
       for (int kj = 0; kj < sh.s; ++kj) {
@@ -64,8 +65,7 @@ void im2col(const float* in, const ConvShape& sh, int oh0, int oh1, float* col) 
 // The adjoint of im2col: din[ci, ih, iw] += col[...] over every column that read it.
 void col2im_add(const float* col, const ConvShape& sh, int oh0, int oh1, float* din) {
   const int ow = sh.out_w(), cols = (oh1 - oh0) * ow;
-#pragma omp parallel for schedule(static) if (int64_t(sh.c) * sh.r * sh.s * cols > kParallelMin)
-  for (int ci = 0; ci < sh.c; ++ci) {  // each thread owns whole input channels: no races
+  for (int ci = 0; ci < sh.c; ++ci) {
     for (int ki = 0; ki < sh.r; ++ki) {
       for (int kj = 0; kj < sh.s; ++kj) {
         int lo, hi;
@@ -114,7 +114,6 @@ void conv2d_forward(Context& ctx, Tensor& out, const Tensor& in, const Tensor& w
   for (int img = 0; img < sh.n; ++img) {
     const float* x = in.data() + size_t(img) * sh.c * sh.h * sh.w;
     float* y = out.data() + size_t(img) * sh.k * ohw;
-#pragma omp parallel for schedule(static) if (sh.k * ohw > kParallelMin)
     for (int k = 0; k < sh.k; ++k) std::fill(y + k * ohw, y + (k + 1) * ohw, b.data()[k]);
     for (int oh0 = 0; oh0 < sh.out_h(); oh0 += block) {
       const int oh1 = std::min(sh.out_h(), oh0 + block), cols = (oh1 - oh0) * ow;

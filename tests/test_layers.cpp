@@ -173,6 +173,7 @@ Vec softmax_ref(const Vec& x, int n, int classes) {
 // Non-square, stride 2, pad 0, non-square kernel, batch > 1.
 const std::vector<uc::ConvShape> kConvShapes = {
     {2, 3, 7, 5, 4, 3, 3, 1, 1},  // VGG's 3x3 pad 1, batch 2, non-square image
+    {1, 3, 6, 7, 2, 3, 3, 1, 0},  // 3x3 pad 0
     {1, 2, 8, 9, 3, 3, 3, 2, 0},  // stride 2, pad 0
     {3, 4, 6, 5, 2, 2, 3, 2, 1},  // non-square kernel, stride 2, batch 3
     {2, 3, 5, 5, 3, 1, 1, 1, 0},  // 1x1
@@ -223,26 +224,32 @@ TEST_CASE("layers/conv2d gradients match finite differences") {
   }
 }
 
-TEST_CASE("layers/conv2d large enough for several column blocks and threads") {
+TEST_CASE("layers/conv2d large enough for several column blocks") {
   uc::Context ctx(Backend::CPU);
-  const uc::ConvShape s{2, 64, 40, 36, 8, 3, 3, 1, 1};  // 576 x 1440 columns: > one 2 MiB block
-  const auto x = random_vector(size_t(s.n) * s.c * s.h * s.w, 1);
-  const auto w = random_vector(size_t(s.k) * s.c * 9, 2, -0.1f, 0.1f);
-  const auto b = random_vector(size_t(s.k), 3);
-  const auto dy = random_vector(size_t(s.n) * s.k * s.out_h() * s.out_w(), 4);
-  const Tensor xt = cpu({s.n, s.c, s.h, s.w}, x), wt = cpu({s.k, s.c, 3, 3}, w);
-  Tensor out = cpu_zeros({s.n, s.k, s.h, s.w});
-  uc::conv2d_forward(ctx, out, xt, wt, cpu({s.k}, b), s);
-  const Vec xd = to_double(x), wd = to_double(w);
-  CHECK_CLOSE("conv out", out.to_host(), conv_ref(xd, wd, to_double(b), s), 1e-4, 1e-4);
+  const std::vector<uc::ConvShape> shapes = {
+      {2, 64, 48, 44, 8, 3, 3, 1, 1},  // 576 x 44 columns per output row: 3 blocks of 20 rows
+      {1, 128, 64, 62, 4, 3, 3, 2, 1},  // stride 2: 3 blocks
+  };
+  for (size_t t = 0; t < shapes.size(); ++t) {
+    const uc::ConvShape& s = shapes[t];
+    const auto x = random_vector(size_t(s.n) * s.c * s.h * s.w, 1 + t);
+    const auto w = random_vector(size_t(s.k) * s.c * 9, 2 + t, -0.1f, 0.1f);
+    const auto b = random_vector(size_t(s.k), 3 + t);
+    const auto dy = random_vector(size_t(s.n) * s.k * s.out_h() * s.out_w(), 4 + t);
+    const Tensor xt = cpu({s.n, s.c, s.h, s.w}, x), wt = cpu({s.k, s.c, 3, 3}, w);
+    Tensor out = cpu_zeros({s.n, s.k, s.out_h(), s.out_w()});
+    uc::conv2d_forward(ctx, out, xt, wt, cpu({s.k}, b), s);
+    const Vec xd = to_double(x), wd = to_double(w);
+    CHECK_CLOSE(tag("conv out", t), out.to_host(), conv_ref(xd, wd, to_double(b), s), 1e-4, 1e-4);
 
-  Tensor din = cpu_zeros(xt.shape()), dw = cpu_zeros(wt.shape()), db = cpu_zeros({s.k});
-  uc::conv2d_backward(ctx, &din, &dw, &db, cpu(out.shape(), dy), xt, wt, s);
-  Vec dx_ref, dw_ref, db_ref;
-  conv_backward_ref(xd, wd, to_double(dy), s, dx_ref, dw_ref, db_ref);
-  CHECK_CLOSE("conv din", din.to_host(), dx_ref, kAtol, kRtol);
-  CHECK_CLOSE("conv dw", dw.to_host(), dw_ref, 1e-3, kRtol);  // sums of 2880 products
-  CHECK_CLOSE("conv db", db.to_host(), db_ref, 1e-3, kRtol);
+    Tensor din = cpu_zeros(xt.shape()), dw = cpu_zeros(wt.shape()), db = cpu_zeros({s.k});
+    uc::conv2d_backward(ctx, &din, &dw, &db, cpu(out.shape(), dy), xt, wt, s);
+    Vec dx_ref, dw_ref, db_ref;
+    conv_backward_ref(xd, wd, to_double(dy), s, dx_ref, dw_ref, db_ref);
+    CHECK_CLOSE(tag("conv din", t), din.to_host(), dx_ref, kAtol, kRtol);
+    CHECK_CLOSE(tag("conv dw", t), dw.to_host(), dw_ref, 1e-3, kRtol);  // sums of ~4000 products
+    CHECK_CLOSE(tag("conv db", t), db.to_host(), db_ref, 1e-3, kRtol);
+  }
 }
 
 TEST_CASE("layers/conv2d parameter gradients accumulate; null gradients are skipped") {
