@@ -88,21 +88,21 @@ float* scratch(std::vector<float>& buf, size_t n) {
   return buf.data();
 }
 
-void check_conv(const Context& ctx, const char* op, const Tensor* out, const Tensor& in,
-                const Tensor& w, const ConvShape& sh) {
+void check_conv(const Context& ctx, const char* op, const Tensor& out, const char* out_role,
+                const Tensor& in, const Tensor& w, const ConvShape& sh) {
   UC_ASSERT(sh.n > 0 && sh.c > 0 && sh.k > 0 && sh.r > 0 && sh.s > 0 && sh.stride > 0 &&
                 sh.pad >= 0 && sh.out_h() > 0 && sh.out_w() > 0,
             std::string(op) + ": invalid ConvShape");
   detail::expect_tensor(ctx, in, {sh.n, sh.c, sh.h, sh.w}, op, "in");
   detail::expect_tensor(ctx, w, {sh.k, sh.c, sh.r, sh.s}, op, "w");
-  if (out) detail::expect_tensor(ctx, *out, {sh.n, sh.k, sh.out_h(), sh.out_w()}, op, "out");
+  detail::expect_tensor(ctx, out, {sh.n, sh.k, sh.out_h(), sh.out_w()}, op, out_role);
 }
 
 }  // namespace
 
 void conv2d_forward(Context& ctx, Tensor& out, const Tensor& in, const Tensor& w, const Tensor& b,
                     const ConvShape& sh) {
-  check_conv(ctx, "conv2d_forward", &out, in, w, sh);
+  check_conv(ctx, "conv2d_forward", out, "out", in, w, sh);
   detail::expect_tensor(ctx, b, {sh.k}, "conv2d_forward", "b");
 #ifdef UNIONCAM_CUDA
   if (ctx.is_cuda()) return conv2d_forward_cuda(ctx, out, in, w, b, sh);
@@ -128,7 +128,7 @@ void conv2d_forward(Context& ctx, Tensor& out, const Tensor& in, const Tensor& w
 void conv2d_backward(Context& ctx, Tensor* din, Tensor* dw, Tensor* db, const Tensor& dout,
                      const Tensor& in, const Tensor& w, const ConvShape& sh) {
   const char* op = "conv2d_backward";
-  check_conv(ctx, op, &dout, in, w, sh);
+  check_conv(ctx, op, dout, "dout", in, w, sh);
   if (din) detail::expect_tensor(ctx, *din, {sh.n, sh.c, sh.h, sh.w}, op, "din");
   if (dw) detail::expect_tensor(ctx, *dw, {sh.k, sh.c, sh.r, sh.s}, op, "dw");
   if (db) detail::expect_tensor(ctx, *db, {sh.k}, op, "db");
