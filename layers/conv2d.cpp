@@ -1,0 +1,171 @@
+// conv2d on the CPU: im2col + OpenBLAS sgemm, one image at a time and over blocks of output
+// rows, so the column buffer stays cache-sized (a whole 224x224 VGG layer would need 115 MB).
+// im2col/col2im stay single-threaded on purpose: OpenMP workers spin-wait after each parallel
+// region and starve OpenBLAS's own threads in the sgemm that follows (VGG16's convolutions ran
+// 2.5x slower on 2 cores with them, 3-5x slower on a busy machine).
+#include <cblas.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "layers/layer_checks.h"
+#include "layers/layers.h"
+#ifdef UNIONCAM_CUDA
+#include "layers/cuda_layers.h"
+#endif
+
+namespace uc {
+namespace {
+
+constexpr size_t kColBlockFloats = size_t(1) << 19;  // 2 MiB of columns per sgemm
+
+// Output rows per block: as many as fit kColBlockFloats, at least one.
+int rows_per_block(const ConvShape& sh) {
+  const size_t row = size_t(sh.c) * sh.r * sh.s * sh.out_w();
+  return std::max(1, static_cast<int>(std::min<size_t>(kColBlockFloats / row, sh.out_h())));
+}
+
+// Output columns [lo, hi) whose input column ow*stride - pad + kj lies inside [0, w).
+void valid_cols(const ConvShape& sh, int kj, int* lo, int* hi) {
+  const int first = sh.pad - kj, last = sh.w - 1 + sh.pad - kj;
+  *hi = last < 0 ? 0 : std::min(sh.out_w(), last / sh.stride + 1);
+  *lo = std::min(*hi, first <= 0 ? 0 : (first + sh.stride - 1) / sh.stride);
+}
+
+// col[(ci,ki,kj), (oh-oh0)*out_w + ow] = in[ci, oh*stride-pad+ki, ow*stride-pad+kj] (0 outside).
+void im2col(const float* in, const ConvShape& sh, int oh0, int oh1, float* col) {
+  const int ow = sh.out_w(), cols = (oh1 - oh0) * ow;
+  for (int ci = 0; ci < sh.c; ++ci) {
+    for (int ki = 0; ki < sh.r; ++ki) {
+      for (int kj = 0; kj < sh.s; ++kj) {
+        int lo, hi;
+        valid_cols(sh, kj, &lo, &hi);
+        float* dst = col + size_t((ci * sh.r + ki) * sh.s + kj) * cols;
+        for (int oh = oh0; oh < oh1; ++oh, dst += ow) {
+          const int ih = oh * sh.stride - sh.pad + ki;
+          if (ih < 0 || ih >= sh.h || lo == hi) {
+            std::memset(dst, 0, sizeof(float) * ow);
+            continue;
+          }
+          const float* src = in + (size_t(ci) * sh.h + ih) * sh.w - sh.pad + kj;
+          std::fill(dst, dst + lo, 0.f);
+          if (sh.stride == 1) {
+            std::memcpy(dst + lo, src + lo, sizeof(float) * (hi - lo));
+          } else {
+            for (int x = lo; x < hi; ++x) dst[x] = src[x * sh.stride];
+          }
+          std::fill(dst + hi, dst + ow, 0.f);
+        }
+      }
+    }
+  }
+}
+
+// The adjoint of im2col: din[ci, ih, iw] += col[...] over every column that read it.
+void col2im_add(const float* col, const ConvShape& sh, int oh0, int oh1, float* din) {
+  const int ow = sh.out_w(), cols = (oh1 - oh0) * ow;
+  for (int ci = 0; ci < sh.c; ++ci) {
+    for (int ki = 0; ki < sh.r; ++ki) {
+      for (int kj = 0; kj < sh.s; ++kj) {
+        int lo, hi;
+        valid_cols(sh, kj, &lo, &hi);
+        const float* src = col + size_t((ci * sh.r + ki) * sh.s + kj) * cols;
+        for (int oh = oh0; oh < oh1; ++oh, src += ow) {
+          const int ih = oh * sh.stride - sh.pad + ki;
+          if (ih < 0 || ih >= sh.h) continue;
+          float* dst = din + (size_t(ci) * sh.h + ih) * sh.w - sh.pad + kj;
+          for (int x = lo; x < hi; ++x) dst[x * sh.stride] += src[x];
+        }
+      }
+    }
+  }
+}
+
+// Grow-only scratch, reused across calls and images so the hot loop never allocates.
+float* scratch(std::vector<float>& buf, size_t n) {
+  if (buf.size() < n) buf.resize(n);
+  return buf.data();
+}
+
+void check_conv(const Context& ctx, const char* op, const Tensor& out, const char* out_role,
+                const Tensor& in, const Tensor& w, const ConvShape& sh) {
+  UC_ASSERT(sh.n > 0 && sh.c > 0 && sh.k > 0 && sh.r > 0 && sh.s > 0 && sh.stride > 0 &&
+                sh.pad >= 0 && sh.out_h() > 0 && sh.out_w() > 0,
+            std::string(op) + ": invalid ConvShape");
+  detail::expect_tensor(ctx, in, {sh.n, sh.c, sh.h, sh.w}, op, "in");
+  detail::expect_tensor(ctx, w, {sh.k, sh.c, sh.r, sh.s}, op, "w");
+  detail::expect_tensor(ctx, out, {sh.n, sh.k, sh.out_h(), sh.out_w()}, op, out_role);
+}
+
+}  // namespace
+
+void conv2d_forward(Context& ctx, Tensor& out, const Tensor& in, const Tensor& w, const Tensor& b,
+                    const ConvShape& sh) {
+  check_conv(ctx, "conv2d_forward", out, "out", in, w, sh);
+  detail::expect_tensor(ctx, b, {sh.k}, "conv2d_forward", "b");
+#ifdef UNIONCAM_CUDA
+  if (ctx.is_cuda()) return conv2d_forward_cuda(ctx, out, in, w, b, sh);
+#endif
+  thread_local std::vector<float> col_buf;
+  const int ow = sh.out_w(), crs = sh.c * sh.r * sh.s, block = rows_per_block(sh);
+  const int64_t ohw = int64_t(sh.out_h()) * ow;
+  float* col = scratch(col_buf, size_t(crs) * block * ow);
+  for (int img = 0; img < sh.n; ++img) {
+    const float* x = in.data() + size_t(img) * sh.c * sh.h * sh.w;
+    float* y = out.data() + size_t(img) * sh.k * ohw;
+    for (int k = 0; k < sh.k; ++k) std::fill(y + k * ohw, y + (k + 1) * ohw, b.data()[k]);
+    for (int oh0 = 0; oh0 < sh.out_h(); oh0 += block) {
+      const int oh1 = std::min(sh.out_h(), oh0 + block), cols = (oh1 - oh0) * ow;
+      im2col(x, sh, oh0, oh1, col);
+      // y[:, block] += W[k, crs] . col[crs, cols]
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, sh.k, cols, crs, 1.f, w.data(), crs,
+                  col, cols, 1.f, y + int64_t(oh0) * ow, int(ohw));
+    }
+  }
+}
+
+void conv2d_backward(Context& ctx, Tensor* din, Tensor* dw, Tensor* db, const Tensor& dout,
+                     const Tensor& in, const Tensor& w, const ConvShape& sh) {
+  const char* op = "conv2d_backward";
+  check_conv(ctx, op, dout, "dout", in, w, sh);
+  if (din) detail::expect_tensor(ctx, *din, {sh.n, sh.c, sh.h, sh.w}, op, "din");
+  if (dw) detail::expect_tensor(ctx, *dw, {sh.k, sh.c, sh.r, sh.s}, op, "dw");
+  if (db) detail::expect_tensor(ctx, *db, {sh.k}, op, "db");
+#ifdef UNIONCAM_CUDA
+  if (ctx.is_cuda()) return conv2d_backward_cuda(ctx, din, dw, db, dout, in, w, sh);
+#endif
+  thread_local std::vector<float> col_buf, dcol_buf;
+  const int ow = sh.out_w(), crs = sh.c * sh.r * sh.s, block = rows_per_block(sh);
+  const int64_t ohw = int64_t(sh.out_h()) * ow, in_size = int64_t(sh.c) * sh.h * sh.w;
+  float* col = dw ? scratch(col_buf, size_t(crs) * block * ow) : nullptr;
+  float* dcol = din ? scratch(dcol_buf, size_t(crs) * block * ow) : nullptr;
+  if (din) din->fill_zero();  // col2im accumulates
+  for (int img = 0; img < sh.n; ++img) {
+    const float* x = in.data() + img * in_size;
+    const float* dy = dout.data() + img * sh.k * ohw;
+    if (db) {
+      for (int k = 0; k < sh.k; ++k) {
+        double sum = 0;  // VGG maps are 50k elements: keep the sum exact enough
+        for (int64_t i = 0; i < ohw; ++i) sum += dy[k * ohw + i];
+        db->data()[k] += static_cast<float>(sum);
+      }
+    }
+    for (int oh0 = 0; oh0 < sh.out_h(); oh0 += block) {
+      const int oh1 = std::min(sh.out_h(), oh0 + block), cols = (oh1 - oh0) * ow;
+      const float* dy_blk = dy + int64_t(oh0) * ow;
+      if (dw) {  // dW[k, crs] += dy[k, cols] . col[crs, cols]^T
+        im2col(x, sh, oh0, oh1, col);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, sh.k, crs, cols, 1.f, dy_blk,
+                    int(ohw), col, cols, 1.f, dw->data(), crs);
+      }
+      if (din) {  // dcol[crs, cols] = W[k, crs]^T . dy[k, cols], then scatter back
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, crs, cols, sh.k, 1.f, w.data(), crs,
+                    dy_blk, int(ohw), 0.f, dcol, cols);
+        col2im_add(dcol, sh, oh0, oh1, din->data() + img * in_size);
+      }
+    }
+  }
+}
+
+}  // namespace uc

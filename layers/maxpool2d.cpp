@@ -1,0 +1,75 @@
+// Max-pool on the CPU. The backward pass recomputes each window's argmax from the input with
+// PyTorch's rule (first maximum in row-major order; a NaN counts as the maximum).
+#include <cmath>
+
+#include "layers/layer_checks.h"
+#include "layers/layers.h"
+#ifdef UNIONCAM_CUDA
+#include "layers/cuda_layers.h"
+#endif
+
+namespace uc {
+namespace {
+
+void check_pool(const Context& ctx, const char* op, const Tensor& in, const Tensor& out,
+                const PoolShape& sh) {
+  UC_ASSERT(sh.n > 0 && sh.c > 0 && sh.kernel > 0 && sh.stride > 0 && sh.out_h() > 0 &&
+                sh.out_w() > 0,
+            std::string(op) + ": invalid PoolShape");
+  detail::expect_tensor(ctx, in, {sh.n, sh.c, sh.h, sh.w}, op, "in");
+  detail::expect_tensor(ctx, out, {sh.n, sh.c, sh.out_h(), sh.out_w()}, op, "out");
+}
+
+// Offset within the plane of the window's first maximal element.
+inline int64_t window_argmax(const float* plane, const PoolShape& sh, int oh, int ow) {
+  int64_t best = int64_t(oh * sh.stride) * sh.w + ow * sh.stride;
+  for (int i = 0; i < sh.kernel; ++i) {
+    const float* row = plane + int64_t(oh * sh.stride + i) * sh.w + ow * sh.stride;
+    for (int j = 0; j < sh.kernel; ++j) {
+      if (std::isnan(row[j])) return row + j - plane;
+      if (row[j] > plane[best]) best = row + j - plane;
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
+void maxpool2d_forward(Context& ctx, Tensor& out, const Tensor& in, const PoolShape& sh) {
+  check_pool(ctx, "maxpool2d_forward", in, out, sh);
+#ifdef UNIONCAM_CUDA
+  if (ctx.is_cuda()) return maxpool2d_forward_cuda(ctx, out, in, sh);
+#endif
+  const int oh = sh.out_h(), ow = sh.out_w();
+  const int64_t planes = int64_t(sh.n) * sh.c;
+#pragma omp parallel for schedule(static) if (out.numel() > (1 << 14))
+  for (int64_t p = 0; p < planes; ++p) {
+    const float* x = in.data() + p * sh.h * sh.w;
+    float* y = out.data() + p * oh * ow;
+    for (int i = 0; i < oh; ++i)
+      for (int j = 0; j < ow; ++j) y[i * ow + j] = x[window_argmax(x, sh, i, j)];
+  }
+}
+
+void maxpool2d_backward(Context& ctx, Tensor& din, const Tensor& dout, const Tensor& in,
+                        const Tensor& out, const PoolShape& sh) {
+  check_pool(ctx, "maxpool2d_backward", in, out, sh);
+  detail::expect_tensor(ctx, din, in.shape(), "maxpool2d_backward", "din");
+  detail::expect_tensor(ctx, dout, out.shape(), "maxpool2d_backward", "dout");
+#ifdef UNIONCAM_CUDA
+  if (ctx.is_cuda()) return maxpool2d_backward_cuda(ctx, din, dout, in, out, sh);
+#endif
+  const int oh = sh.out_h(), ow = sh.out_w();
+  const int64_t planes = int64_t(sh.n) * sh.c;
+  din.fill_zero();  // overlapping windows (stride < kernel) add up
+#pragma omp parallel for schedule(static) if (in.numel() > (1 << 14))
+  for (int64_t p = 0; p < planes; ++p) {
+    const float* x = in.data() + p * sh.h * sh.w;
+    const float* dy = dout.data() + p * oh * ow;
+    float* dx = din.data() + p * sh.h * sh.w;
+    for (int i = 0; i < oh; ++i)
+      for (int j = 0; j < ow; ++j) dx[window_argmax(x, sh, i, j)] += dy[i * ow + j];
+  }
+}
+
+}  // namespace uc
