@@ -108,12 +108,13 @@ Image load_image_from_memory(const unsigned char* bytes, size_t size, const std:
 
   // Asking for 3 channels makes stb replicate gray and drop alpha.
   Image img;
+  int dw = 0, dh = 0;
   if (stbi_is_16_bit_from_memory(bytes, len)) {
-    stbi_us* p = stbi_load_16_from_memory(bytes, len, &w, &h, &channels, 3);
-    if (p) img = to_image(p, w, h, 1.f / 65535.f);
+    stbi_us* p = stbi_load_16_from_memory(bytes, len, &dw, &dh, &channels, 3);
+    if (p) img = to_image(p, dw, dh, 1.f / 65535.f);
   } else {
-    stbi_uc* p = stbi_load_from_memory(bytes, len, &w, &h, &channels, 3);
-    if (p) img = to_image(p, w, h, 1.f / 255.f);
+    stbi_uc* p = stbi_load_from_memory(bytes, len, &dw, &dh, &channels, 3);
+    if (p) img = to_image(p, dw, dh, 1.f / 255.f);
   }
   if (img.rgb.empty())
     fail_input("cannot decode image '" + name + "' (" + std::to_string(w) + "x" + std::to_string(h) +
