@@ -16,7 +16,7 @@ struct Image {
 
 constexpr size_t kDefaultMaxPixels = 100'000'000;
 
-// Anything stb_image decodes (JPEG, PNG, BMP, GIF's first frame, TGA, PSD, PNM, HDR).
+// Anything stb_image decodes (JPEG, PNG, BMP, GIF's first frame, TGA, PSD, PNM).
 // Grayscale is replicated to RGB; an alpha channel is dropped, not composited (CAM inputs are
 // photographs; a background colour would be a guess). 16-bit PNGs keep their precision
 // (scaled by 1/65535), 8-bit data is scaled by 1/255. EXIF orientation is not applied, as with

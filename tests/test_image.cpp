@@ -2,12 +2,15 @@
 // against PyTorch, normalization, atomic PNG writing, bad-file errors, ImageNet class names.
 #include <stb_image_write.h>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
-#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cam/image.h"
