@@ -1,0 +1,197 @@
+#include "cam/image.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+#include "runtime/error.h"
+
+// The one translation unit holding stb's implementations.
+#define STB_IMAGE_IMPLEMENTATION
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#include <stb_image.h>
+#include <stb_image_write.h>
+#pragma GCC diagnostic pop
+
+namespace uc {
+namespace {
+
+const char* stb_reason() {
+  const char* r = stbi_failure_reason();
+  return r ? r : "unknown error";
+}
+
+std::vector<unsigned char> read_file(const std::string& path) {
+  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
+  if (!f) fail_input("cannot open image '" + path + "': " + std::strerror(errno));
+  std::vector<unsigned char> data;
+  unsigned char buf[1 << 16];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f.get())) > 0) data.insert(data.end(), buf, buf + n);
+  // A directory opens fine on Linux and only fails here (EISDIR).
+  if (std::ferror(f.get())) fail_input("cannot read image '" + path + "': " + std::strerror(errno));
+  return data;
+}
+
+template <typename T>
+Image to_image(T* pixels, int width, int height, float scale) {
+  std::unique_ptr<T, void (*)(void*)> owned(pixels, &stbi_image_free);
+  Image img;
+  img.width = width;
+  img.height = height;
+  img.rgb.resize(size_t(width) * height * 3);
+  for (size_t i = 0; i < img.rgb.size(); ++i) img.rgb[i] = pixels[i] * scale;
+  return img;
+}
+
+// Source taps along one axis for half-pixel-centre sampling of `in` samples onto `out`.
+struct Tap {
+  int i0, i1;
+  float w1;  // weight of i1; i0 gets 1 - w1
+};
+
+std::vector<Tap> taps(int in, int out) {
+  std::vector<Tap> t(out);
+  const double scale = double(in) / out;
+  for (int d = 0; d < out; ++d) {
+    // Coordinates left of the first centre clamp to it, as PyTorch and OpenCV do.
+    const double s = std::max((d + 0.5) * scale - 0.5, 0.0);
+    const int i0 = std::min(int(s), in - 1);
+    t[d] = {i0, std::min(i0 + 1, in - 1), float(s - i0)};
+  }
+  return t;
+}
+
+void check_image(const Image& img) {
+  UC_ASSERT(img.width > 0 && img.height > 0 &&
+                img.rgb.size() == size_t(img.width) * img.height * 3,
+            "image is " + std::to_string(img.width) + "x" + std::to_string(img.height) + " with " +
+                std::to_string(img.rgb.size()) + " values");
+}
+
+unsigned char to_byte(float v) {
+  if (!(v > 0.f)) return 0;  // also NaN
+  if (v >= 1.f) return 255;
+  return static_cast<unsigned char>(v * 255.f + 0.5f);
+}
+
+}  // namespace
+
+Image load_image(const std::string& path, size_t max_pixels) {
+  const std::vector<unsigned char> bytes = read_file(path);
+  return load_image_from_memory(bytes.data(), bytes.size(), path, max_pixels);
+}
+
+Image load_image_from_memory(const unsigned char* bytes, size_t size, const std::string& name,
+                             size_t max_pixels) {
+  if (size == 0) fail_input("image '" + name + "' is empty (0 bytes); expected a JPEG, PNG or BMP file");
+  if (size > size_t(INT_MAX))
+    fail_input("image '" + name + "' is " + std::to_string(size) + " bytes; at most " +
+               std::to_string(INT_MAX) + " can be decoded");
+  const int len = int(size);
+  int w = 0, h = 0, channels = 0;
+  if (!stbi_info_from_memory(bytes, len, &w, &h, &channels))
+    fail_input("'" + name + "' is not a readable image (stb_image: " + stb_reason() +
+               "); expected a JPEG, PNG or BMP file");
+  const size_t pixels = size_t(w) * size_t(h);
+  if (pixels > max_pixels)
+    fail_input("image '" + name + "' is " + std::to_string(w) + "x" + std::to_string(h) + " = " +
+               std::to_string(pixels) + " pixels; the limit is " + std::to_string(max_pixels));
+
+  // Asking for 3 channels makes stb replicate gray and drop alpha.
+  Image img;
+  int dw = 0, dh = 0;
+  if (stbi_is_16_bit_from_memory(bytes, len)) {
+    stbi_us* p = stbi_load_16_from_memory(bytes, len, &dw, &dh, &channels, 3);
+    if (p) img = to_image(p, dw, dh, 1.f / 65535.f);
+  } else {
+    stbi_uc* p = stbi_load_from_memory(bytes, len, &dw, &dh, &channels, 3);
+    if (p) img = to_image(p, dw, dh, 1.f / 255.f);
+  }
+  if (img.rgb.empty())
+    fail_input("cannot decode image '" + name + "' (" + std::to_string(w) + "x" + std::to_string(h) +
+               "): corrupt or truncated (stb_image: " + stb_reason() + ")");
+  return img;
+}
+
+Image resize_bilinear(const Image& img, int width, int height) {
+  check_image(img);
+  UC_ASSERT(width > 0 && height > 0, "resize to " + std::to_string(width) + "x" + std::to_string(height));
+  if (width == img.width && height == img.height) return img;
+  const std::vector<Tap> tx = taps(img.width, width), ty = taps(img.height, height);
+  Image out;
+  out.width = width;
+  out.height = height;
+  out.rgb.resize(size_t(width) * height * 3);
+  const size_t row = size_t(img.width) * 3;
+  for (int y = 0; y < height; ++y) {
+    const float* r0 = &img.rgb[ty[y].i0 * row];
+    const float* r1 = &img.rgb[ty[y].i1 * row];
+    const float wy1 = ty[y].w1, wy0 = 1.f - wy1;
+    float* o = &out.rgb[size_t(y) * width * 3];
+    for (int x = 0; x < width; ++x) {
+      const int a = tx[x].i0 * 3, b = tx[x].i1 * 3;
+      const float wx1 = tx[x].w1, wx0 = 1.f - wx1;
+      for (int c = 0; c < 3; ++c)
+        o[x * 3 + c] = wy0 * (wx0 * r0[a + c] + wx1 * r0[b + c]) + wy1 * (wx0 * r1[a + c] + wx1 * r1[b + c]);
+    }
+  }
+  return out;
+}
+
+std::vector<float> to_normalized_chw(const Image& img, const std::array<float, 3>& mean,
+                                     const std::array<float, 3>& std) {
+  check_image(img);
+  const size_t plane = size_t(img.width) * img.height;
+  std::vector<float> out(plane * 3);
+  for (int c = 0; c < 3; ++c) {
+    UC_ASSERT(std[c] != 0.f, "normalization std is zero for channel " + std::to_string(c));
+    const float inv = 1.f / std[c];
+    for (size_t i = 0; i < plane; ++i) out[c * plane + i] = (img.rgb[i * 3 + c] - mean[c]) * inv;
+  }
+  return out;
+}
+
+void write_file_atomic(const std::string& path, const void* data, size_t size) {
+  // Unique per process and call, so concurrent writers never share a temporary.
+  static std::atomic<unsigned> counter{0};
+  const std::string tmp =
+      path + ".tmp." + std::to_string(getpid()) + "." + std::to_string(counter++);
+  const auto fail = [&](const std::string& what, int err) {
+    std::remove(tmp.c_str());
+    fail_input("cannot write '" + path + "': " + what + ": " + std::strerror(err));
+  };
+  FILE* f = std::fopen(tmp.c_str(), "wbx");
+  if (!f) fail_input("cannot write '" + path + "': cannot create '" + tmp + "': " + std::strerror(errno));
+  // fsync before rename: after a crash the name points at complete data or at the old file.
+  const bool written = std::fwrite(data, 1, size, f) == size && std::fflush(f) == 0 && fsync(fileno(f)) == 0;
+  const int err = errno;
+  if (std::fclose(f) != 0 && written) fail("closing '" + tmp + "'", errno);
+  if (!written) fail("writing '" + tmp + "'", err);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("renaming '" + tmp + "'", errno);
+}
+
+void save_png(const std::string& path, const Image& img) {
+  check_image(img);
+  std::vector<unsigned char> pixels(img.rgb.size());
+  std::transform(img.rgb.begin(), img.rgb.end(), pixels.begin(), to_byte);
+  std::vector<unsigned char> png;
+  const auto append = [](void* ctx, void* data, int n) {
+    auto* out = static_cast<std::vector<unsigned char>*>(ctx);
+    out->insert(out->end(), static_cast<unsigned char*>(data), static_cast<unsigned char*>(data) + n);
+  };
+  if (!stbi_write_png_to_func(append, &png, img.width, img.height, 3, pixels.data(), img.width * 3))
+    fail_input("cannot encode PNG for '" + path + "' (" + std::to_string(img.width) + "x" +
+               std::to_string(img.height) + ")");
+  write_file_atomic(path, png.data(), png.size());
+}
+
+}  // namespace uc

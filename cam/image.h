@@ -1,0 +1,47 @@
+// Image files in and out (stb_image / stb_image_write) and the two pixel operations every
+// pipeline needs before the network: bilinear resize and per-channel normalization.
+#pragma once
+#include <array>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace uc {
+
+// HWC interleaved RGB, row-major from the top-left pixel, values in [0,1].
+struct Image {
+  int width = 0, height = 0;
+  std::vector<float> rgb;
+};
+
+constexpr size_t kDefaultMaxPixels = 100'000'000;
+
+// Anything stb_image decodes (JPEG, PNG, BMP, GIF's first frame, TGA, PSD, PNM).
+// Grayscale is replicated to RGB; an alpha channel is dropped, not composited (CAM inputs are
+// photographs; a background colour would be a guess). 16-bit PNGs keep their precision
+// (scaled by 1/65535), 8-bit data is scaled by 1/255. EXIF orientation is not applied, as with
+// PIL's Image.open. Images over `max_pixels` are refused before decoding (header only).
+// Bad files throw uc::Error (BadInput) naming the path.
+Image load_image(const std::string& path, size_t max_pixels = kDefaultMaxPixels);
+// `name` stands in for the path in error messages.
+Image load_image_from_memory(const unsigned char* bytes, size_t size, const std::string& name,
+                             size_t max_pixels = kDefaultMaxPixels);
+
+// Bilinear with half-pixel centres (align_corners=False), no antialiasing: the same values as
+// PyTorch's F.interpolate(mode='bilinear', align_corners=False) and cv2.resize INTER_LINEAR on
+// float data. Returns an exact copy when the size already matches.
+Image resize_bilinear(const Image& img, int width, int height);
+
+// [3,H,W] channel planes of (I - mean[c]) / std[c].
+std::vector<float> to_normalized_chw(const Image& img, const std::array<float, 3>& mean,
+                                     const std::array<float, 3>& std);
+
+// 8-bit RGB PNG (values clamped to [0,1], rounded). Written to a temporary name in the same
+// folder and renamed into place, so `path` is either the old file or the complete new one.
+void save_png(const std::string& path, const Image& img);
+
+// The write-then-rename behind save_png, for other outputs (.npy maps, JSON). Failures throw
+// uc::Error (BadInput) naming `path`; no temporary is left behind.
+void write_file_atomic(const std::string& path, const void* data, size_t size);
+
+}  // namespace uc
