@@ -3,7 +3,7 @@
 # with their ratio. Writes BUILD/bench.json. Usage: tools/bench.sh BUILD [--device D] [--precision P]
 set -euo pipefail
 build=${1:-build}; shift || true
-device=cpu; precision=fp32; batch=32
+device=cpu; precision=fp32; batch=32  # PyTorch side: batch 32 (bench_pytorch.py)
 while [ $# -gt 0 ]; do
   case $1 in
     --device) device=$2; shift 2;;
@@ -19,7 +19,7 @@ echo "unioncam: $ours"
 theirs=""
 if "$python" -c "import torch, torchvision" 2>/dev/null; then
   tf32=""; [ "$precision" = tf32 ] && tf32="--tf32"
-  theirs=$("$python" "$(dirname "$0")/bench_pytorch.py" --device "$device" --batch "$batch" $tf32)
+  theirs=$("$python" "$(dirname "$0")/bench_pytorch.py" --device "$device" --gradcam $tf32)
   echo "pytorch:  $theirs"
 else
   echo "pytorch:  not installed, no ratio"
