@@ -303,7 +303,7 @@ __global__ void gaussian_taps_kernel(float* taps, int ksize, float sigma) {
     taps[i] = float(exp(-double(i - r) * (i - r) / two_var) / sum);
 }
 
-// One pass of the separable blur along rows (dx = 1) or columns (dx = 0) of 3 planes of H x W.
+// One pass of the separable blur over 3 planes of H x W: along rows, or along columns.
 __global__ void blur_pass_kernel(float* out, const float* in, const float* taps, int ksize, int H,
                                  int W, bool along_rows) {
   const int64_t count = int64_t(3) * H * W;
