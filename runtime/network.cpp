@@ -24,31 +24,26 @@ namespace {
 constexpr float kBatchNormEps = 1e-5f;  // torchvision's BatchNorm2d default
 constexpr int kPooledSize = 7;          // torchvision's AdaptiveAvgPool2d((7, 7))
 
-ConvShape conv_shape(const NetworkLayer& l, int n) {
-  ConvShape s;
+// Fills the n, c, h, w fields every feature-map shape struct shares from the layer's input.
+template <typename S>
+S input_dims(const NetworkLayer& l, int n) {
+  S s;
   s.n = n;
   s.c = static_cast<int>(l.in_shape[0]);
   s.h = static_cast<int>(l.in_shape[1]);
   s.w = static_cast<int>(l.in_shape[2]);
+  return s;
+}
+ConvShape conv_shape(const NetworkLayer& l, int n) {
+  ConvShape s = input_dims<ConvShape>(l, n);
   s.k = static_cast<int>(l.out_shape[0]);
   s.r = static_cast<int>(l.weight.dim(2));
   s.s = static_cast<int>(l.weight.dim(3));
   return s;
 }
-PoolShape pool_shape(const NetworkLayer& l, int n) {
-  PoolShape s;
-  s.n = n;
-  s.c = static_cast<int>(l.in_shape[0]);
-  s.h = static_cast<int>(l.in_shape[1]);
-  s.w = static_cast<int>(l.in_shape[2]);
-  return s;
-}
+PoolShape pool_shape(const NetworkLayer& l, int n) { return input_dims<PoolShape>(l, n); }
 AdaptivePoolShape adaptive_shape(const NetworkLayer& l, int n) {
-  AdaptivePoolShape s;
-  s.n = n;
-  s.c = static_cast<int>(l.in_shape[0]);
-  s.h = static_cast<int>(l.in_shape[1]);
-  s.w = static_cast<int>(l.in_shape[2]);
+  AdaptivePoolShape s = input_dims<AdaptivePoolShape>(l, n);
   s.out_h = static_cast<int>(l.out_shape[1]);
   s.out_w = static_cast<int>(l.out_shape[2]);
   return s;

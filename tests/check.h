@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "runtime/context.h"
+#include "runtime/tensor.h"
 
 namespace uc::test {
 
@@ -63,6 +64,12 @@ inline std::vector<float> random_vector(size_t n, uint32_t seed, float lo = -1.f
   std::vector<float> v(n);
   for (auto& x : v) x = dist(gen);
   return v;
+}
+
+// A CPU tensor of uniform random values in [lo, hi).
+inline Tensor random_cpu(const Shape& shape, uint32_t seed, float lo = -1.f, float hi = 1.f) {
+  return Tensor::from_host(Backend::CPU, shape,
+                           random_vector(static_cast<size_t>(shape_numel(shape)), seed, lo, hi));
 }
 
 inline std::string source_path(const std::string& relative) {

@@ -18,10 +18,7 @@ using uc::MathMode;
 using uc::Shape;
 using uc::Tensor;
 
-Tensor random_cpu(const Shape& shape, uint32_t seed, float lo = -1.f, float hi = 1.f) {
-  return Tensor::from_host(Backend::CPU, shape,
-                           uc::test::random_vector(size_t(uc::shape_numel(shape)), seed, lo, hi));
-}
+using uc::test::random_cpu;
 
 // Loop parameters (doctest's INFO captures by reference, which structured bindings do not allow).
 struct Dims {

@@ -25,10 +25,7 @@ struct Tol {
 constexpr Tol kFp32{1e-4, 1e-4};
 constexpr Tol kTf32{1e-2, 1e-2};
 
-Tensor random_cpu(const Shape& shape, uint32_t seed, float lo = -1.f, float hi = 1.f) {
-  const auto values = uc::test::random_vector(static_cast<size_t>(uc::shape_numel(shape)), seed, lo, hi);
-  return Tensor::from_host(Backend::CPU, shape, values);
-}
+using uc::test::random_cpu;
 
 Tensor copy_to(Backend backend, const Tensor& t) { return Tensor::from_host(backend, t.shape(), t.to_host()); }
 
