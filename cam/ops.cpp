@@ -1,0 +1,443 @@
+// CPU reference of the CAM operations (cam/ops.h). Each function checks its arguments, hands
+// over to the CUDA version on a CUDA context, and otherwise runs the loops here. Sums run in
+// double: this is the reference the CUDA kernels are compared against.
+#include "cam/ops.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "cam/ops_common.h"
+#include "layers/layer_checks.h"
+#include "runtime/error.h"
+#ifdef UNIONCAM_CUDA
+#include "cam/cuda_ops.h"
+#endif
+
+namespace uc {
+namespace {
+
+using detail::expect_tensor;
+
+// For tensors whose size the arguments only bound from below.
+void expect_at_least(const Context& ctx, const Tensor& t, int64_t numel, const char* op,
+                     const char* role) {
+  UC_ASSERT(t.defined(), std::string(op) + ": " + role + " is not allocated");
+  UC_ASSERT(t.numel() >= numel, std::string(op) + ": " + role + " has shape " +
+                                    shape_str(t.shape()) + " but needs at least " +
+                                    std::to_string(numel) + " elements");
+  UC_ASSERT(t.backend() == ctx.backend(), std::string(op) + ": " + role + " is on " +
+                                              backend_name(t.backend()) + " but the context is " +
+                                              backend_name(ctx.backend()));
+}
+
+void expect_positive(bool ok, const char* op, const std::string& what) {
+  UC_ASSERT(ok, std::string(op) + ": " + what);
+}
+
+float relu_if(double v, bool relu) { return float(relu && v < 0 ? 0.0 : v); }
+
+// out[ij] = sum_k coef(k, ij) * A[k,ij], k-outer so both arrays stream contiguously.
+template <typename Coef>
+void weighted_channel_sum(float* out, const float* a, int K, int hw, bool relu, Coef coef) {
+  std::vector<double> acc(hw, 0.0);
+  for (int k = 0; k < K; ++k) {
+    const float* ak = a + int64_t(k) * hw;
+    for (int ij = 0; ij < hw; ++ij) acc[ij] += double(coef(k, ij)) * ak[ij];
+  }
+  for (int ij = 0; ij < hw; ++ij) out[ij] = relu_if(acc[ij], relu);
+}
+
+}  // namespace
+
+// ---- channel weights from gradients ----------------------------------------------------------
+
+void cam_channel_means(Context& ctx, Tensor& w, const Tensor& g, int K, int hw) {
+  expect_positive(K > 0 && hw > 0, "cam_channel_means", "K and hw must be positive");
+  expect_tensor(ctx, w, {K}, "cam_channel_means", "w");
+  expect_tensor(ctx, g, {K, hw}, "cam_channel_means", "g");
+#ifdef UNIONCAM_CUDA
+  if (ctx.is_cuda()) return cam_channel_means_cuda(ctx, w, g, K, hw);
+#endif
+  for (int k = 0; k < K; ++k) {
+    const float* gk = g.data() + int64_t(k) * hw;
+    w.data()[k] = float(std::accumulate(gk, gk + hw, 0.0) / hw);
+  }
+}
+
+void cam_gradcampp_weights(Context& ctx, Tensor& w, const Tensor& g, const Tensor& a, int K,
+                           int hw) {
+  expect_positive(K > 0 && hw > 0, "cam_gradcampp_weights", "K and hw must be positive");
+  expect_tensor(ctx, w, {K}, "cam_gradcampp_weights", "w");
+  expect_tensor(ctx, g, {K, hw}, "cam_gradcampp_weights", "g");
+  expect_tensor(ctx, a, {K, hw}, "cam_gradcampp_weights", "a");
+#ifdef UNIONCAM_CUDA
+  if (ctx.is_cuda()) return cam_gradcampp_weights_cuda(ctx, w, g, a, K, hw);
+#endif
+  for (int k = 0; k < K; ++k) {
+    const float* gk = g.data() + int64_t(k) * hw;
+    const float* ak = a.data() + int64_t(k) * hw;
+    const double sum_a = std::accumulate(ak, ak + hw, 0.0);
+    double wk = 0;
+    for (int ij = 0; ij < hw; ++ij) {
+      const double gv = gk[ij];
+      if (gv <= 0) continue;  // ReLU(G) = 0, and alpha = 0 where G == 0
+      const double g2 = gv * gv;
+      wk += gv * g2 / (2 * g2 + sum_a * g2 * gv + 1e-6);
+    }
+    w.data()[k] = float(wk);
+  }
+}
+
+void cam_denoised_pixel_weights(Context& ctx, Tensor& p, const Tensor& g, int K, int hw,
+                                float theta) {
+  const char* op = "cam_denoised_pixel_weights";
+  expect_positive(K > 0 && hw > 0, op, "K and hw must be positive");
+  expect_positive(theta >= 0.f && theta <= 100.f, op,
+                  "theta must be in [0, 100], got " + std::to_string(theta));
+  expect_tensor(ctx, p, {K, hw}, op, "p");
+  expect_tensor(ctx, g, {K, hw}, op, "g");
+#ifdef UNIONCAM_CUDA
+  if (ctx.is_cuda()) return cam_denoised_pixel_weights_cuda(ctx, p, g, K, hw, theta);
+#endif
+  std::vector<float> sorted(hw);
+  for (int k = 0; k < K; ++k) {
+    const float* gk = g.data() + int64_t(k) * hw;
+    float* pk = p.data() + int64_t(k) * hw;
+    std::copy(gk, gk + hw, sorted.begin());
+    std::sort(sorted.begin(), sorted.end());
+    const double t = camops::percentile_sorted(sorted.data(), hw, theta);
+    double sum = 0;  // sum of ReLU(Ghat)
+    for (int ij = 0; ij < hw; ++ij)
+      if (gk[ij] >= t && gk[ij] > 0) sum += gk[ij];
+    const double alpha = sum > 0 ? 1.0 / sum : 0.0;
+    for (int ij = 0; ij < hw; ++ij)
+      pk[ij] = gk[ij] >= t && gk[ij] > 0 ? float(alpha * gk[ij]) : 0.f;
+  }
+}
+
+// ---- weighted sums over channels -------------------------------------------------------------
+
+void cam_channel_weighted_sum(Context& ctx, Tensor& out, const Tensor& a, const Tensor& w, int K,
+                              int hw, bool relu) {
+  const char* op = "cam_channel_weighted_sum";
+  expect_positive(K > 0 && hw > 0, op, "K and hw must be positive");
+  expect_tensor(ctx, out, {hw}, op, "out");
+  expect_tensor(ctx, a, {K, hw}, op, "a");
+  expect_tensor(ctx, w, {K}, op, "w");
+#ifdef UNIONCAM_CUDA
+  if (ctx.is_cuda()) return cam_channel_weighted_sum_cuda(ctx, out, a, w, K, hw, relu);
+#endif
+  const float* wk = w.data();
+  weighted_channel_sum(out.data(), a.data(), K, hw, relu, [wk](int k, int) { return wk[k]; });
+}
+
+void cam_pixel_weighted_sum(Context& ctx, Tensor& out, const Tensor& a, const Tensor& p, int K,
+                            int hw, bool relu) {
+  const char* op = "cam_pixel_weighted_sum";
+  expect_positive(K > 0 && hw > 0, op, "K and hw must be positive");
+  expect_tensor(ctx, out, {hw}, op, "out");
+  expect_tensor(ctx, a, {K, hw}, op, "a");
+  expect_tensor(ctx, p, {K, hw}, op, "p");
+#ifdef UNIONCAM_CUDA
+  if (ctx.is_cuda()) return cam_pixel_weighted_sum_cuda(ctx, out, a, p, K, hw, relu);
+#endif
+  const float* pv = p.data();
+  weighted_channel_sum(out.data(), a.data(), K, hw, relu,
+                       [pv, hw](int k, int ij) { return pv[int64_t(k) * hw + ij]; });
+}
+
+int cam_group_count(int K, int groups) {
+  UC_ASSERT(K > 0 && groups > 0, "cam_group_count: K=" + std::to_string(K) +
+                                     " and groups=" + std::to_string(groups) + " must be positive");
+  const int size = camops::group_size(K, groups);
+  return (K + size - 1) / size;
+}
+
+void cam_group_sums(Context& ctx, Tensor& out, const Tensor& a, const Tensor& w, int K, int hw,
+                    int groups) {
+  const char* op = "cam_group_sums";
+  expect_positive(hw > 0, op, "hw must be positive");
+  const int count = cam_group_count(K, groups);
+  expect_tensor(ctx, out, {count, hw}, op, "out");
+  expect_tensor(ctx, a, {K, hw}, op, "a");
+  expect_tensor(ctx, w, {K}, op, "w");
+#ifdef UNIONCAM_CUDA
+  if (ctx.is_cuda()) return cam_group_sums_cuda(ctx, out, a, w, K, hw, groups);
+#endif
+  const int size = camops::group_size(K, groups);
+  const float* wk = w.data();
+  for (int gi = 0; gi < count; ++gi) {
+    const int k0 = gi * size, n = std::min(size, K - k0);
+    weighted_channel_sum(out.data() + int64_t(gi) * hw, a.data() + int64_t(k0) * hw, n, hw, true,
+                         [wk, k0](int k, int) { return wk[k0 + k]; });
+  }
+}
+
+void cam_score_weighted_sum(Context& ctx, Tensor& out, const Tensor& maps, const Tensor& s, int M,
+                            int n, bool relu) {
+  const char* op = "cam_score_weighted_sum";
+  expect_positive(M > 0 && n > 0, op, "M and n must be positive");
+  expect_tensor(ctx, out, {n}, op, "out");
+  expect_tensor(ctx, maps, {M, n}, op, "maps");
+  expect_tensor(ctx, s, {M}, op, "s");
+#ifdef UNIONCAM_CUDA
+  if (ctx.is_cuda()) return cam_score_weighted_sum_cuda(ctx, out, maps, s, M, n, relu);
+#endif
+  const float* sm = s.data();
+  weighted_channel_sum(out.data(), maps.data(), M, n, relu, [sm](int m, int) { return sm[m]; });
+}
+
+// ---- maps ------------------------------------------------------------------------------------
+
+void cam_upsample_bilinear(Context& ctx, Tensor& out, const Tensor& in, int M, int h, int w, int H,
+                           int W) {
+  const char* op = "cam_upsample_bilinear";
+  expect_positive(M > 0 && h > 0 && w > 0 && H > 0 && W > 0, op, "all sizes must be positive");
+  expect_tensor(ctx, out, {M, H, W}, op, "out");
+  expect_tensor(ctx, in, {M, h, w}, op, "in");
+#ifdef UNIONCAM_CUDA
+  if (ctx.is_cuda()) return cam_upsample_bilinear_cuda(ctx, out, in, M, h, w, H, W);
+#endif
+  std::vector<camops::BilinearTap> ty(H), tx(W);
+  for (int y = 0; y < H; ++y) ty[y] = camops::bilinear_tap(y, h, H);
+  for (int x = 0; x < W; ++x) tx[x] = camops::bilinear_tap(x, w, W);
+  for (int m = 0; m < M; ++m) {
+    const float* src = in.data() + int64_t(m) * h * w;
+    float* dst = out.data() + int64_t(m) * H * W;
+    for (int y = 0; y < H; ++y) {
+      const float* r0 = src + int64_t(ty[y].i0) * w;
+      const float* r1 = src + int64_t(ty[y].i1) * w;
+      const float wy = ty[y].w1;
+      for (int x = 0; x < W; ++x) {
+        const camops::BilinearTap t = tx[x];
+        const float top = (1.f - t.w1) * r0[t.i0] + t.w1 * r0[t.i1];
+        const float bottom = (1.f - t.w1) * r1[t.i0] + t.w1 * r1[t.i1];
+        dst[int64_t(y) * W + x] = (1.f - wy) * top + wy * bottom;
+      }
+    }
+  }
+}
+
+void cam_map_min_max(Context& ctx, Tensor& lo, Tensor& hi, const Tensor& maps, int M, int n) {
+  const char* op = "cam_map_min_max";
+  expect_positive(M > 0 && n > 0, op, "M and n must be positive");
+  expect_tensor(ctx, lo, {M}, op, "lo");
+  expect_tensor(ctx, hi, {M}, op, "hi");
+  expect_tensor(ctx, maps, {M, n}, op, "maps");
+#ifdef UNIONCAM_CUDA
+  if (ctx.is_cuda()) return cam_map_min_max_cuda(ctx, lo, hi, maps, M, n);
+#endif
+  for (int m = 0; m < M; ++m) {
+    const float* v = maps.data() + int64_t(m) * n;
+    const auto [mn, mx] = std::minmax_element(v, v + n);
+    lo.data()[m] = *mn;
+    hi.data()[m] = *mx;
+  }
+}
+
+void cam_normalize_maps(Context& ctx, Tensor& maps, int M, int n) {
+  const char* op = "cam_normalize_maps";
+  expect_positive(M > 0 && n > 0, op, "M and n must be positive");
+  expect_tensor(ctx, maps, {M, n}, op, "maps");
+#ifdef UNIONCAM_CUDA
+  if (ctx.is_cuda()) return cam_normalize_maps_cuda(ctx, maps, M, n);
+#endif
+  for (int m = 0; m < M; ++m) {
+    float* v = maps.data() + int64_t(m) * n;
+    const auto [mn, mx] = std::minmax_element(v, v + n);
+    const float lo = *mn, range = *mx - *mn;
+    if (range > 0.f) {
+      for (int i = 0; i < n; ++i) v[i] = (v[i] - lo) / range;
+    } else {
+      std::fill(v, v + n, 0.f);
+    }
+  }
+}
+
+int cam_nonconstant_maps(Context& ctx, Tensor& index, const Tensor& maps, int M, int n) {
+  const char* op = "cam_nonconstant_maps";
+  expect_positive(M > 0 && n > 0, op, "M and n must be positive");
+  expect_tensor(ctx, index, {M}, op, "index");
+  expect_tensor(ctx, maps, {M, n}, op, "maps");
+#ifdef UNIONCAM_CUDA
+  if (ctx.is_cuda()) return cam_nonconstant_maps_cuda(ctx, index, maps, M, n);
+#endif
+  int count = 0;
+  for (int m = 0; m < M; ++m) {
+    const float* v = maps.data() + int64_t(m) * n;
+    const auto [mn, mx] = std::minmax_element(v, v + n);
+    if (*mx > *mn) index.data()[count++] = float(m);
+  }
+  return count;
+}
+
+// ---- masked inputs ---------------------------------------------------------------------------
+
+void cam_masked_inputs(Context& ctx, Tensor& out, const Tensor& maps, const Tensor* index,
+                       int first, int m, const Tensor& x, const Tensor& substrate, int H, int W) {
+  const char* op = "cam_masked_inputs";
+  expect_positive(m > 0 && first >= 0 && H > 0 && W > 0, op,
+                  "m, H and W must be positive and first non-negative");
+  const int64_t n = int64_t(H) * W;
+  expect_tensor(ctx, out, {m, 3, H, W}, op, "out");
+  expect_tensor(ctx, x, {3, H, W}, op, "x");
+  expect_tensor(ctx, substrate, {3, H, W}, op, "substrate");
+  // The map count is not an argument: maps only has to hold whole maps, enough of them.
+  UC_ASSERT(maps.defined() && maps.numel() % n == 0,
+            std::string(op) + ": maps has shape " + shape_str(maps.shape()) +
+                ", not a whole number of " + std::to_string(H) + "x" + std::to_string(W) + " maps");
+  expect_at_least(ctx, maps, index ? n : (first + m) * n, op, "maps");
+  if (index) expect_at_least(ctx, *index, first + m, op, "index");
+#ifdef UNIONCAM_CUDA
+  if (ctx.is_cuda()) return cam_masked_inputs_cuda(ctx, out, maps, index, first, m, x, substrate, H, W);
+#endif
+  const int64_t map_count = maps.numel() / n;
+  std::vector<int64_t> pick(m);
+  for (int i = 0; i < m; ++i) {
+    pick[i] = index ? int64_t(index->data()[first + i]) : first + i;
+    UC_ASSERT(pick[i] >= 0 && pick[i] < map_count,
+              std::string(op) + ": map index " + std::to_string(pick[i]) + " outside the " +
+                  std::to_string(map_count) + " maps");
+  }
+  const float* xv = x.data();
+  const float* sv = substrate.data();
+  float* ov = out.data();
+  const float* mv = maps.data();
+#pragma omp parallel for collapse(2) schedule(static) if (int64_t(m) * 3 * n > (1 << 16))
+  for (int i = 0; i < m; ++i)
+    for (int c = 0; c < 3; ++c) {
+      const float* mask = mv + pick[i] * n;
+      const float* xc = xv + c * n;
+      const float* sc = sv + c * n;
+      float* oc = ov + (int64_t(i) * 3 + c) * n;
+      for (int64_t p = 0; p < n; ++p) oc[p] = mask[p] * xc[p] + (1.f - mask[p]) * sc[p];
+    }
+}
+
+void cam_gaussian_blur(Context& ctx, Tensor& out, const Tensor& in, int H, int W, int ksize,
+                       float sigma) {
+  const char* op = "cam_gaussian_blur";
+  expect_positive(H > 0 && W > 0, op, "H and W must be positive");
+  expect_positive(ksize > 0 && ksize % 2 == 1 && sigma > 0.f, op,
+                  "ksize must be odd and positive and sigma positive, got ksize " +
+                      std::to_string(ksize) + ", sigma " + std::to_string(sigma));
+  expect_tensor(ctx, out, {3, H, W}, op, "out");
+  expect_tensor(ctx, in, {3, H, W}, op, "in");
+#ifdef UNIONCAM_CUDA
+  if (ctx.is_cuda()) return cam_gaussian_blur_cuda(ctx, out, in, H, W, ksize, sigma);
+#endif
+  const std::vector<float> k = camops::gaussian_kernel(ksize, sigma);
+  const int r = ksize / 2;
+  // Reflected source index per output position and tap, for each axis.
+  std::vector<int> rx(size_t(W) * ksize), ry(size_t(H) * ksize);
+  for (int x = 0; x < W; ++x)
+    for (int t = 0; t < ksize; ++t) rx[size_t(x) * ksize + t] = camops::reflect_index(x + t - r, W);
+  for (int y = 0; y < H; ++y)
+    for (int t = 0; t < ksize; ++t) ry[size_t(y) * ksize + t] = camops::reflect_index(y + t - r, H);
+
+  // Rows into a temporary first, so `out` may alias `in`.
+  std::vector<float> tmp(size_t(3) * H * W);
+  const float* src = in.data();
+#pragma omp parallel for collapse(2) schedule(static) if (int64_t(3) * H * W * ksize > (1 << 18))
+  for (int c = 0; c < 3; ++c)
+    for (int y = 0; y < H; ++y) {
+      const float* row = src + (int64_t(c) * H + y) * W;
+      float* trow = tmp.data() + (int64_t(c) * H + y) * W;
+      for (int x = 0; x < W; ++x) {
+        const int* idx = rx.data() + size_t(x) * ksize;
+        double acc = 0;
+        for (int t = 0; t < ksize; ++t) acc += double(k[t]) * row[idx[t]];
+        trow[x] = float(acc);
+      }
+    }
+  float* dst = out.data();
+#pragma omp parallel for collapse(2) schedule(static) if (int64_t(3) * H * W * ksize > (1 << 18))
+  for (int c = 0; c < 3; ++c)
+    for (int y = 0; y < H; ++y) {
+      const int* idx = ry.data() + size_t(y) * ksize;
+      const float* plane = tmp.data() + int64_t(c) * H * W;
+      float* orow = dst + (int64_t(c) * H + y) * W;
+      for (int x = 0; x < W; ++x) {
+        double acc = 0;
+        for (int t = 0; t < ksize; ++t) acc += double(k[t]) * plane[int64_t(idx[t]) * W + x];
+        orow[x] = float(acc);
+      }
+    }
+}
+
+// ---- scores ----------------------------------------------------------------------------------
+
+void cam_class_scores(Context& ctx, Tensor& out, int offset, const Tensor& logits, int m,
+                      int classes, int c, ScoreKind kind) {
+  const char* op = "cam_class_scores";
+  expect_positive(m > 0 && offset >= 0 && classes > 0 && c >= 0 && c < classes, op,
+                  "need m > 0, offset >= 0 and 0 <= c < classes, got m " + std::to_string(m) +
+                      ", offset " + std::to_string(offset) + ", c " + std::to_string(c) +
+                      ", classes " + std::to_string(classes));
+  expect_at_least(ctx, out, int64_t(offset) + m, op, "out");
+  expect_tensor(ctx, logits, {m, classes}, op, "logits");
+#ifdef UNIONCAM_CUDA
+  if (ctx.is_cuda()) return cam_class_scores_cuda(ctx, out, offset, logits, m, classes, c, kind);
+#endif
+  for (int i = 0; i < m; ++i) {
+    const float* z = logits.data() + int64_t(i) * classes;
+    double score = z[c];
+    if (kind == ScoreKind::Prob) {
+      const double zmax = *std::max_element(z, z + classes);  // shift keeps exp finite
+      double sum = 0;
+      for (int j = 0; j < classes; ++j) sum += std::exp(double(z[j]) - zmax);
+      score = std::exp(double(z[c]) - zmax) / sum;
+    }
+    out.data()[offset + i] = float(score);
+  }
+}
+
+// ---- insertion / deletion --------------------------------------------------------------------
+
+void cam_saliency_order(Context& ctx, Tensor& order, const Tensor& map, int n) {
+  const char* op = "cam_saliency_order";
+  expect_positive(n > 0, op, "n must be positive");
+  expect_tensor(ctx, order, {n}, op, "order");
+  expect_tensor(ctx, map, {n}, op, "map");
+#ifdef UNIONCAM_CUDA
+  if (ctx.is_cuda()) return cam_saliency_order_cuda(ctx, order, map, n);
+#endif
+  std::vector<int> idx(n);
+  std::iota(idx.begin(), idx.end(), 0);
+  const float* v = map.data();
+  std::stable_sort(idx.begin(), idx.end(), [v](int a, int b) { return v[a] > v[b]; });
+  for (int r = 0; r < n; ++r) order.data()[r] = float(idx[r]);
+}
+
+void cam_curve_images(Context& ctx, Tensor& out, const Tensor& order, const Tensor& start,
+                      const Tensor& source, int first, int m, int step, int H, int W) {
+  const char* op = "cam_curve_images";
+  expect_positive(m > 0 && first >= 0 && step > 0 && H > 0 && W > 0, op,
+                  "m, step, H and W must be positive and first non-negative");
+  const int64_t n = int64_t(H) * W;
+  expect_tensor(ctx, out, {m, 3, H, W}, op, "out");
+  expect_tensor(ctx, order, {n}, op, "order");
+  expect_tensor(ctx, start, {3, H, W}, op, "start");
+  expect_tensor(ctx, source, {3, H, W}, op, "source");
+#ifdef UNIONCAM_CUDA
+  if (ctx.is_cuda()) return cam_curve_images_cuda(ctx, out, order, start, source, first, m, step, H, W);
+#endif
+  const float* ov = order.data();
+  const float* st = start.data();
+  const float* so = source.data();
+#pragma omp parallel for schedule(static) if (int64_t(m) * 3 * n > (1 << 16))
+  for (int i = 0; i < m; ++i) {
+    float* img = out.data() + int64_t(i) * 3 * n;
+    std::copy(st, st + 3 * n, img);
+    const int64_t taken = std::min<int64_t>(int64_t(first + i) * step, n);
+    for (int64_t r = 0; r < taken; ++r) {
+      const int64_t p = int64_t(ov[r]);
+      for (int c = 0; c < 3; ++c) img[c * n + p] = so[c * n + p];
+    }
+  }
+}
+
+}  // namespace uc
