@@ -286,13 +286,14 @@ void cam_masked_inputs(Context& ctx, Tensor& out, const Tensor& maps, const Tens
   expect_tensor(ctx, x, {3, H, W}, op, "x");
   expect_tensor(ctx, substrate, {3, H, W}, op, "substrate");
   // The map count is not an argument: maps only has to hold whole maps, enough of them.
-  UC_ASSERT(maps.defined() && maps.numel() % n == 0,
-            std::string(op) + ": maps has shape " + shape_str(maps.shape()) +
-                ", not a whole number of " + std::to_string(H) + "x" + std::to_string(W) + " maps");
   expect_at_least(ctx, maps, index ? n : (first + m) * n, op, "maps");
+  UC_ASSERT(maps.numel() % n == 0, std::string(op) + ": maps has shape " +
+                                       shape_str(maps.shape()) + ", not a whole number of " +
+                                       std::to_string(H) + "x" + std::to_string(W) + " maps");
   if (index) expect_at_least(ctx, *index, first + m, op, "index");
 #ifdef UNIONCAM_CUDA
-  if (ctx.is_cuda()) return cam_masked_inputs_cuda(ctx, out, maps, index, first, m, x, substrate, H, W);
+  if (ctx.is_cuda())
+    return cam_masked_inputs_cuda(ctx, out, maps, index, first, m, x, substrate, H, W);
 #endif
   const int64_t map_count = maps.numel() / n;
   std::vector<int64_t> pick(m);
@@ -423,7 +424,8 @@ void cam_curve_images(Context& ctx, Tensor& out, const Tensor& order, const Tens
   expect_tensor(ctx, start, {3, H, W}, op, "start");
   expect_tensor(ctx, source, {3, H, W}, op, "source");
 #ifdef UNIONCAM_CUDA
-  if (ctx.is_cuda()) return cam_curve_images_cuda(ctx, out, order, start, source, first, m, step, H, W);
+  if (ctx.is_cuda())
+    return cam_curve_images_cuda(ctx, out, order, start, source, first, m, step, H, W);
 #endif
   const float* ov = order.data();
   const float* st = start.data();

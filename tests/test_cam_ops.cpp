@@ -123,7 +123,8 @@ TEST_CASE("cam_ops/gradcampp_weights") {
   const int K = 6, hw = 5 * 4;
   auto g = random_vector(size_t(K) * hw, 21);
   const auto a = random_vector(size_t(K) * hw, 22, 0.f, 2.f);
-  for (int i = 0; i < hw; ++i) g[size_t(2) * hw + i] = -std::fabs(g[size_t(2) * hw + i]);  // all <= 0
+  for (int i = 0; i < hw; ++i)  // channel 2 all <= 0: weight 0
+    g[size_t(2) * hw + i] = -std::fabs(g[size_t(2) * hw + i]);
   g[size_t(2) * hw + 3] = 0.f;
   g[5] = 0.f;  // alpha = 0 where G == 0
   Tensor w = cpu_zeros({K});
@@ -367,8 +368,8 @@ TEST_CASE("cam_ops/gaussian_blur: constant image and naive 2-D convolution") {
   for (auto [ksize, sigma] : {std::pair{51, 50.f}, std::pair{5, 1.f}}) {
     CAPTURE(ksize);
     uc::cam_gaussian_blur(ctx, out, cpu({3, H, W}, img), H, W, ksize, sigma);
-    CHECK_CLOSE("blur vs 2-D reflect convolution", out.to_host(), naive_blur(img, H, W, ksize, sigma),
-                kAtol, kRtol);
+    CHECK_CLOSE("blur vs 2-D reflect convolution", out.to_host(),
+                naive_blur(img, H, W, ksize, sigma), kAtol, kRtol);
   }
   Tensor in_place = cpu({3, H, W}, img);
   uc::cam_gaussian_blur(ctx, in_place, in_place, H, W, 5, 1.f);
@@ -402,7 +403,8 @@ TEST_CASE("cam_ops/class_scores") {
   uc::Context ctx(Backend::CPU);
   const int m = 3, classes = 5;
   std::vector<float> z = random_vector(size_t(m) * classes, 140, -3.f, 3.f);
-  for (int j = 0; j < classes; ++j) z[size_t(2) * classes + j] = 1000.f + j;  // exp overflows unshifted
+  // Row 2 overflows exp() unless shifted by its maximum.
+  for (int j = 0; j < classes; ++j) z[size_t(2) * classes + j] = 1000.f + j;
   const Tensor logits = cpu({m, classes}, z);
   Vec sums(m, 0.0);
   for (int c = 0; c < classes; ++c) {
@@ -463,7 +465,8 @@ TEST_CASE("cam_ops/curve_images") {
   CHECK_CLOSE("curve images", got, ref, 0, 0);
   CHECK_CLOSE("first image is start", std::vector<float>(got.begin(), got.begin() + 3 * n), start,
               0, 0);
-  CHECK_CLOSE("last image is source", std::vector<float>(got.end() - 3 * n, got.end()), source, 0, 0);
+  CHECK_CLOSE("last image is source", std::vector<float>(got.end() - 3 * n, got.end()), source, 0,
+              0);
 
   // A later window of the same curve matches the corresponding images.
   Tensor part = cpu_zeros({2, 3, H, W});
