@@ -62,6 +62,7 @@ Explainer::Explainer(VggNetwork& net, const ModelWeights& weights, const CamOpti
   const Shape& s = net.layer(layer_).out_shape;
   K_ = static_cast<int>(s[0]), h_ = static_cast<int>(s[1]), w_ = static_cast<int>(s[2]);
   H_ = net.input_h(), W_ = net.input_w();
+  // The network's planned activations bound a forward: a larger batch option is capped there.
   batch_ = options.batch > 0 ? std::min(options.batch, net.max_batch()) : net.max_batch();
 
   const Backend b = net.context().backend();
