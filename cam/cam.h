@@ -1,0 +1,117 @@
+// Class activation maps (METHODS.md): Grad-CAM, Grad-CAM++, Score-CAM, Group-CAM and UnionCAM,
+// on either backend. An Explainer holds one image at a time: set_image() runs the forward and
+// the backward to the target layer once; each explain() reuses them.
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "cam/ops.h"
+#include "runtime/network.h"
+#include "weights/weights.h"
+
+namespace uc {
+
+enum class CamMethod { GradCam, GradCamPP, ScoreCam, GroupCam, UnionCam };
+const char* cam_method_name(CamMethod m);           // "gradcam", "gradcampp", "scorecam", ...
+CamMethod parse_cam_method(const std::string& name);  // usage error naming the choices
+const std::vector<CamMethod>& all_cam_methods();
+
+enum class MaskSpace { Normalized, Pixel };
+enum class RegionMethod { ScoreCam, GroupCam };
+
+struct CamOptions {
+  int target_class = -1;   // -1: the top-1 class of the image
+  std::string layer;       // "": the ReLU after the last convolution
+  float theta = 10.f;      // UnionCAM denoising percentile, [0, 100]
+  int groups = 32;         // Group-CAM groups
+  RegionMethod region = RegionMethod::ScoreCam;  // UnionCAM's region map
+  ScoreKind score = ScoreKind::Prob;
+  MaskSpace mask_space = MaskSpace::Normalized;
+  int batch = 0;           // masked inputs per forward; 0: the network's max_batch
+};
+
+struct UnionCamDetails {
+  float theta = 0, beta_den = 0, beta_reg = 0, beta_dr = 0;
+  bool fused = false;      // the selected map: L_dr ("fused") or L_reg ("region")
+};
+
+struct CamResult {
+  CamMethod method = CamMethod::GradCam;
+  int target_class = 0;
+  int height = 0, width = 0;
+  std::vector<float> map;  // H*W, row-major, values in [0,1]
+  bool degenerate = false; // the map was constant before normalization (all zeros now)
+  double ms = 0;           // wall time of explain(), device synchronised
+  UnionCamDetails unioncam;  // UnionCAM only
+};
+
+class Explainer {
+ public:
+  // The network must have max_grad_batch >= 1; masked inputs use up to its max_batch.
+  // `weights` supplies mean/std for pixel-space masking.
+  Explainer(VggNetwork& net, const ModelWeights& weights, const CamOptions& options);
+
+  // Bad options (layer that does not exist or is not a feature map, class out of range, theta
+  // outside [0,100], groups < 1, batch < 0) are usage errors, raised before any work.
+  static void validate(const CamOptions& options, const VggNetwork& net);
+
+  // One image: normalized [3,H,W] planes (host). Runs forward and backward for the class.
+  void set_image(const std::vector<float>& normalized_chw);
+  int target_class() const { return class_; }
+  const std::vector<float>& probabilities() const { return probs_; }  // softmax of the logits
+
+  CamResult explain(CamMethod method);
+
+  // Class scores s_c of masked copies of the current image: out[i] = s_c(maps[i] ⊙ x) with
+  // the options' score kind and mask space, batched. maps: [m, H, W] on the network's backend.
+  std::vector<float> masked_scores(const Tensor& maps, int m);
+  // s_c of the baseline (black) image in the options' mask space.
+  float baseline_score();
+  // Scores of `count` images built on the device in batches: build(batch, first, m) fills
+  // batch [m,3,H,W] with images first..first+m-1; returns their scores of the class (`kind`).
+  using BatchBuilder = std::function<void(Tensor& batch, int first, int m)>;
+  std::vector<float> scores_of(int count, ScoreKind kind, const BatchBuilder& build);
+
+  VggNetwork& network() { return net_; }
+  const CamOptions& options() const { return options_; }
+  const Tensor& image() const { return x_; }       // normalized [3,H,W] on the backend
+  const Tensor& baseline() const { return x_b_; }  // normalized baseline [3,H,W]
+  const Tensor& blurred() const { return blur_; }   // Group-CAM's blur(x), normalized [3,H,W]
+
+ private:
+  // Each method writes its H*W map (normalized) into `out` and returns whether it was degenerate.
+  bool grad_cam(Tensor& out, bool plus_plus);
+  bool score_cam(Tensor& out);
+  bool group_cam(Tensor& out);
+  bool union_cam(Tensor& out, UnionCamDetails& details);
+  // norm() of one H*W map in place; true when it was constant.
+  bool normalize(Tensor& map);
+  // s_c(maps[index[i]] ⊙ x + (1 - maps[index[i]]) ⊙ substrate) for i < m (index null: maps[i]).
+  std::vector<float> masked(const Tensor& maps, const Tensor* index, int m, const Tensor& substrate);
+  // Uploads host weights into weights_ and returns the view of their n entries.
+  Tensor upload_weights(const std::vector<float>& w);
+
+  VggNetwork& net_;
+  CamOptions options_;
+  std::string layer_;
+  int K_ = 0, h_ = 0, w_ = 0, H_ = 0, W_ = 0, batch_ = 0;
+  int class_ = 0;
+  std::vector<float> probs_;
+  Tensor x_, x_b_, blur_;
+  // Scratch planned in the constructor and reused by every set_image()/explain().
+  Tensor act_, grad_;          // A and G at the target layer [K, h*w]
+  Tensor seed_;                // one-hot d logits [1, classes]
+  Tensor weights_;             // per-channel (or per-group) weights [K + 1]
+  Tensor pixel_weights_;       // UnionCAM AMD weights [K, h*w]
+  Tensor low_;                 // low-resolution sums [K, h*w]
+  Tensor up_, masks_;          // upsampled maps and masks [K + 1, H*W]
+  Tensor index_;               // non-constant channels [K]
+  Tensor union_maps_;          // zero, L_den, L_reg [3, H*W]
+  Tensor map_;                 // a method's result [H*W]
+  Tensor min_max_;             // lo, hi of one map [2]
+  Tensor inputs_;              // a batch of masked inputs [batch, 3, H, W]
+  Tensor scores_;              // scores of one batched pass [max(K + 1, curve images)]
+};
+
+}  // namespace uc

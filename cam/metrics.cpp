@@ -1,0 +1,98 @@
+// Evaluation metrics of METHODS.md. Every score here is the softmax probability of the class,
+// whatever the explainer's score kind (METHODS: "All scores are softmax probabilities"); masks
+// and substrates use the explainer's mask space.
+#include "cam/metrics.h"
+
+#include <algorithm>
+
+#include "runtime/error.h"
+
+namespace uc {
+
+namespace {
+// AUC of n + 1 scores in percent: the trapezoid rule over n unit steps, divided by n.
+double auc_percent(const std::vector<double>& s) {
+  const size_t n = s.size() - 1;
+  double sum = 0;
+  for (double v : s) sum += v;
+  return 100.0 * (sum - s.front() / 2 - s.back() / 2) / static_cast<double>(n);
+}
+
+std::vector<double> to_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
+}  // namespace
+
+MapMetrics evaluate_map(Explainer& ex, const std::vector<float>& map, const std::vector<uint8_t>* mask) {
+  VggNetwork& net = ex.network();
+  Context& ctx = net.context();
+  const int H = net.input_h(), W = net.input_w(), HW = H * W;
+  UC_ASSERT(map.size() == static_cast<size_t>(HW), "evaluate_map: the map is not H*W");
+  UC_ASSERT(!mask || mask->size() == static_cast<size_t>(HW), "evaluate_map: the mask is not H*W");
+  const Tensor L = Tensor::from_host(ctx.backend(), {1, HW}, map);
+  const Tensor &x = ex.image(), &x_b = ex.baseline();
+
+  MapMetrics r;
+  r.y = ex.probabilities().at(static_cast<size_t>(ex.target_class()));
+  r.o = ex.scores_of(1, ScoreKind::Prob, [&](Tensor& batch, int, int) {
+    cam_masked_inputs(ctx, batch, L, nullptr, 0, 1, x, x_b, H, W);
+  })[0];
+  r.drop = 100.0 * std::max(0.0, r.y - r.o) / r.y;
+  r.increase = r.y < r.o;
+
+  const int step = 2 * W, n = (HW + step - 1) / step;
+  Tensor order = Tensor::empty(ctx.backend(), {HW});
+  cam_saliency_order(ctx, order, L, HW);
+  auto curve = [&](const Tensor& start, const Tensor& source) {
+    return to_double(ex.scores_of(n + 1, ScoreKind::Prob, [&](Tensor& batch, int first, int m) {
+      cam_curve_images(ctx, batch, order, start, source, first, m, step, H, W);
+    }));
+  };
+  r.deletion_curve = curve(x, x_b);
+  r.insertion_curve = curve(ex.blurred(), x);
+  r.deletion = auc_percent(r.deletion_curve);
+  r.insertion = auc_percent(r.insertion_curve);
+
+  if (mask) {
+    const size_t peak = static_cast<size_t>(std::max_element(map.begin(), map.end()) - map.begin());
+    r.pointing = (*mask)[peak] != 0 ? 1 : 0;
+    double inside = 0, total = 0;
+    for (size_t i = 0; i < map.size(); ++i) {
+      total += map[i];
+      if ((*mask)[i]) inside += map[i];
+    }
+    r.energy = total > 0 ? inside / total : 0;  // an all-zero map puts no energy in the object
+  }
+  return r;
+}
+
+MetricsSummary summarize(const std::vector<MapMetrics>& per_image) {
+  MetricsSummary s;
+  s.images = static_cast<int>(per_image.size());
+  if (per_image.empty()) return s;
+  int masked = 0;
+  double pointing = 0, energy = 0;
+  for (const MapMetrics& m : per_image) {
+    s.avg_drop += m.drop;
+    s.avg_increase += m.increase ? 100.0 : 0.0;
+    s.insertion += m.insertion;
+    s.deletion += m.deletion;
+    if (m.pointing >= 0) ++masked, pointing += m.pointing, energy += m.energy;
+    if (s.insertion_curve.empty()) {
+      s.insertion_curve.assign(m.insertion_curve.size(), 0.0);
+      s.deletion_curve.assign(m.deletion_curve.size(), 0.0);
+    }
+    UC_ASSERT(m.insertion_curve.size() == s.insertion_curve.size() &&
+                  m.deletion_curve.size() == s.deletion_curve.size(),
+              "summarize: curves of different lengths (images of different sizes)");
+    for (size_t i = 0; i < m.insertion_curve.size(); ++i) s.insertion_curve[i] += m.insertion_curve[i];
+    for (size_t i = 0; i < m.deletion_curve.size(); ++i) s.deletion_curve[i] += m.deletion_curve[i];
+  }
+  const double n = s.images;
+  s.avg_drop /= n, s.avg_increase /= n, s.insertion /= n, s.deletion /= n;
+  s.overall = s.insertion - s.deletion;
+  for (double& v : s.insertion_curve) v /= n;
+  for (double& v : s.deletion_curve) v /= n;
+  if (masked > 0) s.pointing = pointing / masked, s.energy = energy / masked;
+  return s;
+}
+
+}  // namespace uc

@@ -1,0 +1,268 @@
+// CAM methods and metrics against the independent PyTorch implementation of METHODS.md
+// (tools/cam_reference.py; fixtures in tests/fixtures/cam/ from tools/make_cam_fixtures.sh),
+// option validation, batching invariance, and the CUDA backend against the CPU one.
+#include <algorithm>
+#include <regex>
+
+#include "cam/cam.h"
+#include "cam/metrics.h"
+#include "runtime/error.h"
+#include "tests/check.h"
+#include "weights/hdf5_file.h"
+
+using namespace uc;
+
+namespace {
+const char* const kFixtures[] = {"vgg11_default", "vgg11_class7",  "vgg11_theta0",    "vgg11_theta100",
+                                 "vgg11_pixel",   "vgg11_logit",   "vgg11_groupcam",  "vgg16bn_layer32",
+                                 "vgg16bn_fused", "vgg11_region",  "vgg11_dead",      "vgg11_constant"};
+
+std::string attr_string(const h5::File& f, const std::string& object, const char* name) {
+  const std::vector<std::string> v = f.read_strings(object, name);
+  return v.empty() ? "" : v[0];
+}
+double attr_number(const h5::File& f, const std::string& object, const char* name) {
+  return f.read_numbers(object, name).at(0);
+}
+
+// The fixture's weight edits ("name[i]=v" sets row i, "name[:]=v" every element; ';'-separated),
+// applied exactly as tools/cam_reference.py applies them.
+void apply_edits(ModelWeights& w, const std::string& edits) {
+  static const std::regex edit(R"(([\w.]+)\[(:|\d+)\]=([^;]+))");
+  for (std::sregex_iterator it(edits.begin(), edits.end(), edit), end; it != end; ++it) {
+    HostArray& t = w.tensors.at((*it)[1].str());
+    const float value = std::stof((*it)[3].str());
+    if ((*it)[2] == ":") {
+      std::fill(t.data.begin(), t.data.end(), value);
+    } else {
+      const size_t row = t.data.size() / static_cast<size_t>(t.shape[0]);
+      const size_t i = std::stoul((*it)[2].str());
+      std::fill(t.data.begin() + i * row, t.data.begin() + (i + 1) * row, value);
+    }
+  }
+}
+
+struct Fixture {
+  std::string name;
+  h5::File ref;
+  ModelWeights weights;
+  CamOptions options;
+  std::vector<float> input;
+
+  explicit Fixture(const std::string& fixture_name)
+      : name(fixture_name), ref(h5::File::open(test::source_path("tests/fixtures/cam/" + name + ".h5"))) {
+    weights = load_weights(test::source_path("tests/fixtures/" + attr_string(ref, "/", "weights")));
+    apply_edits(weights, attr_string(ref, "/", "edits"));
+    options.layer = attr_string(ref, "/", "layer");
+    options.theta = static_cast<float>(attr_number(ref, "/", "theta"));
+    options.groups = static_cast<int>(attr_number(ref, "/", "groups"));
+    options.target_class = static_cast<int>(attr_number(ref, "/", "target_class"));
+    options.region = attr_string(ref, "/", "region") == "groupcam" ? RegionMethod::GroupCam : RegionMethod::ScoreCam;
+    options.score = attr_string(ref, "/", "score") == "logit" ? ScoreKind::Logit : ScoreKind::Prob;
+    options.mask_space = attr_string(ref, "/", "mask_space") == "pixel" ? MaskSpace::Pixel : MaskSpace::Normalized;
+    input = ref.read_floats("input").data;
+  }
+  std::vector<float> map(CamMethod m) const { return ref.read_floats(std::string(cam_method_name(m)) + "/map").data; }
+  std::vector<uint8_t> mask() const {
+    std::vector<uint8_t> m;
+    for (float v : ref.read_floats("mask").data) m.push_back(v != 0.f);
+    return m;
+  }
+};
+
+// A network and an explainer for one fixture on one backend.
+struct Run {
+  Context ctx;
+  VggNetwork net;
+  Explainer ex;
+  Run(const Fixture& f, Backend backend, MathMode math = MathMode::FP32, int max_batch = 16, int batch = 0)
+      : ctx(backend, math), net(ctx, f.weights, network_options(max_batch)), ex(net, f.weights, with_batch(f.options, batch)) {
+    ex.set_image(f.input);
+  }
+  static NetworkOptions network_options(int max_batch) {
+    NetworkOptions o;
+    o.max_batch = max_batch;
+    return o;
+  }
+  static CamOptions with_batch(CamOptions o, int batch) {
+    o.batch = batch;
+    return o;
+  }
+};
+
+std::vector<double> metric_values(const MapMetrics& m) {
+  return {m.y, m.o, m.drop, m.increase ? 1.0 : 0.0, m.insertion, m.deletion, m.pointing, m.energy};
+}
+
+void check_usage_error(const CamOptions& options, const VggNetwork& net, const char* what) {
+  CAPTURE(what);
+  try {
+    Explainer::validate(options, net);
+    FAIL("no error for " << what);
+  } catch (const Error& e) {
+    CHECK(e.kind() == ErrorKind::Usage);
+  }
+}
+}  // namespace
+
+TEST_CASE("cam/every method matches the PyTorch reference on the CPU (fp32)") {
+  for (const char* name : kFixtures) {
+    CAPTURE(name);
+    const Fixture f(name);
+    Run run(f, Backend::CPU);
+    CHECK(run.ex.target_class() == static_cast<int>(attr_number(f.ref, "/", "class")));
+    for (CamMethod m : all_cam_methods()) {
+      const std::string group = cam_method_name(m);
+      CAPTURE(group);
+      const CamResult r = run.ex.explain(m);
+      CHECK(r.method == m);
+      CHECK(r.target_class == run.ex.target_class());
+      CHECK(r.ms > 0);
+      CHECK_CLOSE(group + " map", r.map, f.map(m), 1e-3, 0.0);
+      CHECK(r.degenerate == (attr_number(f.ref, group, "degenerate") != 0));
+      if (m != CamMethod::UnionCam) continue;
+      CHECK(r.unioncam.theta == doctest::Approx(attr_number(f.ref, group, "theta")));
+      CHECK(std::fabs(r.unioncam.beta_den - attr_number(f.ref, group, "beta_den")) <= 1e-4);
+      CHECK(std::fabs(r.unioncam.beta_reg - attr_number(f.ref, group, "beta_reg")) <= 1e-4);
+      CHECK(std::fabs(r.unioncam.beta_dr - attr_number(f.ref, group, "beta_dr")) <= 1e-4);
+      CHECK(r.unioncam.fused == (attr_string(f.ref, group, "selected") == "fused"));
+    }
+  }
+}
+
+// The reference computes Grad-CAM as w_k = mean_ij G_k, and Grad-CAM++ with pytorch-grad-cam's
+// closed form: a = G^2 / (2 G^2 + (sum_ab A_kab) G^3 + 1e-6), a = 0 where G == 0,
+// w_k = sum_ij ReLU(G_kij) a_kij; both L = norm(up(ReLU(sum_k w_k A_k))).
+TEST_CASE("cam/Grad-CAM and Grad-CAM++ follow pytorch-grad-cam's formulas on every layer and class") {
+  for (const char* name : kFixtures) {
+    CAPTURE(name);
+    const Fixture f(name);
+    Run run(f, Backend::CPU);
+    for (CamMethod m : {CamMethod::GradCam, CamMethod::GradCamPP})
+      CHECK_CLOSE(std::string(cam_method_name(m)), run.ex.explain(m).map, f.map(m), 1e-3, 0.0);
+  }
+}
+
+TEST_CASE("cam/metrics of every reference map match the PyTorch reference") {
+  for (const char* name : kFixtures) {
+    CAPTURE(name);
+    const Fixture f(name);
+    Run run(f, Backend::CPU);
+    const std::vector<uint8_t> mask = f.mask();
+    for (CamMethod m : all_cam_methods()) {
+      const std::string group = cam_method_name(m);
+      CAPTURE(group);
+      const MapMetrics r = evaluate_map(run.ex, f.map(m), &mask);
+      std::vector<double> expected;
+      for (float v : f.ref.read_floats(group + "/metrics").data) expected.push_back(v);
+      CHECK_CLOSE(group + " y,o,drop,increase,insertion,deletion,pointing,energy", metric_values(r), expected, 1e-3, 0.0);
+      CHECK_CLOSE(group + " insertion curve", r.insertion_curve, f.ref.read_floats(group + "/insertion_curve").data, 1e-5, 0.0);
+      CHECK_CLOSE(group + " deletion curve", r.deletion_curve, f.ref.read_floats(group + "/deletion_curve").data, 1e-5, 0.0);
+    }
+  }
+}
+
+TEST_CASE("cam/a constant map is reported degenerate and returned as zeros") {
+  const Fixture f("vgg11_constant");
+  Run run(f, Backend::CPU);
+  for (CamMethod m : all_cam_methods()) {
+    CAPTURE(cam_method_name(m));
+    const CamResult r = run.ex.explain(m);
+    CHECK(r.degenerate);
+    CHECK(std::all_of(r.map.begin(), r.map.end(), [](float v) { return v == 0.f; }));
+  }
+}
+
+TEST_CASE("cam/summarize averages per-image metrics") {
+  MapMetrics a, b;
+  a.drop = 10, a.increase = true, a.insertion = 50, a.deletion = 20, a.pointing = 1, a.energy = 0.5;
+  a.insertion_curve = {1, 0.5}, a.deletion_curve = {1, 0};
+  b.drop = 30, b.insertion = 30, b.deletion = 10;
+  b.insertion_curve = {0.5, 0.5}, b.deletion_curve = {0, 0};
+  const MetricsSummary s = summarize({a, b});
+  CHECK(s.images == 2);
+  CHECK(s.avg_drop == doctest::Approx(20));
+  CHECK(s.avg_increase == doctest::Approx(50));
+  CHECK(s.insertion == doctest::Approx(40));
+  CHECK(s.deletion == doctest::Approx(15));
+  CHECK(s.overall == doctest::Approx(25));
+  CHECK(s.pointing == doctest::Approx(1));  // only image a had a mask
+  CHECK(s.energy == doctest::Approx(0.5));
+  CHECK(s.insertion_curve == std::vector<double>{0.75, 0.5});
+  CHECK(s.deletion_curve == std::vector<double>{0.5, 0});
+}
+
+TEST_CASE("cam/bad options are usage errors") {
+  const Fixture f("vgg11_default");
+  Context ctx(Backend::CPU);
+  VggNetwork net(ctx, f.weights);
+  CamOptions o;
+  o.layer = "features.99";
+  check_usage_error(o, net, "unknown layer");
+  o.layer = "classifier.0";
+  check_usage_error(o, net, "classifier layer");
+  o.layer = "avgpool";
+  check_usage_error(o, net, "avgpool");
+  o = CamOptions{};
+  o.target_class = net.classes();
+  check_usage_error(o, net, "class too large");
+  o.target_class = -2;
+  check_usage_error(o, net, "negative class");
+  o = CamOptions{};
+  o.theta = -0.5f;
+  check_usage_error(o, net, "theta < 0");
+  o.theta = 100.5f;
+  check_usage_error(o, net, "theta > 100");
+  o = CamOptions{};
+  o.batch = -1;
+  check_usage_error(o, net, "batch < 0");
+  o = CamOptions{};
+  o.groups = 0;
+  check_usage_error(o, net, "groups 0");
+  CHECK_THROWS_AS(Explainer(net, f.weights, o), Error);
+  o = CamOptions{};
+  o.layer = "features.14";
+  CHECK_NOTHROW(Explainer::validate(o, net));
+  CHECK(parse_cam_method("unioncam") == CamMethod::UnionCam);
+  CHECK_THROWS_AS(parse_cam_method("cam"), Error);
+}
+
+TEST_CASE("cam/Score-CAM does not depend on the masked-input batch size") {
+  const Fixture f("vgg11_dead");
+  Run by7(f, Backend::CPU, MathMode::FP32, 64, 7), by64(f, Backend::CPU, MathMode::FP32, 64, 64);
+  const CamResult a = by7.ex.explain(CamMethod::ScoreCam), b = by64.ex.explain(CamMethod::ScoreCam);
+  CHECK_CLOSE("Score-CAM batch 7 vs 64", a.map, b.map, 1e-5, 0.0);
+  const CamResult ua = by7.ex.explain(CamMethod::UnionCam), ub = by64.ex.explain(CamMethod::UnionCam);
+  CHECK_CLOSE("UnionCAM batch 7 vs 64", ua.map, ub.map, 1e-5, 0.0);
+}
+
+TEST_CASE("cam/CUDA matches the CPU for every method and metric" * UC_NEEDS_GPU) {
+  for (const char* name : {"vgg11_default", "vgg11_pixel", "vgg11_groupcam", "vgg16bn_fused", "vgg11_constant"}) {
+    CAPTURE(name);
+    const Fixture f(name);
+    const std::vector<uint8_t> mask = f.mask();
+    Run cpu(f, Backend::CPU), gpu(f, Backend::CUDA), tf32(f, Backend::CUDA, MathMode::TF32);
+    CHECK(gpu.ex.target_class() == cpu.ex.target_class());
+    for (CamMethod m : all_cam_methods()) {
+      const std::string method = cam_method_name(m);
+      CAPTURE(method);
+      const CamResult c = cpu.ex.explain(m), g = gpu.ex.explain(m);
+      CHECK_CLOSE(method + " fp32 map", g.map, c.map, 1e-4, 0.0);
+      CHECK(g.degenerate == c.degenerate);
+      CHECK_CLOSE(method + " tf32 map", tf32.ex.explain(m).map, c.map, 1e-2, 0.0);
+      if (m == CamMethod::UnionCam) {
+        CHECK(g.unioncam.fused == c.unioncam.fused);
+        CHECK_CLOSE("betas", (std::vector<float>{g.unioncam.beta_den, g.unioncam.beta_reg, g.unioncam.beta_dr}),
+                    (std::vector<float>{c.unioncam.beta_den, c.unioncam.beta_reg, c.unioncam.beta_dr}), 1e-4, 0.0);
+      }
+      // fp32 scores within 1e-4; the percentages (drop, insertion, deletion) within 1e-4 * 100.
+      const MapMetrics mc = evaluate_map(cpu.ex, c.map, &mask), mg = evaluate_map(gpu.ex, c.map, &mask);
+      CHECK_CLOSE(method + " y,o,increase,pointing,energy", (std::vector<double>{mg.y, mg.o, double(mg.increase), mg.pointing, mg.energy}),
+                  (std::vector<double>{mc.y, mc.o, double(mc.increase), mc.pointing, mc.energy}), 1e-4, 0.0);
+      CHECK_CLOSE(method + " drop,insertion,deletion", (std::vector<double>{mg.drop, mg.insertion, mg.deletion}),
+                  (std::vector<double>{mc.drop, mc.insertion, mc.deletion}), 1e-2, 0.0);
+      CHECK_CLOSE(method + " insertion curve", mg.insertion_curve, mc.insertion_curve, 1e-4, 0.0);
+      CHECK_CLOSE(method + " deletion curve", mg.deletion_curve, mc.deletion_curve, 1e-4, 0.0);
+    }
+  }
+}
