@@ -60,5 +60,41 @@ echo "garbage" >"$tmp/bad.png"
 expect 3 "$tmp/bad.png" -- "$bin" predict --weights "$weights" --device cpu "$tmp/bad.png" "${images[0]}"
 grep -qF "${images[0]}" "$tmp/out" || { failures=$((failures + 1)); echo "FAIL: good image not processed after a bad one"; }
 
+
+# explain: usage errors come before any work, outputs are written and readable.
+img=${images[0]}
+expect 2 "unknown CAM method" -- "$bin" explain --weights "$weights" --method bogus "$img"
+expect 2 "features.999" -- "$bin" explain --weights "$weights" --layer features.999 "$img"
+expect 2 "classifier.0" -- "$bin" explain --weights "$weights" --layer classifier.0 "$img"
+expect 2 "out of range" -- "$bin" explain --weights "$weights" --class 10 "$img"
+expect 2 "matches no class" -- "$bin" explain --weights "$weights" --class zebra "$img"
+expect 2 "--theta" -- "$bin" explain --weights "$weights" --theta 101 "$img"
+expect 2 "--batch" -- "$bin" explain --weights "$weights" --batch 0 "$img"
+expect 0 "gradcam" -- "$bin" explain --weights "$weights" --device cpu --method gradcam --class class3 --out "$tmp/ex" "$img"
+"$bin" explain --weights "$weights" --device cpu --method all --save-map --json --out "$tmp/ex" "${images[@]}" >"$tmp/ex.json" 2>"$tmp/err"
+json_check "$tmp/ex.json" "len(d['images'])==${#images[@]} and all(len(i['methods'])==5 for i in d['images'])"
+json_check "$tmp/ex.json" "all(m['selected'] in ('fused','region') and 'beta_dr' in m and m['theta']==10 for m in (i['methods']['unioncam'] for i in d['images']))"
+count=$((count + 1))
+if ! "$python" - "$tmp/ex.json" <<'PY'
+import json, struct, sys, numpy as np
+d = json.load(open(sys.argv[1]))
+for img in d["images"]:
+    with open(img["path"], "rb") as f: want = struct.unpack(">II", f.read(24)[16:24])
+    for name, m in img["methods"].items():
+        a = np.load(m["map"])
+        assert a.dtype == np.float32 and a.shape == (64, 64) and a.min() >= 0 and a.max() <= 1, (name, a.shape)
+        with open(m["overlay"], "rb") as f: got = struct.unpack(">II", f.read(24)[16:24])
+        assert got == want, (m["overlay"], got, want)  # overlays at the original image size
+PY
+then failures=$((failures + 1)); echo "FAIL: explain outputs (.npy maps, overlay sizes)"; fi
+
+# eval: a table, JSON with every metric; masks covering everything give pointing = energy = 100.
+mkdir -p "$tmp/masks"; for f in "${images[@]}"; do cp "$f" "$tmp/masks/"; done
+expect 3 "not a folder" -- "$bin" eval --weights "$weights" --images "$tmp/nowhere"
+expect 0 "Insertion" -- "$bin" eval --weights "$weights" --device cpu --images "$src/tests/fixtures/images" --methods gradcam --limit 1
+"$bin" eval --weights "$weights" --device cpu --images "$src/tests/fixtures/images" --masks "$tmp/masks" --methods gradcam,unioncam --json >"$tmp/eval.json" 2>"$tmp/err"
+json_check "$tmp/eval.json" "d['n_images']==${#images[@]} and set(d['methods'])=={'gradcam','unioncam'}"
+json_check "$tmp/eval.json" "all(abs(m['pointing']-100)<1e-9 and abs(m['energy']-100)<1e-6 and abs(m['overall']-(m['insertion']-m['deletion']))<1e-6 for m in d['methods'].values())"
+
 echo "cli: $((count - failures)) of $count checks passed"
 [ "$failures" = 0 ]

@@ -39,5 +39,7 @@ void parse_input_size(const std::string& text, int* h, int* w);
 int cmd_info(int argc, char** argv);
 int cmd_predict(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
+int cmd_explain(int argc, char** argv);
+int cmd_eval(int argc, char** argv);
 
 }  // namespace uc::cli

@@ -30,6 +30,8 @@ int main(int argc, char** argv) {
     if (command == "info") return uc::cli::cmd_info(argc - 2, argv + 2);
     if (command == "predict") return uc::cli::cmd_predict(argc - 2, argv + 2);
     if (command == "bench") return uc::cli::cmd_bench(argc - 2, argv + 2);
+    if (command == "explain") return uc::cli::cmd_explain(argc - 2, argv + 2);
+    if (command == "eval") return uc::cli::cmd_eval(argc - 2, argv + 2);
     std::fprintf(stderr, "unioncam: unknown command '%s'\n\n%s", command.c_str(), kUsage);
     return 2;
   } catch (const uc::Error& e) {

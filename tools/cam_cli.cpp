@@ -1,0 +1,122 @@
+#include "tools/cam_cli.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <sstream>
+
+#include "runtime/error.h"
+#include "tools/model_setup.h"
+
+namespace uc::cli {
+
+const std::set<std::string> kCamValueOptions = {"class", "layer", "theta", "groups", "region", "score",
+                                                "mask-space", "batch", "device", "precision"};
+
+const char* kCamOptionsHelp =
+    "  --class N|NAME        class to explain (index or unique name prefix; default: top-1)\n"
+    "  --layer features.N    target layer (default: the ReLU after the last convolution)\n"
+    "  --theta T             UnionCAM denoising percentile in [0,100] (default 10)\n"
+    "  --groups G            Group-CAM groups (default 32)\n"
+    "  --region R            UnionCAM region map: scorecam (default) or groupcam\n"
+    "  --score S             prob (default) or logit\n"
+    "  --mask-space M        normalized (default) or pixel\n"
+    "  --batch N             masked inputs per forward (default: from free device memory;\n"
+    "                        32 on the CPU)\n"
+    "  --device D            auto (default), cpu or cuda\n"
+    "  --precision P         fp32 (default) or tf32 (CUDA only)\n";
+
+namespace {
+double parse_double(const std::string& option, const std::string& text) {
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0') fail_usage("--" + option + " expects a number, got '" + text + "'");
+  return v;
+}
+
+int parse_class(const std::string& text, const std::vector<std::string>& names) {
+  char* end = nullptr;
+  const long v = std::strtol(text.c_str(), &end, 10);
+  if (!text.empty() && *end == '\0') {
+    if (v < 0 || v >= static_cast<long>(names.size()))
+      fail_usage("--class " + text + " is out of range: the model has " + std::to_string(names.size()) +
+                 " classes (0.." + std::to_string(names.size() - 1) + ")");
+    return static_cast<int>(v);
+  }
+  std::vector<int> hits;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == text) return static_cast<int>(i);  // an exact name wins over prefixes
+    if (names[i].compare(0, text.size(), text) == 0) hits.push_back(static_cast<int>(i));
+  }
+  if (hits.size() == 1) return hits[0];
+  if (hits.empty()) fail_usage("--class '" + text + "' matches no class name");
+  std::string list;
+  for (size_t i = 0; i < hits.size() && i < 5; ++i) list += (i ? ", " : "") + names[static_cast<size_t>(hits[i])];
+  fail_usage("--class '" + text + "' is ambiguous: " + list + (hits.size() > 5 ? ", ..." : ""));
+}
+}  // namespace
+
+CamOptions parse_cam_options(const Args& args, const std::vector<std::string>& class_names) {
+  CamOptions o;
+  if (args.has("class")) o.target_class = parse_class(args.get("class", ""), class_names);
+  o.layer = args.get("layer", "");
+  o.theta = static_cast<float>(parse_double("theta", args.get("theta", "10")));
+  if (!(o.theta >= 0.f && o.theta <= 100.f)) fail_usage("--theta must lie in [0, 100], got " + args.get("theta", ""));
+  o.groups = args.get_int("groups", 32, 1, 1 << 20);
+  const std::string region = args.get("region", "scorecam");
+  if (region == "scorecam") o.region = RegionMethod::ScoreCam;
+  else if (region == "groupcam") o.region = RegionMethod::GroupCam;
+  else fail_usage("--region expects scorecam or groupcam, got '" + region + "'");
+  const std::string score = args.get("score", "prob");
+  if (score == "prob") o.score = ScoreKind::Prob;
+  else if (score == "logit") o.score = ScoreKind::Logit;
+  else fail_usage("--score expects prob or logit, got '" + score + "'");
+  const std::string space = args.get("mask-space", "normalized");
+  if (space == "normalized") o.mask_space = MaskSpace::Normalized;
+  else if (space == "pixel") o.mask_space = MaskSpace::Pixel;
+  else fail_usage("--mask-space expects normalized or pixel, got '" + space + "'");
+  o.batch = args.get_int("batch", 0, 1, 1 << 16);
+  return o;
+}
+
+std::vector<CamMethod> parse_methods(const std::string& list) {
+  if (list == "all") return all_cam_methods();
+  std::vector<CamMethod> methods;
+  std::stringstream in(list);
+  std::string name;
+  while (std::getline(in, name, ','))
+    if (!name.empty()) methods.push_back(parse_cam_method(name));
+  if (methods.empty()) fail_usage("no method given (expected all or a comma-separated list)");
+  return methods;
+}
+
+std::unique_ptr<CamSession> open_cam_session(const Args& args, const std::string& weights_path,
+                                             CamOptions* options) {
+  auto s = std::make_unique<CamSession>();
+  const MathMode math = parse_math_mode(args.get("precision", "fp32"));
+  const Backend backend = resolve_backend(args.get("device", "auto"), &s->device_note);
+  if (args.has("batch")) args.get_int("batch", 0, 1, 1 << 16);  // usage errors before loading anything
+  s->weights = load_weights(weights_path);
+  s->class_names = effective_class_names(s->weights);
+  *options = parse_cam_options(args, s->class_names);
+  s->context = std::make_unique<Context>(backend, math);
+
+  // Masked inputs are forwarded in batches: on the GPU as many as a quarter of the free
+  // memory holds (capped at 32), on the CPU 32; --batch overrides.
+  NetworkOptions net;
+  net.max_grad_batch = 1;
+  int batch = options->batch;
+  if (batch == 0) {
+    batch = 32;
+    if (backend == Backend::CUDA) {
+      const size_t per_image = size_t(3) * s->weights.input_h * s->weights.input_w * sizeof(float) * 48;
+      batch = static_cast<int>(std::clamp<size_t>(cuda_memory_info().first / 4 / per_image, 1, 32));
+    }
+  }
+  net.max_batch = batch;
+  s->network = std::make_unique<VggNetwork>(*s->context, s->weights, net);
+  Explainer::validate(*options, *s->network);
+  s->explainer = std::make_unique<Explainer>(*s->network, s->weights, *options);
+  return s;
+}
+
+}  // namespace uc::cli
