@@ -119,8 +119,12 @@ void Explainer::set_image(const std::vector<float>& normalized_chw) {
 }
 
 std::vector<float> Explainer::scores_of(int count, ScoreKind kind, const BatchBuilder& build) {
-  UC_ASSERT(count <= scores_.numel(), "scores_of: more images than the score buffer holds");
   if (count <= 0) return {};
+  return device_scores(count, kind, build).to_host();
+}
+
+Tensor Explainer::device_scores(int count, ScoreKind kind, const BatchBuilder& build) {
+  UC_ASSERT(count > 0 && count <= scores_.numel(), "device_scores: count outside the score buffer");
   Context& ctx = net_.context();
   for (int first = 0; first < count; first += batch_) {
     const int m = std::min(batch_, count - first);
@@ -128,17 +132,19 @@ std::vector<float> Explainer::scores_of(int count, ScoreKind kind, const BatchBu
     build(batch, first, m);
     cam_class_scores(ctx, scores_, first, net_.forward(batch), m, net_.classes(), class_, kind);
   }
-  return scores_.view(0, {count}).to_host();
+  return scores_.view(0, {count});
 }
 
-std::vector<float> Explainer::masked(const Tensor& maps, const Tensor* index, int m, const Tensor& substrate) {
+Tensor Explainer::masked(const Tensor& maps, const Tensor* index, int m, const Tensor& substrate) {
   Context& ctx = net_.context();
-  return scores_of(m, options_.score, [&](Tensor& batch, int first, int n) {
+  return device_scores(m, options_.score, [&](Tensor& batch, int first, int n) {
     cam_masked_inputs(ctx, batch, maps, index, first, n, x_, substrate, H_, W_);
   });
 }
 
-std::vector<float> Explainer::masked_scores(const Tensor& maps, int m) { return masked(maps, nullptr, m, x_b_); }
+std::vector<float> Explainer::masked_scores(const Tensor& maps, int m) {
+  return masked(maps, nullptr, m, x_b_).to_host();
+}
 
 float Explainer::baseline_score() {
   return scores_of(1, options_.score, [&](Tensor& batch, int, int) { batch.copy_from(x_b_); }).at(0);
@@ -183,13 +189,13 @@ bool Explainer::score_cam(Tensor& out) {
   const int live = cam_nonconstant_maps(ctx, index_, U, K_, HW);
   M.copy_from(U);
   cam_normalize_maps(ctx, M, K_, HW);
-  std::vector<float> s(static_cast<size_t>(K_), 0.f);
-  if (live > 0) {
-    const std::vector<float> scores = masked(M, &index_, live, x_b_);
-    const std::vector<float> channels = index_.view(0, {live}).to_host();
-    for (int i = 0; i < live; ++i) s[static_cast<size_t>(channels[i])] = scores[i];
-  }
-  cam_score_weighted_sum(ctx, out, U, upload_weights(s), K_, HW, true);
+  // Each forwarded channel's score goes to its weight slot on the device; the rest stay 0.
+  Tensor w = weights_.view(0, {K_});
+  if (live > 0)
+    cam_scatter(ctx, w, masked(M, &index_, live, x_b_), index_, live, K_);
+  else
+    w.fill_zero();
+  cam_score_weighted_sum(ctx, out, U, w, K_, HW, true);
   return normalize(out);
 }
 
@@ -208,10 +214,9 @@ bool Explainer::group_cam(Tensor& out) {
   M.copy_from(U);
   cam_normalize_maps(ctx, M, G, HW);
   // Scores use the options' score kind like every other method (METHODS writes p_c: the default).
-  const std::vector<float> s = masked(masks_, nullptr, G + 1, blur_);
-  std::vector<float> score(static_cast<size_t>(G));
-  for (int g = 0; g < G; ++g) score[g] = std::max(0.f, s[g + 1] - s[0]);
-  cam_score_weighted_sum(ctx, out, U, upload_weights(score), G, HW, false);
+  Tensor score = weights_.view(0, {G});  // the channel weights are no longer needed
+  cam_score_differences(ctx, score, masked(masks_, nullptr, G + 1, blur_), 1, G, true);
+  cam_score_weighted_sum(ctx, out, U, score, G, HW, false);
   return normalize(out);
 }
 
@@ -228,7 +233,7 @@ bool Explainer::union_cam(Tensor& out, UnionCamDetails& d) {
   normalize(den);
   const bool reg_degenerate = options_.region == RegionMethod::ScoreCam ? score_cam(reg) : group_cam(reg);
 
-  const std::vector<float> s = masked(union_maps_, nullptr, 3, x_b_);  // x_b, L_den ⊙ x, L_reg ⊙ x
+  const std::vector<float> s = masked(union_maps_, nullptr, 3, x_b_).to_host();  // x_b, L_den ⊙ x, L_reg ⊙ x
   d.theta = options_.theta;
   d.beta_den = s[1] - s[0];
   d.beta_reg = s[2] - s[0];
@@ -244,7 +249,7 @@ bool Explainer::union_cam(Tensor& out, UnionCamDetails& d) {
   Tensor dr = map_;
   cam_score_weighted_sum(ctx, dr, union_maps_.view(HW, {2, HW}), upload_weights(beta), 2, HW, false);
   const bool dr_degenerate = normalize(dr);
-  d.beta_dr = masked(dr, nullptr, 1, x_b_).at(0) - s[0];
+  d.beta_dr = masked(dr, nullptr, 1, x_b_).to_host().at(0) - s[0];
   d.fused = d.beta_dr > d.beta_reg;
   out.copy_from(d.fused ? dr : reg);
   return d.fused ? dr_degenerate : reg_degenerate;

@@ -88,7 +88,9 @@ class Explainer {
   // norm() of one H*W map in place; true when it was constant.
   bool normalize(Tensor& map);
   // s_c(maps[index[i]] ⊙ x + (1 - maps[index[i]]) ⊙ substrate) for i < m (index null: maps[i]).
-  std::vector<float> masked(const Tensor& maps, const Tensor* index, int m, const Tensor& substrate);
+  // Scores of `count` images built by `build`, left on the device: a view of scores_ [count].
+  Tensor device_scores(int count, ScoreKind kind, const BatchBuilder& build);
+  Tensor masked(const Tensor& maps, const Tensor* index, int m, const Tensor& substrate);
   // Uploads host weights into weights_ and returns the view of their n entries.
   Tensor upload_weights(const std::vector<float>& w);
 

@@ -33,5 +33,9 @@ void cam_class_scores_cuda(Context& ctx, Tensor& out, int offset, const Tensor& 
 void cam_saliency_order_cuda(Context& ctx, Tensor& order, const Tensor& map, int n);
 void cam_curve_images_cuda(Context& ctx, Tensor& out, const Tensor& order, const Tensor& start,
                            const Tensor& source, int first, int m, int step, int H, int W);
+void cam_score_differences_cuda(Context& ctx, Tensor& out, const Tensor& scores, int offset,
+                                int count, bool relu);
+void cam_scatter_cuda(Context& ctx, Tensor& dst, const Tensor& src, const Tensor& index, int count,
+                      int size);
 }  // namespace uc
 #endif

@@ -396,6 +396,39 @@ void cam_class_scores(Context& ctx, Tensor& out, int offset, const Tensor& logit
   }
 }
 
+void cam_score_differences(Context& ctx, Tensor& out, const Tensor& scores, int offset, int count,
+                           bool relu) {
+  const char* op = "cam_score_differences";
+  expect_positive(count > 0 && offset >= 0, op, "need count > 0 and offset >= 0");
+  expect_at_least(ctx, out, count, op, "out");
+  expect_at_least(ctx, scores, int64_t(offset) + count, op, "scores");
+#ifdef UNIONCAM_CUDA
+  if (ctx.is_cuda()) return cam_score_differences_cuda(ctx, out, scores, offset, count, relu);
+#endif
+  const float* s = scores.data();
+  for (int i = 0; i < count; ++i) {
+    const float d = s[offset + i] - s[0];
+    out.data()[i] = relu ? std::max(d, 0.f) : d;
+  }
+}
+
+void cam_scatter(Context& ctx, Tensor& dst, const Tensor& src, const Tensor& index, int count, int size) {
+  const char* op = "cam_scatter";
+  expect_positive(count >= 0 && size > 0 && count <= size, op, "need 0 <= count <= size");
+  expect_at_least(ctx, dst, size, op, "dst");
+  expect_at_least(ctx, src, count, op, "src");
+  expect_at_least(ctx, index, count, op, "index");
+#ifdef UNIONCAM_CUDA
+  if (ctx.is_cuda()) return cam_scatter_cuda(ctx, dst, src, index, count, size);
+#endif
+  std::fill(dst.data(), dst.data() + size, 0.f);
+  for (int i = 0; i < count; ++i) {
+    const int k = int(index.data()[i]);
+    UC_ASSERT(k >= 0 && k < size, std::string(op) + ": index " + std::to_string(k) + " outside [0, size)");
+    dst.data()[k] = src.data()[i];
+  }
+}
+
 // ---- insertion / deletion --------------------------------------------------------------------
 
 void cam_saliency_order(Context& ctx, Tensor& order, const Tensor& map, int n) {

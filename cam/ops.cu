@@ -347,6 +347,19 @@ __global__ void class_scores_kernel(float* out, const float* logits, int m, int 
   if (lane == 0) out[row] = score;
 }
 
+__global__ void score_differences_kernel(float* out, const float* scores, int offset, int count,
+                                         bool relu) {
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= count) return;
+  const float d = scores[offset + i] - scores[0];
+  out[i] = relu ? fmaxf(d, 0.f) : d;
+}
+
+__global__ void scatter_kernel(float* dst, const float* src, const float* index, int count) {
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < count) dst[__float2int_rn(index[i])] = src[i];
+}
+
 // ---- insertion / deletion --------------------------------------------------------------------
 
 __global__ void iota_kernel(int* v, int n) {
@@ -495,6 +508,20 @@ void cam_class_scores_cuda(Context&, Tensor& out, int offset, const Tensor& logi
   const unsigned blocks = unsigned((m + kRowsPerBlock - 1) / kRowsPerBlock);
   class_scores_kernel<<<blocks, gpu::kThreads>>>(out.data() + offset, logits.data(), m, classes, c,
                                                  kind == ScoreKind::Prob);
+  CUDA_CHECK_LAUNCH();
+}
+
+void cam_score_differences_cuda(Context&, Tensor& out, const Tensor& scores, int offset, int count,
+                                bool relu) {
+  score_differences_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(out.data(), scores.data(), offset,
+                                                                      count, relu);
+  CUDA_CHECK_LAUNCH();
+}
+
+void cam_scatter_cuda(Context&, Tensor& dst, const Tensor& src, const Tensor& index, int count, int size) {
+  CUDA_CHECK(cudaMemsetAsync(dst.data(), 0, sizeof(float) * size_t(size)));
+  if (count == 0) return;
+  scatter_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(dst.data(), src.data(), index.data(), count);
   CUDA_CHECK_LAUNCH();
 }
 

@@ -72,6 +72,15 @@ enum class ScoreKind { Prob, Logit };
 void cam_class_scores(Context& ctx, Tensor& out, int offset, const Tensor& logits, int m,
                       int classes, int c, ScoreKind kind);
 
+// out[i] = scores[offset + i] - scores[0] for i < count, then ReLU if `relu` (Group-CAM's
+// score_g = ReLU(p_c(x_g) - p_c(x~)) with the blurred image's score at index 0).
+void cam_score_differences(Context& ctx, Tensor& out, const Tensor& scores, int offset, int count,
+                           bool relu);
+// dst[0..size) = 0, then dst[index[i]] = src[i] for i < count (index holds integer floats):
+// per-channel weights from the scores of the channels that were forwarded.
+void cam_scatter(Context& ctx, Tensor& dst, const Tensor& src, const Tensor& index, int count,
+                 int size);
+
 // ---- insertion / deletion --------------------------------------------------------------------
 // Pixel order by decreasing saliency, ties by increasing index: order[r] = pixel of rank r.
 void cam_saliency_order(Context& ctx, Tensor& order, const Tensor& map, int n);

@@ -312,3 +312,22 @@ TEST_CASE("cuda/cam_ops saliency order and curve images" * UC_NEEDS_GPU) {
     check_identical("curve images", images.gpu, images.cpu);
   }
 }
+
+TEST_CASE("cuda/cam_ops score differences and scatter" * UC_NEEDS_GPU) {
+  Context cpu(Backend::CPU), gpu(Backend::CUDA, MathMode::FP32);
+  const int K = 512, live = 300;
+  const Tensor scores = random_cpu({K + 1}, 31, 0.f, 1.f);
+  for (bool relu : {true, false}) {
+    Outputs diff({K});
+    uc::cam_score_differences(cpu, diff.cpu, scores, 1, K, relu);
+    uc::cam_score_differences(gpu, diff.gpu, to_cuda(scores), 1, K, relu);
+    check_identical(relu ? "relu score differences" : "score differences", diff.gpu, diff.cpu);
+  }
+  std::vector<float> index(live);
+  for (int i = 0; i < live; ++i) index[i] = float(i * K / live);  // increasing, distinct
+  const Tensor idx = Tensor::from_host(Backend::CPU, {live}, index), src = random_cpu({live}, 32);
+  Outputs dst({K});
+  uc::cam_scatter(cpu, dst.cpu, src, idx, live, K);
+  uc::cam_scatter(gpu, dst.gpu, to_cuda(src), to_cuda(idx), live, K);
+  check_identical("scatter", dst.gpu, dst.cpu);
+}

@@ -475,3 +475,22 @@ TEST_CASE("cam_ops/curve_images") {
   CHECK_CLOSE("curve window", part.to_host(),
               std::vector<float>(got.begin() + 2 * 3 * n, got.begin() + 4 * 3 * n), 0, 0);
 }
+
+TEST_CASE("cam_ops/score differences and scatter keep per-channel scores on the device") {
+  uc::Context ctx(uc::Backend::CPU);
+  const std::vector<float> s = {0.5f, 0.7f, 0.2f, 0.5f, 0.9f};
+  const uc::Tensor scores = uc::Tensor::from_host(uc::Backend::CPU, {5}, s);
+  uc::Tensor diff = uc::Tensor::zeros(uc::Backend::CPU, {4});
+  uc::cam_score_differences(ctx, diff, scores, 1, 4, true);
+  CHECK_CLOSE("relu(s - s0)", diff.to_host(), (std::vector<float>{0.2f, 0.f, 0.f, 0.4f}), 1e-7, 0);
+  uc::cam_score_differences(ctx, diff, scores, 1, 4, false);
+  CHECK_CLOSE("s - s0", diff.to_host(), (std::vector<float>{0.2f, -0.3f, 0.f, 0.4f}), 1e-7, 0);
+
+  uc::Tensor dst = uc::Tensor::from_host(uc::Backend::CPU, {6}, std::vector<float>(6, 9.f));
+  const uc::Tensor index = uc::Tensor::from_host(uc::Backend::CPU, {3}, std::vector<float>{1.f, 4.f, 5.f});
+  const uc::Tensor src = uc::Tensor::from_host(uc::Backend::CPU, {3}, std::vector<float>{0.1f, 0.2f, 0.3f});
+  uc::cam_scatter(ctx, dst, src, index, 3, 6);
+  CHECK_CLOSE("scatter", dst.to_host(), (std::vector<float>{0, 0.1f, 0, 0, 0.2f, 0.3f}), 0, 0);
+  uc::cam_scatter(ctx, dst, src, index, 0, 6);
+  CHECK_CLOSE("scatter of nothing zeroes", dst.to_host(), std::vector<float>(6, 0.f), 0, 0);
+}
