@@ -1,4 +1,5 @@
 // `unioncam explain --weights W.h5 IMAGE... [--method M|all] [--out DIR] [--save-map] [--json]`
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -74,18 +75,22 @@ int cmd_explain(int argc, char** argv) {
       continue;
     }
     const Image input = resize_bilinear(original, net.input_w(), net.input_h());
+    // The forward and the backward to the target layer are shared by every method: timed apart.
+    const auto t0 = std::chrono::steady_clock::now();
     explainer.set_image(to_normalized_chw(input, session->weights.mean, session->weights.std));
+    session->context->synchronize();
+    const double prepare_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     const int c = explainer.target_class();
     const double prob = explainer.probabilities()[static_cast<size_t>(c)];
     if (!json) {
       char line[512];
-      std::snprintf(line, sizeof line, "%s: class %d %s (%.2f%%)\n", path.c_str(), c,
-                    names[static_cast<size_t>(c)].c_str(), 100 * prob);
+      std::snprintf(line, sizeof line, "%s: class %d %s (%.2f%%); forward+backward %.1f ms\n", path.c_str(), c,
+                    names[static_cast<size_t>(c)].c_str(), 100 * prob, prepare_ms);
       std::cout << line;
     }
     doc << (first_image ? "" : ",") << "{\"path\":" << json_string(path) << ",\"class\":" << c
         << ",\"name\":" << json_string(names[static_cast<size_t>(c)]) << ",\"prob\":" << json_number(prob)
-        << ",\"methods\":{";
+        << ",\"forward_backward_ms\":" << json_number(prepare_ms) << ",\"methods\":{";
     first_image = false;
     bool first_method = true;
     for (CamMethod m : methods) {
