@@ -122,6 +122,7 @@ std::vector<float> Explainer::scores_of(int count, ScoreKind kind, const BatchBu
   UC_ASSERT(count <= scores_.numel(), "scores_of: more images than the score buffer holds");
   if (count <= 0) return {};
   Context& ctx = net_.context();
+  forwarded_ += count;
   for (int first = 0; first < count; first += batch_) {
     const int m = std::min(batch_, count - first);
     Tensor batch = inputs_.view(0, {m, 3, H_, W_});
@@ -181,6 +182,7 @@ bool Explainer::score_cam(Tensor& out) {
   cam_upsample_bilinear(ctx, U, act_, K_, h_, w_, H_, W_);
   // Constant channels keep weight 0 and are never forwarded: their masked input is the baseline.
   const int live = cam_nonconstant_maps(ctx, index_, U, K_, HW);
+  live_ = live;
   M.copy_from(U);
   cam_normalize_maps(ctx, M, K_, HW);
   std::vector<float> s(static_cast<size_t>(K_), 0.f);
@@ -257,6 +259,7 @@ CamResult Explainer::explain(CamMethod method) {
   r.target_class = class_;
   r.height = H_, r.width = W_;
   Tensor out = up_.view(int64_t(K_) * H_ * W_, {H_ * W_});  // row K of up_: free in every method
+  forwarded_ = 0, live_ = -1;
   switch (method) {
     case CamMethod::GradCam: r.degenerate = grad_cam(out, false); break;
     case CamMethod::GradCamPP: r.degenerate = grad_cam(out, true); break;
@@ -265,6 +268,8 @@ CamResult Explainer::explain(CamMethod method) {
     case CamMethod::UnionCam: r.degenerate = union_cam(out, r.unioncam); break;
   }
   r.map = out.to_host();
+  r.masked_inputs = forwarded_;
+  r.live_channels = live_;
   net_.context().synchronize();
   r.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   return r;
