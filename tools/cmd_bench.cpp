@@ -131,10 +131,9 @@ int bench_cams(const Args& args, const ModelWeights& weights, Backend backend, M
     for (const MethodTiming& t : timings) {
       if (t.result.live_channels < 0) continue;
       const int dead = channels - t.result.live_channels;
-      std::snprintf(line, sizeof line, "  %s: %d of %d channels at %s vary, so %d masked forwards ran%s\n",
+      std::snprintf(line, sizeof line, "  %s: %d of %d channels at %s vary, each one forwarded masked%s\n",
                     cam_method_name(t.method), t.result.live_channels, channels, target.c_str(),
-                    t.result.live_channels,
-                    dead ? (" (" + std::to_string(dead) + " constant channels skipped)").c_str() : "");
+                    dead ? (" (" + std::to_string(dead) + " constant ones skipped)").c_str() : "");
       o << line;
     }
   }
