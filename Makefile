@@ -7,6 +7,7 @@ WEIGHTS    ?= tests/fixtures/vgg11_64.h5
 IMAGES     ?= tests/fixtures/images/*.png
 OUT        ?= gpu-check-out
 PYTHON     ?= /usr/bin/python3
+METHODS    ?=
 
 # Build needs, and the PyTorch/h5py used by the reference tests and tools (tools only).
 BUILD_PACKAGES := cmake g++ make libhdf5-dev libstb-dev doctest-dev libopenblas-dev
@@ -38,8 +39,9 @@ demo: build
 	$(BUILD)/unioncam info --weights $(WEIGHTS)
 	$(BUILD)/unioncam predict --weights $(WEIGHTS) $(IMAGES)
 
+# METHODS=all (or gradcam,unioncam,...) adds each CAM method's latency and peak memory.
 bench: build
-	bash tools/bench.sh $(BUILD)
+	bash tools/bench.sh $(BUILD) $(if $(METHODS),--methods $(METHODS))
 
 # On a machine with a GPU: full CUDA build, every test, the benchmark; logs and JSON into OUT.
 gpu-check:

@@ -126,6 +126,7 @@ std::vector<float> Explainer::scores_of(int count, ScoreKind kind, const BatchBu
 Tensor Explainer::device_scores(int count, ScoreKind kind, const BatchBuilder& build) {
   UC_ASSERT(count > 0 && count <= scores_.numel(), "device_scores: count outside the score buffer");
   Context& ctx = net_.context();
+  forwarded_ += count;
   for (int first = 0; first < count; first += batch_) {
     const int m = std::min(batch_, count - first);
     Tensor batch = inputs_.view(0, {m, 3, H_, W_});
@@ -187,6 +188,7 @@ bool Explainer::score_cam(Tensor& out) {
   cam_upsample_bilinear(ctx, U, act_, K_, h_, w_, H_, W_);
   // Constant channels keep weight 0 and are never forwarded: their masked input is the baseline.
   const int live = cam_nonconstant_maps(ctx, index_, U, K_, HW);
+  live_ = live;
   M.copy_from(U);
   cam_normalize_maps(ctx, M, K_, HW);
   // Each forwarded channel's score goes to its weight slot on the device; the rest stay 0.
@@ -262,6 +264,7 @@ CamResult Explainer::explain(CamMethod method) {
   r.target_class = class_;
   r.height = H_, r.width = W_;
   Tensor out = up_.view(int64_t(K_) * H_ * W_, {H_ * W_});  // row K of up_: free in every method
+  forwarded_ = 0, live_ = -1;
   switch (method) {
     case CamMethod::GradCam: r.degenerate = grad_cam(out, false); break;
     case CamMethod::GradCamPP: r.degenerate = grad_cam(out, true); break;
@@ -270,6 +273,8 @@ CamResult Explainer::explain(CamMethod method) {
     case CamMethod::UnionCam: r.degenerate = union_cam(out, r.unioncam); break;
   }
   r.map = out.to_host();
+  r.masked_inputs = forwarded_;
+  r.live_channels = live_;
   net_.context().synchronize();
   r.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   return r;

@@ -43,6 +43,9 @@ struct CamResult {
   std::vector<float> map;  // H*W, row-major, values in [0,1]
   bool degenerate = false; // the map was constant before normalization (all zeros now)
   double ms = 0;           // wall time of explain(), device synchronised
+  int masked_inputs = 0;   // images explain() forwarded to score them: its cost in forwards
+  int live_channels = -1;  // Score-CAM (also as UnionCAM's region map): K', the non-constant
+                           // channels it forwarded; -1 when Score-CAM did not run
   UnionCamDetails unioncam;  // UnionCAM only
 };
 
@@ -114,6 +117,7 @@ class Explainer {
   Tensor min_max_;             // lo, hi of one map [2]
   Tensor inputs_;              // a batch of masked inputs [batch, 3, H, W]
   Tensor scores_;              // scores of one batched pass [max(K + 1, curve images)]
+  int forwarded_ = 0, live_ = -1;  // CamResult's masked_inputs and live_channels, per explain()
 };
 
 }  // namespace uc

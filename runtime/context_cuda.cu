@@ -62,6 +62,7 @@ void adopt(ConvDirection<Algo>& d, const Perf& p, MathMode math, CudaState& stat
 void* DeviceBuffer::reserve(size_t bytes) {
   if (bytes <= bytes_) return ptr_;
   CUDA_CHECK(cudaFree(ptr_));
+  note_device_allocation(-static_cast<std::ptrdiff_t>(bytes_));
   ptr_ = nullptr;
   bytes_ = 0;
   const cudaError_t status = cudaMalloc(&ptr_, bytes);
@@ -72,6 +73,7 @@ void* DeviceBuffer::reserve(size_t bytes) {
                 " MiB workspace (" + cudaGetErrorString(status) + ")");
   }
   bytes_ = bytes;
+  note_device_allocation(static_cast<std::ptrdiff_t>(bytes));
   return ptr_;
 }
 

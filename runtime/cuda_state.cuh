@@ -9,6 +9,7 @@
 
 #include "runtime/context.h"
 #include "runtime/cuda_check.h"
+#include "runtime/tensor.h"
 
 namespace uc {
 
@@ -16,11 +17,15 @@ namespace uc {
 // NHWC (and KRSC filters) changes this constant and the tensor strides in layers, nothing else.
 inline constexpr cudnnTensorFormat_t kCudnnLayout = CUDNN_TENSOR_NCHW;
 
-// A device allocation owned by one object; grows, never shrinks.
+// A device allocation owned by one object; grows, never shrinks. Counted with Tensor storage
+// (note_device_allocation) so peak_allocated_bytes includes the cuDNN workspace.
 class DeviceBuffer {
  public:
   DeviceBuffer() = default;
-  ~DeviceBuffer() { cudaFree(ptr_); }  // no throwing from a destructor; the pointer is ours
+  ~DeviceBuffer() {  // no throwing from a destructor; the pointer is ours
+    cudaFree(ptr_);
+    note_device_allocation(-static_cast<std::ptrdiff_t>(bytes_));
+  }
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
   void* reserve(size_t bytes);  // at least `bytes`; reallocates only to grow

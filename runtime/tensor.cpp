@@ -1,5 +1,6 @@
 #include "runtime/tensor.h"
 
+#include <atomic>
 #include <cstring>
 #include <sstream>
 
@@ -27,6 +28,20 @@ std::string shape_str(const Shape& s) {
 }
 
 namespace {
+// Atomic so that frees from any thread are counted; the peak only ever rises between resets.
+struct MemoryCounter {
+  std::atomic<size_t> current{0}, peak{0};
+
+  void add(std::ptrdiff_t bytes) {
+    const size_t now = current.fetch_add(static_cast<size_t>(bytes)) + static_cast<size_t>(bytes);
+    size_t seen = peak.load();
+    while (now > seen && !peak.compare_exchange_weak(seen, now)) {
+    }
+  }
+};
+MemoryCounter counters[2];  // indexed by Backend
+MemoryCounter& counter(Backend b) { return counters[b == Backend::CUDA ? 1 : 0]; }
+
 std::shared_ptr<float> allocate(Backend backend, int64_t count) {
   const size_t bytes = static_cast<size_t>(count > 0 ? count : 1) * sizeof(float);
   if (backend == Backend::CUDA) {
@@ -38,14 +53,23 @@ std::shared_ptr<float> allocate(Backend backend, int64_t count) {
       fail_device("out of device memory: could not allocate " + std::to_string(bytes >> 20) +
                   " MiB (" + cudaGetErrorString(status) + ")");
     }
-    return std::shared_ptr<float>(p, [](float* q) { cudaFree(q); });
+    note_device_allocation(static_cast<std::ptrdiff_t>(bytes));
+    return std::shared_ptr<float>(p, [bytes](float* q) {
+      cudaFree(q);
+      note_device_allocation(-static_cast<std::ptrdiff_t>(bytes));
+    });
 #else
     fail_device("this build of unioncam has no CUDA backend");
 #endif
   }
-  float* p = static_cast<float*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
+  const size_t padded = (bytes + 63) / 64 * 64;
+  float* p = static_cast<float*>(std::aligned_alloc(64, padded));
   if (!p) fail_device("out of host memory: could not allocate " + std::to_string(bytes >> 20) + " MiB");
-  return std::shared_ptr<float>(p, [](float* q) { std::free(q); });
+  counter(Backend::CPU).add(static_cast<std::ptrdiff_t>(padded));
+  return std::shared_ptr<float>(p, [padded](float* q) {
+    std::free(q);
+    counter(Backend::CPU).add(-static_cast<std::ptrdiff_t>(padded));
+  });
 }
 
 #ifdef UNIONCAM_CUDA
@@ -134,6 +158,11 @@ Tensor Tensor::view(int64_t offset, const Shape& shape) const {
   t.backend_ = backend_;
   return t;
 }
+
+size_t allocated_bytes(Backend b) { return counter(b).current.load(); }
+size_t peak_allocated_bytes(Backend b) { return counter(b).peak.load(); }
+void reset_peak_allocated_bytes(Backend b) { counter(b).peak.store(counter(b).current.load()); }
+void note_device_allocation(std::ptrdiff_t bytes) { counter(Backend::CUDA).add(bytes); }
 
 std::pair<size_t, size_t> cuda_memory_info() {
 #ifdef UNIONCAM_CUDA

@@ -1,6 +1,7 @@
 // A float32 tensor on one backend. Storage is shared (views alias it); layout is NCHW on both
 // backends, row-major, contiguous. Copies between host and device are explicit.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -50,5 +51,13 @@ class Tensor {
 
 // Bytes of device memory (free, total); {0,0} on a build without CUDA.
 std::pair<size_t, size_t> cuda_memory_info();
+
+// Memory this process holds through Tensor storage (and, on CUDA, the context's workspace),
+// per backend: bytes allocated now, and the most held at once since the last reset.
+size_t allocated_bytes(Backend b);
+size_t peak_allocated_bytes(Backend b);
+void reset_peak_allocated_bytes(Backend b);  // peak := current
+// Accounts device memory allocated (bytes > 0) or freed (bytes < 0) outside Tensor.
+void note_device_allocation(std::ptrdiff_t bytes);
 
 }  // namespace uc

@@ -96,5 +96,12 @@ expect 0 "Insertion" -- "$bin" eval --weights "$weights" --device cpu --images "
 json_check "$tmp/eval.json" "d['n_images']==${#images[@]} and set(d['methods'])=={'gradcam','unioncam'}"
 json_check "$tmp/eval.json" "all(abs(m['pointing']-100)<1e-9 and abs(m['energy']-100)<1e-6 and abs(m['overall']-(m['insertion']-m['deletion']))<1e-6 for m in d['methods'].values())"
 
+# bench --methods on the small fixture: every method timed, memory counted, Score-CAM's channels.
+"$bin" bench --weights "$weights" --device cpu --methods all --json >"$tmp/bench.json" 2>"$tmp/err"
+json_check "$tmp/bench.json" "list(d['methods'])==['gradcam','gradcampp','scorecam','groupcam','unioncam'] and d['batch']==32"
+json_check "$tmp/bench.json" "all(m['ms']>0 and m['peak_bytes']>0 for m in d['methods'].values()) and 0<d['methods']['scorecam']['live_channels']<=d['channels']"
+json_check "$tmp/bench.json" "d['methods']['unioncam']['masked_inputs'] in (d['methods']['unioncam']['live_channels']+3, d['methods']['unioncam']['live_channels']+4)"
+expect 2 "unknown" -- "$bin" bench --weights "$weights" --device cpu --methods gradcam,nosuchcam
+
 echo "cli: $((count - failures)) of $count checks passed"
 [ "$failures" = 0 ]

@@ -89,6 +89,12 @@ std::vector<CamMethod> parse_methods(const std::string& list) {
   return methods;
 }
 
+int default_cam_batch(Backend backend, const ModelWeights& weights) {
+  if (backend != Backend::CUDA) return 32;
+  const size_t per_image = size_t(3) * weights.input_h * weights.input_w * sizeof(float) * 48;
+  return static_cast<int>(std::clamp<size_t>(cuda_memory_info().first / 4 / per_image, 1, 32));
+}
+
 std::unique_ptr<CamSession> open_cam_session(const Args& args, const std::string& weights_path,
                                              CamOptions* options) {
   auto s = std::make_unique<CamSession>();
@@ -100,19 +106,9 @@ std::unique_ptr<CamSession> open_cam_session(const Args& args, const std::string
   *options = parse_cam_options(args, s->class_names);
   s->context = std::make_unique<Context>(backend, math);
 
-  // Masked inputs are forwarded in batches: on the GPU as many as a quarter of the free
-  // memory holds (capped at 32), on the CPU 32; --batch overrides.
   NetworkOptions net;
   net.max_grad_batch = 1;
-  int batch = options->batch;
-  if (batch == 0) {
-    batch = 32;
-    if (backend == Backend::CUDA) {
-      const size_t per_image = size_t(3) * s->weights.input_h * s->weights.input_w * sizeof(float) * 48;
-      batch = static_cast<int>(std::clamp<size_t>(cuda_memory_info().first / 4 / per_image, 1, 32));
-    }
-  }
-  net.max_batch = batch;
+  net.max_batch = options->batch > 0 ? options->batch : default_cam_batch(backend, s->weights);
   s->network = std::make_unique<VggNetwork>(*s->context, s->weights, net);
   Explainer::validate(*options, *s->network);
   s->explainer = std::make_unique<Explainer>(*s->network, s->weights, *options);

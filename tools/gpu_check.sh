@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The GPU check (GPU.md): CUDA build for sm_90, every test including CUDA-against-CPU, and the
-# benchmark beside PyTorch. Logs and JSON go to OUT. No network access is needed.
+# benchmark beside PyTorch, forward and every CAM method. Logs and JSON go to OUT. No network
+# access is needed.
 # stb headers: /usr/include/stb, else a copy carried in .stb/ (the reference GPU machine has none).
 set -uo pipefail
 out=${1:-gpu-check-out}
@@ -21,7 +22,7 @@ echo "== tests" | tee "$out/test.log"
 $build/unioncam_tests -tc="cuda/*" -s 2>&1 | tail -n 40 > "$out/cuda_tests.log"
 echo "== bench" | tee "$out/bench.log"
 for p in fp32 tf32; do
-  bash tools/bench.sh $build --device cuda --precision $p --batch 128 2>&1 | tee -a "$out/bench.log"
+  bash tools/bench.sh $build --device cuda --precision $p --batch 128 --methods all 2>&1 | tee -a "$out/bench.log"
   cp $build/bench.json "$out/bench_$p.json" 2>/dev/null || true
 done
 exit $status
