@@ -44,4 +44,9 @@ void save_png(const std::string& path, const Image& img);
 // uc::Error (BadInput) naming `path`; no temporary is left behind.
 void write_file_atomic(const std::string& path, const void* data, size_t size);
 
+// Removes the temporary write_file_atomic is writing at this moment, if any. Async-signal-safe:
+// for a SIGINT/SIGTERM handler, so an interrupted run leaves no partial file. It knows of one
+// temporary at a time, which holds because outputs are written from one thread.
+void remove_partial_output();
+
 }  // namespace uc

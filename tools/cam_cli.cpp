@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <iostream>
 #include <sstream>
 
 #include "runtime/error.h"
@@ -31,6 +32,10 @@ double parse_double(const std::string& option, const std::string& text) {
   const double v = std::strtod(text.c_str(), &end);
   if (text.empty() || *end != '\0') fail_usage("--" + option + " expects a number, got '" + text + "'");
   return v;
+}
+
+bool is_out_of_device_memory(const Error& e) {
+  return e.kind() == ErrorKind::Device && std::string(e.what()).rfind("out of device memory", 0) == 0;
 }
 
 int parse_class(const std::string& text, const std::vector<std::string>& names) {
@@ -106,12 +111,26 @@ std::unique_ptr<CamSession> open_cam_session(const Args& args, const std::string
   *options = parse_cam_options(args, s->class_names);
   s->context = std::make_unique<Context>(backend, math);
 
+  // The masked-input batch decides most of the memory: on a full device, halve it and retry.
   NetworkOptions net;
   net.max_grad_batch = 1;
   net.max_batch = options->batch > 0 ? options->batch : default_cam_batch(backend, s->weights);
-  s->network = std::make_unique<VggNetwork>(*s->context, s->weights, net);
-  Explainer::validate(*options, *s->network);
-  s->explainer = std::make_unique<Explainer>(*s->network, s->weights, *options);
+  for (;;) {
+    try {
+      s->network = std::make_unique<VggNetwork>(*s->context, s->weights, net);
+      Explainer::validate(*options, *s->network);
+      s->explainer = std::make_unique<Explainer>(*s->network, s->weights, *options);
+      break;
+    } catch (const Error& e) {
+      if (!is_out_of_device_memory(e) || net.max_batch == 1) throw;
+      s->explainer.reset();
+      s->network.reset();  // frees its buffers before the smaller attempt
+      std::cerr << "unioncam: out of device memory at batch " << net.max_batch << "; retrying with "
+                << net.max_batch / 2 << "\n";
+      net.max_batch /= 2;
+      if (options->batch > 0) options->batch = net.max_batch;
+    }
+  }
   return s;
 }
 

@@ -32,13 +32,21 @@ static const char* kBenchHelp =
     "  --precision P    fp32 (default) or tf32\n"
     "  --batch N        throughput batch (default 32)\n"
     "  --runs N         timed runs for batch 1 (default 10)\n"
+    "  --methods LIST   time CAM methods instead (below)\n"
+    "  --warmup N       untimed runs per method before timing (--methods; default 1)\n"
     "  --json           print one JSON line\n"
+    "  --quiet          no note on standard error about the device chosen\n"
     "\n"
     "With --methods LIST (all, or e.g. gradcam,unioncam), times CAM methods instead: for each,\n"
     "set_image + explain of one random 224x224 image (median of --runs after --warmup untimed\n"
     "runs, default 1) and the peak memory held on the device while it ran. There --batch is the\n"
     "masked inputs per forward (default as in `explain`) and --runs defaults to 3 on cuda, 1 on\n"
-    "cpu. On a CPU, --warmup 0 halves the wall time of Score-CAM and UnionCAM (minutes each).\n";
+    "cpu. On a CPU, --warmup 0 halves the wall time of Score-CAM and UnionCAM (minutes each).\n"
+    "\n"
+    "examples:\n"
+    "  unioncam bench --device cpu --depth 16 --batch 8\n"
+    "  unioncam bench --weights vgg16.h5 --device cuda --precision tf32 --json\n"
+    "  unioncam bench --weights vgg16.h5 --methods gradcam,unioncam --warmup 0\n";
 
 namespace {
 double now_ms() {
@@ -144,7 +152,7 @@ int bench_cams(const Args& args, const ModelWeights& weights, Backend backend, M
 
 int cmd_bench(int argc, char** argv) {
   Args args("bench", argc, argv, {"weights", "depth", "device", "precision", "batch", "runs", "methods", "warmup"},
-            {"batchnorm", "json", "help"});
+            {"batchnorm", "json", "quiet", "help"});
   if (args.flag("help")) {
     std::fputs(kBenchHelp, stdout);
     return 0;
@@ -155,7 +163,7 @@ int cmd_bench(int argc, char** argv) {
   const ModelWeights weights =
       args.has("weights") ? load_weights(args.get("weights", ""))
                           : random_vgg_weights(args.get_int("depth", 16, 11, 19), args.flag("batchnorm"), 1000, 0);
-  if (!args.flag("json")) std::cerr << note << "\n";
+  if (!args.flag("json") && !args.flag("quiet")) std::cerr << note << "\n";
   if (args.has("methods")) return bench_cams(args, weights, backend, math);
   const int batch = args.get_int("batch", 32, 1, 4096);
   const int runs = args.get_int("runs", 10, 1, 100000);

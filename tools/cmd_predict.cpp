@@ -1,5 +1,5 @@
-// `unioncam predict --weights W.h5 IMAGE... [--topk 5] [--device auto|cpu|cuda]
-//  [--precision fp32|tf32] [--input-size N|HxW] [--batch N] [--json]`
+// `unioncam predict --weights W.h5 IMAGE|DIR|-... [--topk 5] [--device auto|cpu|cuda]
+//  [--precision fp32|tf32] [--input-size N|HxW] [--batch N] [--max-pixels N] [--json] [--quiet]`
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -12,7 +12,9 @@
 #include "runtime/error.h"
 #include "runtime/network.h"
 #include "tools/cli.h"
+#include "tools/inputs.h"
 #include "tools/model_setup.h"
+#include "tools/progress.h"
 
 namespace uc::cli {
 
@@ -20,6 +22,9 @@ static const char* kPredictHelp =
     "usage: unioncam predict --weights W.h5 IMAGE... [options]\n"
     "\n"
     "Classifies images (JPEG, PNG, BMP; resized bilinearly to the model's input size).\n"
+    "IMAGE is a file, a folder (searched recursively for png/jpg/jpeg/bmp files, in sorted\n"
+    "order) or - for one image on standard input. A file that cannot be read is reported and\n"
+    "skipped; the others are still classified and the exit code is 3.\n"
     "\n"
     "  --weights FILE        HDF5 weights (torchvision layout or Keras VGG16/19)\n"
     "  --topk K              predictions to print per image (default 5)\n"
@@ -27,9 +32,14 @@ static const char* kPredictHelp =
     "  --precision P         fp32 (default) or tf32 (CUDA only)\n"
     "  --input-size N|HxW    override the model input size (multiples of 32)\n"
     "  --batch N             images per forward batch (default 16)\n"
+    "  --max-pixels N        refuse images with more pixels (default 100000000)\n"
     "  --json                print one JSON document\n"
+    "  --quiet               no progress bar and no device note on standard error\n"
     "\n"
-    "example: unioncam predict --weights vgg16.h5 cat.jpg dog.png --topk 3\n";
+    "examples:\n"
+    "  unioncam predict --weights vgg16.h5 cat.jpg dog.png --topk 3\n"
+    "  unioncam predict --weights vgg16.h5 --json photos/ > predictions.json\n"
+    "  curl -s https://example.org/cat.jpg | unioncam predict --weights vgg16.h5 -\n";
 
 namespace {
 struct Prediction {
@@ -50,8 +60,8 @@ std::vector<double> softmax(const float* z, int n) {
 }  // namespace
 
 int cmd_predict(int argc, char** argv) {
-  Args args("predict", argc, argv, {"weights", "topk", "device", "precision", "input-size", "batch"},
-            {"json", "help"});
+  Args args("predict", argc, argv, {"weights", "topk", "device", "precision", "input-size", "batch", "max-pixels"},
+            {"json", "quiet", "help"});
   if (args.flag("help")) {
     std::fputs(kPredictHelp, stdout);
     return 0;
@@ -60,31 +70,19 @@ int cmd_predict(int argc, char** argv) {
   if (args.positional().empty()) fail_usage("predict: no images given");
   const int topk_arg = args.get_int("topk", 5, 1, 1 << 20);
   const int batch_cap = args.get_int("batch", 16, 1, 4096);
+  const size_t max_pixels = parse_max_pixels(args);
   const MathMode math = parse_math_mode(args.get("precision", "fp32"));
   std::string device_note;
   const Backend backend = resolve_backend(args.get("device", "auto"), &device_note);
-  const bool json = args.flag("json");
+  const bool json = args.flag("json"), quiet = args.flag("quiet");
+  int failures = 0;
+  const std::vector<InputImage> inputs = expand_inputs(args.positional(), &failures);
 
   const ModelWeights weights = load_weights(weights_path);
   int in_h = weights.input_h, in_w = weights.input_w;
   if (args.has("input-size")) parse_input_size(args.get("input-size", ""), &in_h, &in_w);
   const std::vector<std::string> names = effective_class_names(weights);
-  if (!json) std::cerr << device_note << "\n";
-
-  // Decode every image first: a bad file is reported and skipped, the rest still run.
-  std::vector<std::string> paths;
-  std::vector<std::vector<float>> inputs;
-  int failures = 0;
-  for (const std::string& path : args.positional()) {
-    try {
-      const Image img = resize_bilinear(load_image(path), in_w, in_h);
-      inputs.push_back(to_normalized_chw(img, weights.mean, weights.std));
-      paths.push_back(path);
-    } catch (const Error& e) {
-      std::cerr << "unioncam: error: " << e.what() << " (skipped)\n";
-      ++failures;
-    }
-  }
+  if (!json && !quiet) std::cerr << device_note << "\n";
 
   Context ctx(backend, math);
   NetworkOptions options;
@@ -95,20 +93,20 @@ int cmd_predict(int argc, char** argv) {
   VggNetwork net(ctx, weights, options);
   const int classes = net.classes();
   const int topk = std::min(topk_arg, classes);
-  const int64_t image_numel = 3LL * in_h * in_w;
 
+  // Images are decoded a batch at a time (a bad file is reported and skipped) and forwarded.
+  Progress progress(inputs.size(), !quiet);
   std::vector<Prediction> results;
+  std::vector<std::string> batch_paths;
   std::vector<float> batch_host;
-  for (size_t start = 0; start < inputs.size(); start += static_cast<size_t>(options.max_batch)) {
-    const int n = static_cast<int>(std::min(inputs.size() - start, static_cast<size_t>(options.max_batch)));
-    batch_host.resize(static_cast<size_t>(n * image_numel));
-    for (int i = 0; i < n; ++i)
-      std::copy(inputs[start + i].begin(), inputs[start + i].end(), batch_host.begin() + i * image_numel);
+  const auto forward_batch = [&] {
+    const int n = static_cast<int>(batch_paths.size());
+    if (n == 0) return;
     const Tensor input = Tensor::from_host(backend, {n, 3, in_h, in_w}, batch_host);
     const std::vector<float> logits = net.forward(input).to_host();
     for (int i = 0; i < n; ++i) {
       Prediction p;
-      p.path = paths[start + i];
+      p.path = batch_paths[static_cast<size_t>(i)];
       p.logits.assign(logits.begin() + i * classes, logits.begin() + (i + 1) * classes);
       p.probs = softmax(p.logits.data(), classes);
       p.order.resize(static_cast<size_t>(classes));
@@ -116,8 +114,26 @@ int cmd_predict(int argc, char** argv) {
       std::stable_sort(p.order.begin(), p.order.end(), [&](int a, int b) { return p.logits[a] > p.logits[b]; });
       p.order.resize(static_cast<size_t>(topk));
       results.push_back(std::move(p));
+      progress.step();
     }
+    batch_paths.clear();
+    batch_host.clear();
+  };
+  for (const InputImage& in : inputs) {
+    try {
+      const Image img = resize_bilinear(load_input(in, max_pixels), in_w, in_h);
+      const std::vector<float> chw = to_normalized_chw(img, weights.mean, weights.std);
+      batch_host.insert(batch_host.end(), chw.begin(), chw.end());
+      batch_paths.push_back(in.path);
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::BadInput) throw;
+      progress.skipped(e.what());
+      progress.step();
+      ++failures;
+    }
+    if (static_cast<int>(batch_paths.size()) == options.max_batch) forward_batch();
   }
+  forward_batch();
 
   std::ostringstream o;
   if (json) {

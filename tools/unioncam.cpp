@@ -1,9 +1,13 @@
 // The `unioncam` command line: each subcommand lives in tools/cmd_<name>.cpp.
+#include <signal.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstring>
 #include <exception>
 #include <string>
 
+#include "cam/image.h"
 #include "runtime/error.h"
 #include "tools/cli.h"
 
@@ -13,14 +17,42 @@ static const char* kUsage =
     "commands:\n"
     "  info      describe a weights file (architecture, parameters, input size, classes)\n"
     "  predict   classify images with a VGG network\n"
+    "  explain   class activation maps of predictions, drawn over the images\n"
+    "  eval      score the CAM methods over a set of images (drop/increase, insertion/deletion)\n"
+    "  bench     time the network and the CAM methods\n"
     "\n"
-    "exit codes: 0 ok, 2 usage error, 3 bad input file, 4 device/runtime error\n";
+    "Images are files, folders (searched recursively for png/jpg/jpeg/bmp) or - for one image\n"
+    "on standard input.\n"
+    "\n"
+    "examples:\n"
+    "  unioncam info --weights vgg16.h5\n"
+    "  unioncam predict --weights vgg16.h5 photos/ --topk 3\n"
+    "  unioncam explain --weights vgg16.h5 --method all --grid grid.png cat.jpg\n"
+    "  unioncam eval --weights vgg16.h5 --images val/ --curves curves/\n"
+    "\n"
+    "exit codes: 0 ok, 2 usage error, 3 bad input file, 4 device/runtime error, 130 interrupted\n";
+
+// Ctrl-C or a termination request: remove the output being written, then leave at once with
+// the shell's 128 + signal status. Only async-signal-safe calls here.
+extern "C" void on_interrupt(int sig) {
+  uc::remove_partial_output();
+  static const char kNote[] = "\nunioncam: interrupted\n";
+  [[maybe_unused]] const ssize_t written = write(2, kNote, sizeof kNote - 1);  // best effort
+  _exit(128 + sig);
+}
 
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::fputs(kUsage, stderr);
     return 2;
   }
+  // Installed even where the shell ignores SIGINT (background jobs): the clean-up must run.
+  struct sigaction sa = {};
+  sa.sa_handler = on_interrupt;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
   const std::string command = argv[1];
   if (command == "--help" || command == "-h" || command == "help") {
     std::fputs(kUsage, stdout);
