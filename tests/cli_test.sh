@@ -71,7 +71,7 @@ expect 2 "matches no class" -- "$bin" explain --weights "$weights" --class zebra
 expect 2 "--theta" -- "$bin" explain --weights "$weights" --theta 101 "$img"
 expect 2 "--batch" -- "$bin" explain --weights "$weights" --batch 0 "$img"
 expect 0 "gradcam" -- "$bin" explain --weights "$weights" --device cpu --method gradcam --class class3 --out "$tmp/ex" "$img"
-"$bin" explain --weights "$weights" --device cpu --method all --save-map --json --out "$tmp/ex" "${images[@]}" >"$tmp/ex.json" 2>"$tmp/err"
+"$bin" explain --weights "$weights" --device cpu --method all --save-map --force --json --out "$tmp/ex" "${images[@]}" >"$tmp/ex.json" 2>"$tmp/err"
 json_check "$tmp/ex.json" "len(d['images'])==${#images[@]} and all(len(i['methods'])==5 for i in d['images'])"
 json_check "$tmp/ex.json" "all(m['selected'] in ('fused','region') and 'beta_dr' in m and m['theta']==10 for m in (i['methods']['unioncam'] for i in d['images']))"
 count=$((count + 1))
@@ -90,7 +90,7 @@ then failures=$((failures + 1)); echo "FAIL: explain outputs (.npy maps, overlay
 
 # eval: a table, JSON with every metric; masks covering everything give pointing = energy = 100.
 mkdir -p "$tmp/masks"; for f in "${images[@]}"; do cp "$f" "$tmp/masks/"; done
-expect 3 "not a folder" -- "$bin" eval --weights "$weights" --images "$tmp/nowhere"
+expect 3 "$tmp/nowhere" -- "$bin" eval --weights "$weights" --device cpu --images "$tmp/nowhere"
 expect 0 "Insertion" -- "$bin" eval --weights "$weights" --device cpu --images "$src/tests/fixtures/images" --methods gradcam --limit 1
 "$bin" eval --weights "$weights" --device cpu --images "$src/tests/fixtures/images" --masks "$tmp/masks" --methods gradcam,unioncam --json >"$tmp/eval.json" 2>"$tmp/err"
 json_check "$tmp/eval.json" "d['n_images']==${#images[@]} and set(d['methods'])=={'gradcam','unioncam'}"

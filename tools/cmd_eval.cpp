@@ -1,4 +1,5 @@
-// `unioncam eval --weights W.h5 --images DIR [--masks DIR] [--limit N] [--methods …] [--json]`
+// `unioncam eval --weights W.h5 --images DIR|FILE [IMAGE...] [--masks DIR] [--limit N] [--methods …]
+//  [--curves DIR] [--table FILE] [--force] [--json] [--quiet]`
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -7,49 +8,47 @@
 
 #include "cam/image.h"
 #include "cam/metrics.h"
+#include "cam/report.h"
 #include "runtime/error.h"
 #include "tools/cam_cli.h"
+#include "tools/inputs.h"
+#include "tools/progress.h"
 
 namespace uc::cli {
 
 static const std::string kEvalHelp = std::string(
-    "usage: unioncam eval --weights W.h5 --images DIR [options]\n"
+    "usage: unioncam eval --weights W.h5 --images DIR [IMAGE...] [options]\n"
     "\n"
-    "Scores every method's explanations over a folder of images (METHODS.md): Average Drop,\n"
+    "Scores every method's explanations over a set of images (METHODS.md): Average Drop,\n"
     "Average Increase, Insertion and Deletion AUC, Overall = Insertion - Deletion, and with\n"
-    "--masks the pointing game and the energy-based pointing game.\n"
+    "--masks the pointing game and the energy-based pointing game. Images are folders\n"
+    "(searched recursively for png/jpg/jpeg/bmp files, in sorted order), files, or - for one\n"
+    "image on standard input. A file that cannot be read is reported and skipped; the others\n"
+    "are still scored and the exit code is 3.\n"
     "\n"
     "  --weights FILE        HDF5 weights\n"
-    "  --images DIR          images (png, jpg, jpeg, bmp; sorted by name, sub-folders included)\n"
+    "  --images PATH         a folder or file of images; more may follow as arguments\n"
     "  --masks DIR           object masks: DIR/<image name>.png, non-zero pixels = object\n"
     "  --limit N             at most N images\n"
     "  --methods M           all (default) or a comma-separated list\n"
-    "  --json                print one JSON document\n") + kCamOptionsHelp +
+    "  --curves DIR          write DIR/insertion.svg and DIR/deletion.svg (each method's mean\n"
+    "                        curve, its AUC in the legend) and the table as DIR/table.md and\n"
+    "                        DIR/table.csv; DIR is created if missing\n"
+    "  --table FILE          write the results table as Markdown (.md) or CSV (.csv)\n"
+    "  --force               replace existing output files\n"
+    "  --max-pixels N        refuse images with more pixels (default 100000000)\n"
+    "  --json                print one JSON document\n"
+    "  --quiet               no progress bar and no device note on standard error\n") + kCamOptionsHelp +
     "\n"
-    "example: unioncam eval --weights vgg16.h5 --images val/ --masks val_masks/ --limit 100\n";
+    "examples:\n"
+    "  unioncam eval --weights vgg16.h5 --images val/ --masks val_masks/ --limit 100\n"
+    "  unioncam eval --weights vgg16.h5 --images val/ --methods gradcam,unioncam --curves report/\n"
+    "  unioncam eval --weights vgg16.h5 --images a.jpg b.jpg --table results.csv --json\n";
 
 namespace {
-bool is_image_file(const std::filesystem::path& p) {
-  std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char ch) { return std::tolower(ch); });
-  return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp";
-}
-
-std::vector<std::string> list_images(const std::string& dir) {
-  std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec)) fail_input("--images '" + dir + "' is not a folder");
-  std::vector<std::string> files;
-  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec); !ec && it != std::filesystem::end(it);
-       it.increment(ec))
-    if (it->is_regular_file() && is_image_file(it->path())) files.push_back(it->path().string());
-  if (ec) fail_input("cannot read the folder '" + dir + "': " + ec.message());
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
 // Object mask at the model's input size: nearest-neighbour sampling, any non-zero channel.
-std::vector<uint8_t> load_mask(const std::string& path, int width, int height) {
-  const Image m = load_image(path);
+std::vector<uint8_t> load_mask(const std::string& path, int width, int height, size_t max_pixels) {
+  const Image m = load_image(path, max_pixels);
   std::vector<uint8_t> mask(static_cast<size_t>(width) * height);
   for (int y = 0; y < height; ++y) {
     const int sy = std::min(m.height - 1, static_cast<int>((y + 0.5) * m.height / height));
@@ -61,47 +60,89 @@ std::vector<uint8_t> load_mask(const std::string& path, int width, int height) {
   }
   return mask;
 }
+
+std::string fixed2(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", v);
+  return buf;
+}
+
+Table results_table(const std::vector<CamMethod>& methods, const std::vector<MetricsSummary>& summaries,
+                    bool localization) {
+  Table t;
+  t.headers = {"Method", "Avg Drop", "Avg Increase", "Insertion", "Deletion", "Overall"};
+  if (localization) t.headers.insert(t.headers.end(), {"Pointing", "Energy"});
+  for (size_t m = 0; m < methods.size(); ++m) {
+    const MetricsSummary& s = summaries[m];
+    std::vector<std::string> row = {cam_method_name(methods[m]), fixed2(s.avg_drop), fixed2(s.avg_increase),
+                                    fixed2(s.insertion), fixed2(s.deletion), fixed2(s.overall)};
+    if (localization) row.insert(row.end(), {fixed2(100 * s.pointing), fixed2(100 * s.energy)});
+    t.rows.push_back(std::move(row));
+  }
+  return t;
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  create_parent_folders(path);
+  write_file_atomic(path, text.data(), text.size());
+}
 }  // namespace
 
 int cmd_eval(int argc, char** argv) {
   std::set<std::string> valued = kCamValueOptions;
-  valued.insert({"weights", "images", "masks", "limit", "methods"});
-  Args args("eval", argc, argv, valued, {"json", "help"});
+  valued.insert({"weights", "images", "masks", "limit", "methods", "curves", "table", "max-pixels"});
+  Args args("eval", argc, argv, valued, {"json", "quiet", "force", "help"});
   if (args.flag("help")) {
     std::fputs(kEvalHelp.c_str(), stdout);
     return 0;
   }
-  if (!args.positional().empty()) fail_usage("eval: unexpected argument '" + args.positional()[0] + "'");
   const std::string weights_path = args.require("weights");
-  const std::string images_dir = args.require("images");
+  std::vector<std::string> image_args = args.positional();
+  if (args.has("images")) image_args.insert(image_args.begin(), args.get("images", ""));
+  if (image_args.empty()) fail_usage("eval: no images given (--images DIR)");
   const std::vector<CamMethod> methods = parse_methods(args.get("methods", "all"));
   const int limit = args.get_int("limit", 1 << 30, 1, 1 << 30);
   const std::string masks_dir = args.get("masks", "");
-  const bool json = args.flag("json");
+  const size_t max_pixels = parse_max_pixels(args);
+  const bool json = args.flag("json"), quiet = args.flag("quiet");
+  const std::string curves_dir = args.get("curves", ""), table_path = args.get("table", "");
+  const std::string table_ext = std::filesystem::path(table_path).extension().string();
+  if (!table_path.empty() && table_ext != ".md" && table_ext != ".csv")
+    fail_usage("--table '" + table_path + "' must end in .md (Markdown) or .csv");
+  std::vector<std::string> outputs;
+  if (!curves_dir.empty())
+    for (const char* f : {"insertion.svg", "deletion.svg", "table.md", "table.csv"})
+      outputs.push_back((std::filesystem::path(curves_dir) / f).string());
+  if (!table_path.empty()) outputs.push_back(table_path);
+  check_outputs(outputs, args.flag("force"));
 
-  std::vector<std::string> images = list_images(images_dir);
+  int failures = 0;
+  std::vector<InputImage> images = expand_inputs(image_args, &failures);
   if (static_cast<int>(images.size()) > limit) images.resize(static_cast<size_t>(limit));
-  if (images.empty()) fail_input("--images '" + images_dir + "' holds no image files");
+  if (images.empty()) fail_input("no images to evaluate");
   CamOptions options;
   const auto session = open_cam_session(args, weights_path, &options);
-  if (!json) std::cerr << session->device_note << "\n";
+  if (!json && !quiet) std::cerr << session->device_note << "\n";
   Explainer& explainer = *session->explainer;
   const VggNetwork& net = *session->network;
 
+  Progress progress(images.size(), !quiet);
   std::vector<std::vector<MapMetrics>> per_method(methods.size());
-  int failures = 0, done = 0;
-  for (const std::string& path : images) {
+  int done = 0;
+  for (const InputImage& in : images) {
     Image input;
     std::vector<uint8_t> mask;
     try {
-      input = resize_bilinear(load_image(path), net.input_w(), net.input_h());
+      input = resize_bilinear(load_input(in, max_pixels), net.input_w(), net.input_h());
       if (!masks_dir.empty()) {
-        const std::string mask_path =
-            (std::filesystem::path(masks_dir) / (std::filesystem::path(path).stem().string() + ".png")).string();
-        mask = load_mask(mask_path, net.input_w(), net.input_h());
+        const std::string stem = in.path == "-" ? in.name : std::filesystem::path(in.path).stem().string();
+        const std::string mask_path = (std::filesystem::path(masks_dir) / (stem + ".png")).string();
+        mask = load_mask(mask_path, net.input_w(), net.input_h(), max_pixels);
       }
     } catch (const Error& e) {
-      std::cerr << "unioncam: error: " << e.what() << " (skipped)\n";
+      if (e.kind() != ErrorKind::BadInput) throw;
+      progress.skipped(e.what());
+      progress.step();
       ++failures;
       continue;
     }
@@ -111,14 +152,36 @@ int cmd_eval(int argc, char** argv) {
       per_method[m].push_back(evaluate_map(explainer, r.map, mask.empty() ? nullptr : &mask));
     }
     ++done;
+    progress.step();
   }
+  if (done == 0) fail_input("none of the " + std::to_string(images.size()) + " images could be read");
+
+  std::vector<MetricsSummary> summaries;
+  for (const auto& metrics : per_method) summaries.push_back(summarize(metrics));
+  const bool localization = !masks_dir.empty();
+  const Table table = results_table(methods, summaries, localization);
+  if (!curves_dir.empty()) {
+    const std::filesystem::path dir(curves_dir);
+    const std::string n_images = " (mean over " + std::to_string(done) + " images)";
+    std::vector<CurveSeries> insertion, deletion;
+    for (size_t m = 0; m < methods.size(); ++m) {
+      insertion.push_back({cam_method_name(methods[m]), summaries[m].insertion_curve, summaries[m].insertion});
+      deletion.push_back({cam_method_name(methods[m]), summaries[m].deletion_curve, summaries[m].deletion});
+    }
+    write_text((dir / "insertion.svg").string(),
+               svg_line_chart("Insertion" + n_images, "fraction of pixels inserted", "class probability", insertion));
+    write_text((dir / "deletion.svg").string(),
+               svg_line_chart("Deletion" + n_images, "fraction of pixels deleted", "class probability", deletion));
+    write_text((dir / "table.md").string(), markdown_table(table));
+    write_text((dir / "table.csv").string(), csv_table(table));
+  }
+  if (!table_path.empty()) write_text(table_path, table_ext == ".md" ? markdown_table(table) : csv_table(table));
 
   std::ostringstream o;
-  const bool localization = !masks_dir.empty();
   if (json) {
     o << "{\"n_images\":" << done << ",\"methods\":{";
     for (size_t m = 0; m < methods.size(); ++m) {
-      const MetricsSummary s = summarize(per_method[m]);
+      const MetricsSummary& s = summaries[m];
       o << (m ? "," : "") << json_string(cam_method_name(methods[m])) << ":{\"avg_drop\":" << json_number(s.avg_drop)
         << ",\"avg_increase\":" << json_number(s.avg_increase) << ",\"insertion\":" << json_number(s.insertion)
         << ",\"deletion\":" << json_number(s.deletion) << ",\"overall\":" << json_number(s.overall)
@@ -138,7 +201,7 @@ int cmd_eval(int argc, char** argv) {
     if (localization) o << column("Pointing ↑") << column("Energy ↑");
     o << "\n";
     for (size_t m = 0; m < methods.size(); ++m) {
-      const MetricsSummary s = summarize(per_method[m]);
+      const MetricsSummary& s = summaries[m];
       char line[256];
       std::snprintf(line, sizeof line, "%-10s%12.2f%12.2f%12.2f%12.2f%12.2f", cam_method_name(methods[m]), s.avg_drop,
                     s.avg_increase, s.insertion, s.deletion, s.overall);

@@ -1,0 +1,223 @@
+#!/usr/bin/env bash
+# End-to-end checks of how `unioncam` takes inputs and writes outputs: files, folders and
+# standard input, every image kind, bad files, existing outputs and --force, progress and
+# --quiet, interrupts, and the pictures and reports (--grid, --format, --curves, --table).
+# Usage: tests/cli_ux_test.sh path/to/unioncam SOURCE_DIR
+set -u
+bin=$1; src=$2
+weights=$src/tests/fixtures/vgg11_64.h5
+fixtures=$src/tests/fixtures/images
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+python=/usr/bin/python3
+failures=0; count=0
+
+# expect CODE "stderr/stdout must contain" -- command...
+expect() {
+  local code=$1 needle=$2; shift 3
+  count=$((count + 1))
+  "$@" >"$tmp/out" 2>"$tmp/err"; local got=$?
+  if [ "$got" != "$code" ] || ! grep -qF -- "$needle" "$tmp/out" "$tmp/err"; then
+    failures=$((failures + 1))
+    echo "FAIL: $* -> exit $got (want $code), output lacks '$needle'"; sed 's/^/  | /' "$tmp/err" | head -5
+  fi
+}
+# check "what" PYTHON-SCRIPT ARGS...: the script asserts; a failure is reported with its message.
+check() {
+  local what=$1 script=$2; shift 2
+  count=$((count + 1))
+  if ! "$python" -c "$script" "$@" 2>"$tmp/perr"; then
+    failures=$((failures + 1)); echo "FAIL: $what"; tail -3 "$tmp/perr" | sed 's/^/  | /'
+  fi
+}
+run() { "$bin" "$1" --weights "$weights" --device cpu "${@:2}"; }
+
+# --- help: the program and every subcommand, with examples and every option -----------------
+expect 0 "explain" -- "$bin" --help
+for c in info predict explain eval bench; do grep -qF "  $c " "$tmp/out" || { failures=$((failures + 1)); echo "FAIL: --help lacks $c"; }; done
+cam_opts="class layer theta groups region score mask-space batch device precision"
+declare -A opts=(
+  [info]="weights json"
+  [predict]="weights topk device precision input-size batch max-pixels json quiet"
+  [explain]="weights method out format grid save-map alpha force max-pixels json quiet $cam_opts"
+  [eval]="weights images masks limit methods curves table force max-pixels json quiet $cam_opts"
+  [bench]="weights depth batchnorm device precision batch runs methods warmup json quiet")
+for c in "${!opts[@]}"; do
+  expect 0 "example" -- "$bin" "$c" --help
+  for o in ${opts[$c]}; do
+    grep -qF -- "--$o" "$tmp/out" || { failures=$((failures + 1)); echo "FAIL: $c --help lacks --$o"; }
+  done
+done
+
+# --- inputs of every kind, made with PIL --------------------------------------------------
+mkdir -p "$tmp/in/sub/deeper" "$tmp/in/a" "$tmp/empty"
+"$python" - "$tmp/in" <<'PY'
+import sys, numpy as np
+from PIL import Image
+d = sys.argv[1]
+rng = np.random.default_rng(0)
+rgb = (rng.random((48, 40, 3)) * 255).astype(np.uint8)
+Image.fromarray(rgb).convert("L").save(f"{d}/gray.png")
+Image.fromarray(np.dstack([rgb, np.full((48, 40), 128, np.uint8)]), "RGBA").save(f"{d}/rgba.png")
+Image.fromarray((rng.random((30, 50)) * 65535).astype(np.uint16)).save(f"{d}/gray16.png")
+Image.fromarray(rgb).save(f"{d}/photo.jpg", quality=90)  # PIL writes no EXIF block
+Image.fromarray(rgb).save(f"{d}/UPPER.PNG")
+Image.fromarray(rgb).save(f"{d}/sub/deeper/b.bmp")
+Image.fromarray(rgb).save(f"{d}/a-b.png")
+Image.fromarray(rgb).save(f"{d}/a/x.jpeg")
+open(f"{d}/notes.txt", "w").write("not an image, and not listed from a folder\n")
+PY
+check "16-bit input really is 16-bit" "from PIL import Image; import sys; assert Image.open(sys.argv[1]).mode.startswith('I'), Image.open(sys.argv[1]).mode" "$tmp/in/gray16.png"
+for f in gray.png rgba.png gray16.png photo.jpg UPPER.PNG sub/deeper/b.bmp; do
+  expect 0 "1." -- run predict "$tmp/in/$f"
+done
+
+# Folders: recursive, image extensions in any case, bytewise sorted paths.
+run predict --json --quiet "$tmp/in" >"$tmp/dir.json"
+check "folder listing: recursive, image files only, sorted" '
+import json, os, sys
+d = json.load(open(sys.argv[1])); root = sys.argv[2]
+want = sorted(os.path.join(p, f) for p, _, fs in os.walk(root) for f in fs
+              if f.lower().endswith((".png", ".jpg", ".jpeg", ".bmp")))
+got = [i["path"] for i in d["images"]]
+assert got == want and len(got) == 8, (got, want)' "$tmp/dir.json" "$tmp/in"
+expect 3 "holds no image files" -- run predict "$tmp/empty" "$tmp/in/gray.png"
+
+# Standard input: "-" is one image, named "-" in results and "stdin" in output files.
+run predict --json --quiet - <"$tmp/in/photo.jpg" >"$tmp/stdin.json"
+run predict --json --quiet "$tmp/in/photo.jpg" >"$tmp/file.json"
+check "predict - reads standard input" '
+import json, sys
+a = json.load(open(sys.argv[1]))["images"]; b = json.load(open(sys.argv[2]))["images"]
+assert a[0]["path"] == "-" and a[0]["top"] == b[0]["top"], (a, b)' "$tmp/stdin.json" "$tmp/file.json"
+expect 0 "stdin_gradcam.png" -- run explain --method gradcam --out "$tmp/stdin_out" - <"$tmp/in/gray.png"
+[ -f "$tmp/stdin_out/stdin_gradcam.png" ] || { failures=$((failures + 1)); echo "FAIL: no stdin_gradcam.png"; }
+expect 2 "only once" -- run predict - - </dev/null
+expect 3 "standard input" -- run predict - </dev/null
+
+# --- bad files: reported with the path, skipped, exit 3, the good ones still processed ---------
+head -c 300 /dev/urandom >"$tmp/corrupt.png"
+head -c 500 "$fixtures/shapes_100x80.png" >"$tmp/truncated.png"
+: >"$tmp/empty.png"
+echo "hello" >"$tmp/notes.txt"
+for bad in corrupt.png truncated.png empty.png notes.txt missing.png; do
+  expect 3 "$tmp/$bad" -- run predict "$tmp/$bad"
+done
+expect 3 "the limit is 100" -- run predict --max-pixels 100 "$fixtures/shapes_64.png"
+expect 2 "--max-pixels" -- run predict --max-pixels 0 "$fixtures/shapes_64.png"
+expect 3 "$tmp/corrupt.png" -- run predict --json "$tmp/corrupt.png" "$fixtures/shapes_64.png" "$tmp/empty.png"
+check "predict: the good image after bad ones" 'import json, sys; d = json.load(open(sys.argv[1])); assert [i["path"] for i in d["images"]] == [sys.argv[2]], d' "$tmp/out" "$fixtures/shapes_64.png"
+expect 3 "$tmp/truncated.png" -- run explain --method gradcam --out "$tmp/mixed" "$tmp/truncated.png" "$fixtures/shapes_64.png"
+[ -f "$tmp/mixed/shapes_64_gradcam.png" ] || { failures=$((failures + 1)); echo "FAIL: explain skipped the good image"; }
+expect 3 "$tmp/empty.png" -- run eval --methods gradcam --json --images "$tmp/empty.png" "$fixtures/shapes_64.png"
+check "eval: the good image after a bad one" 'import json, sys; assert json.load(open(sys.argv[1]))["n_images"] == 1' "$tmp/out"
+expect 3 "could be read" -- run eval --methods gradcam --images "$tmp/corrupt.png"
+expect 2 "would write the same output" -- run explain --method gradcam --out "$tmp/dup" "$tmp/in/gray.png" "$tmp/in/sub/../gray.png"
+
+# --- outputs: nested folders, existing files need --force (checked before any work) ----------
+out=$tmp/deep/er/out
+expect 0 "gradcam" -- run explain --method gradcam --save-map --out "$out" "$fixtures/shapes_64.png" "$fixtures/shapes_64b.png"
+stamp() { "$python" -c 'import os, sys; print(" ".join(str(os.stat(f).st_mtime_ns) for f in sorted(sys.argv[1:])))' "$out"/*; }
+before=$(stamp)
+sleep 0.05
+expect 2 "$out/shapes_64_gradcam.png' already exists; pass --force" -- run explain --method gradcam --save-map --out "$out" "$fixtures/shapes_64.png" "$fixtures/shapes_64b.png"
+[ ! -s "$tmp/out" ] || { failures=$((failures + 1)); echo "FAIL: explain did work before refusing to overwrite"; }
+# A new image beside an existing one: refused too, and nothing written for either.
+expect 2 "--force" -- run explain --method gradcam --save-map --out "$out" "$fixtures/shapes_100x80.png" "$fixtures/shapes_64b.png"
+[ ! -e "$out/shapes_100x80_gradcam.png" ] && [ "$(stamp)" = "$before" ] || { failures=$((failures + 1)); echo "FAIL: files changed without --force"; }
+expect 0 "gradcam" -- run explain --method gradcam --save-map --force --out "$out" "$fixtures/shapes_64.png" "$fixtures/shapes_64b.png"
+[ "$(stamp)" != "$before" ] || { failures=$((failures + 1)); echo "FAIL: --force did not replace the outputs"; }
+
+# --- --quiet, and no progress bar when standard error is not a terminal -----------------------
+expect 0 "gradcam" -- run explain --method gradcam --quiet --force --out "$tmp/q" "$fixtures/shapes_64.png"
+[ ! -s "$tmp/err" ] || { failures=$((failures + 1)); echo "FAIL: --quiet printed on standard error"; cat "$tmp/err"; }
+run explain --method gradcam --force --out "$tmp/q" "$fixtures/shapes_64.png" >/dev/null 2>"$tmp/err"
+grep -q "device" "$tmp/err" && ! grep -q $'\r' "$tmp/err" || { failures=$((failures + 1)); echo "FAIL: device note / no bar off a terminal"; }
+# On a terminal the bar appears once the run has taken a second; --quiet suppresses it.
+mkdir -p "$tmp/many"; for i in 1 2 3 4 5 6; do cp "$fixtures/shapes_64.png" "$tmp/many/s$i.png"; done
+cat >"$tmp/pty.py" <<'PY'
+import os, pty, subprocess, sys
+master, slave = pty.openpty()
+p = subprocess.Popen(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=slave)
+os.close(slave)
+seen = b""
+while True:
+    try:
+        chunk = os.read(master, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    seen += chunk
+assert p.wait() == 0
+bar = b"images/s" in seen and b"ETA" in seen
+assert bar == (sys.argv[1] == "bar"), seen
+PY
+check "progress bar on a terminal" "$(cat "$tmp/pty.py")" bar "$bin" explain --weights "$weights" --device cpu --method scorecam --out "$tmp/bar1" "$tmp/many"
+check "--quiet: no bar on a terminal" "$(cat "$tmp/pty.py")" none "$bin" explain --weights "$weights" --device cpu --method scorecam --quiet --out "$tmp/bar2" "$tmp/many"
+
+# --- SIGINT: exit 130, no partial files ---------------------------------------------------
+for i in $(seq 1 20); do cp "$fixtures/shapes_64.png" "$tmp/many/t$i.png"; done
+# Started directly (not through run): $! must be unioncam itself, not a subshell.
+"$bin" explain --weights "$weights" --device cpu --method all --save-map --out "$tmp/int" "$tmp/many" >/dev/null 2>"$tmp/int.err" &
+pid=$!
+sleep 1.5
+kill -INT "$pid"; wait "$pid"; code=$?
+count=$((count + 1))
+if [ "$code" != 130 ] || ! grep -q "interrupted" "$tmp/int.err" || [ -n "$(find "$tmp/int" -name '*.tmp.*')" ]; then
+  failures=$((failures + 1)); echo "FAIL: SIGINT -> exit $code, temporaries: $(find "$tmp/int" -name '*.tmp.*' | head -3)"
+fi
+
+# --- pictures: --format jpg, the overlay marks the map's peak, --grid --------------------------
+expect 2 "png or jpg" -- run explain --format gif "$fixtures/shapes_64.png"
+expect 0 "shapes_100x80_gradcam.jpg" -- run explain --method gradcam --format jpg --save-map --out "$tmp/jpg" "$fixtures/shapes_100x80.png"
+check "--format jpg writes JPEG" 'import sys; assert open(sys.argv[1], "rb").read(3) == b"\xff\xd8\xff"' "$tmp/jpg/shapes_100x80_gradcam.jpg"
+run explain --method gradcam --save-map --out "$tmp/peak" "$fixtures/shapes_100x80.png" >/dev/null 2>&1
+check "overlay differs from the original at the map's peak" '
+import sys, numpy as np
+from PIL import Image
+m = np.load(sys.argv[1]); orig = Image.open(sys.argv[2]).convert("RGB"); over = Image.open(sys.argv[3]).convert("RGB")
+assert over.size == orig.size
+big = np.asarray(Image.fromarray(m, "F").resize(orig.size, Image.BILINEAR))
+y, x = np.unravel_index(np.argmax(big), big.shape)
+a = np.asarray(orig, float)[y, x]; b = np.asarray(over, float)[y, x]
+assert np.abs(a - b).sum() > 30, (y, x, a, b)' "$tmp/peak/shapes_100x80_gradcam.npy" "$fixtures/shapes_100x80.png" "$tmp/peak/shapes_100x80_gradcam.png"
+
+expect 2 "must end in .png, .jpg or .jpeg" -- run explain --grid "$tmp/grid.gif" "$fixtures/shapes_64.png"
+run explain --method gradcam,unioncam --json --grid "$tmp/g/h/grid.png" --out "$tmp/gridout" \
+  "$fixtures/shapes_64.png" "$fixtures/shapes_64b.png" "$fixtures/shapes_100x80.png" >"$tmp/grid.json" 2>"$tmp/err"
+check "--grid: a row per image, original + each method" '
+import json, sys
+from PIL import Image
+d = json.load(open(sys.argv[1])); g = Image.open(sys.argv[2])
+rows, cols, cell, pad = 3, 3, 224, 6
+assert d["grid"] == sys.argv[2]
+assert g.size[0] == cols * (cell + pad) + pad, g.size
+assert (g.size[1] - pad) % rows == 0 and (g.size[1] - pad) // rows > cell + pad, g.size' "$tmp/grid.json" "$tmp/g/h/grid.png"
+
+# --- reports: --curves and --table ---------------------------------------------------------
+expect 2 ".md (Markdown) or .csv" -- run eval --images "$fixtures" --table "$tmp/t.txt"
+run eval --images "$fixtures" --limit 2 --methods gradcam,gradcampp --json --curves "$tmp/c/d" \
+  --table "$tmp/t/table.md" >"$tmp/eval.json" 2>"$tmp/err"
+run eval --images "$fixtures" --limit 2 --methods gradcam,gradcampp --table "$tmp/t/table.csv" >/dev/null 2>&1
+check "--curves and --table files" '
+import csv, json, sys, xml.etree.ElementTree as ET
+d = json.load(open(sys.argv[1])); c = sys.argv[2]
+for kind in ("insertion", "deletion"):
+    root = ET.parse(f"{c}/{kind}.svg").getroot()
+    assert root.tag.endswith("svg"), root.tag
+    text = " ".join(t for t in root.itertext())
+    for name, m in d["methods"].items():
+        assert name in text and f"{m[kind]:.2f}" in text, (kind, name, text)
+for path in (f"{c}/table.csv", sys.argv[4]):
+    rows = list(csv.reader(open(path)))
+    assert rows[0][:4] == ["Method", "Avg Drop", "Avg Increase", "Insertion"], rows[0]
+    assert {r[0]: r[3] for r in rows[1:]} == {n: format(m["insertion"], ".2f") for n, m in d["methods"].items()}, rows
+for path in (f"{c}/table.md", sys.argv[3]):
+    lines = open(path).read().splitlines()
+    assert lines[0].startswith("|") and "Method" in lines[0] and "Deletion" in lines[0] and set(lines[1]) <= set("|-: "), lines
+    assert len(lines) == 2 + len(d["methods"]), lines' "$tmp/eval.json" "$tmp/c/d" "$tmp/t/table.md" "$tmp/t/table.csv"
+expect 2 "already exists" -- run eval --images "$fixtures" --methods gradcam --curves "$tmp/c/d"
+expect 0 "Insertion" -- run eval --images "$fixtures" --limit 1 --methods gradcam --curves "$tmp/c/d" --force
+
+echo "cli_ux: $((count - failures)) of $count checks passed"
+[ "$failures" = 0 ]
