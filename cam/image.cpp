@@ -210,19 +210,38 @@ void write_file_atomic(const std::string& path, const void* data, size_t size) {
   if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("renaming '" + tmp + "'", errno);
 }
 
-void save_png(const std::string& path, const Image& img) {
+namespace {
+
+// Encodes the image's bytes with one of stb's *_to_func writers and writes the result atomically.
+template <typename Encode>
+void save_encoded(const std::string& path, const Image& img, const char* format, Encode encode) {
   check_image(img);
   std::vector<unsigned char> pixels(img.rgb.size());
   std::transform(img.rgb.begin(), img.rgb.end(), pixels.begin(), to_byte);
-  std::vector<unsigned char> png;
+  std::vector<unsigned char> bytes;
   const auto append = [](void* ctx, void* data, int n) {
     auto* out = static_cast<std::vector<unsigned char>*>(ctx);
     out->insert(out->end(), static_cast<unsigned char*>(data), static_cast<unsigned char*>(data) + n);
   };
-  if (!stbi_write_png_to_func(append, &png, img.width, img.height, 3, pixels.data(), img.width * 3))
-    fail_input("cannot encode PNG for '" + path + "' (" + std::to_string(img.width) + "x" +
-               std::to_string(img.height) + ")");
-  write_file_atomic(path, png.data(), png.size());
+  if (!encode(append, &bytes, pixels.data()))
+    fail_input(std::string("cannot encode ") + format + " for '" + path + "' (" +
+               std::to_string(img.width) + "x" + std::to_string(img.height) + ")");
+  write_file_atomic(path, bytes.data(), bytes.size());
+}
+
+}  // namespace
+
+void save_png(const std::string& path, const Image& img) {
+  save_encoded(path, img, "PNG", [&](stbi_write_func* f, void* ctx, const unsigned char* px) {
+    return stbi_write_png_to_func(f, ctx, img.width, img.height, 3, px, img.width * 3);
+  });
+}
+
+void save_jpeg(const std::string& path, const Image& img, int quality) {
+  UC_ASSERT(quality >= 1 && quality <= 100, "save_jpeg: quality " + std::to_string(quality));
+  save_encoded(path, img, "JPEG", [&](stbi_write_func* f, void* ctx, const unsigned char* px) {
+    return stbi_write_jpg_to_func(f, ctx, img.width, img.height, 3, px, quality);
+  });
 }
 
 }  // namespace uc

@@ -39,6 +39,8 @@ std::vector<float> to_normalized_chw(const Image& img, const std::array<float, 3
 // 8-bit RGB PNG (values clamped to [0,1], rounded). Written to a temporary name in the same
 // folder and renamed into place, so `path` is either the old file or the complete new one.
 void save_png(const std::string& path, const Image& img);
+// Baseline JPEG (quality 1..100), written atomically like save_png.
+void save_jpeg(const std::string& path, const Image& img, int quality);
 
 // The write-then-rename behind save_png, for other outputs (.npy maps, JSON). Failures throw
 // uc::Error (BadInput) naming `path`; no temporary is left behind.
