@@ -217,7 +217,8 @@ for path in (f"{c}/table.md", sys.argv[3]):
     assert lines[0].startswith("|") and "Method" in lines[0] and "Deletion" in lines[0] and set(lines[1]) <= set("|-: "), lines
     assert len(lines) == 2 + len(d["methods"]), lines' "$tmp/eval.json" "$tmp/c/d" "$tmp/t/table.md" "$tmp/t/table.csv"
 expect 2 "already exists" -- run eval --images "$fixtures" --methods gradcam --curves "$tmp/c/d"
-expect 0 "Insertion" -- run eval --images "$fixtures" --limit 1 --methods gradcam --curves "$tmp/c/d" --force
+expect 0 "Insertion" -- run eval --images "$fixtures" --limit 1 --methods gradcam --curves "$tmp/c/d" --force --table "$tmp/t/UP.CSV"
+[ -s "$tmp/t/UP.CSV" ] || { failures=$((failures + 1)); echo "FAIL: --table with an upper-case extension"; }
 
 echo "cli_ux: $((count - failures)) of $count checks passed"
 [ "$failures" = 0 ]

@@ -106,7 +106,7 @@ int cmd_eval(int argc, char** argv) {
   const size_t max_pixels = parse_max_pixels(args);
   const bool json = args.flag("json"), quiet = args.flag("quiet");
   const std::string curves_dir = args.get("curves", ""), table_path = args.get("table", "");
-  const std::string table_ext = std::filesystem::path(table_path).extension().string();
+  const std::string table_ext = lowercase_extension(table_path);
   if (!table_path.empty() && table_ext != ".md" && table_ext != ".csv")
     fail_usage("--table '" + table_path + "' must end in .md (Markdown) or .csv");
   std::vector<std::string> outputs;

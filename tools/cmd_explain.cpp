@@ -52,7 +52,7 @@ static const std::string kExplainHelp = std::string(
 namespace {
 // save_image's formats, checked before any work rather than when the picture is written.
 void check_picture_name(const std::string& option, const std::string& path) {
-  const std::string ext = std::filesystem::path(path).extension().string();
+  const std::string ext = lowercase_extension(path);
   if (ext != ".png" && ext != ".jpg" && ext != ".jpeg")
     fail_usage("--" + option + " '" + path + "' must end in .png, .jpg or .jpeg");
 }

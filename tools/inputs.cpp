@@ -16,8 +16,7 @@ namespace fs = std::filesystem;
 
 namespace {
 bool is_image_file(const fs::path& p) {
-  std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  const std::string ext = lowercase_extension(p.string());
   return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp";
 }
 
@@ -96,6 +95,12 @@ void check_outputs(const std::vector<std::string>& paths, bool force) {
     std::error_code ec;
     if (fs::exists(p, ec)) fail_usage("output '" + p + "' already exists; pass --force to replace it");
   }
+}
+
+std::string lowercase_extension(const std::string& path) {
+  std::string ext = fs::path(path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  return ext;
 }
 
 void create_parent_folders(const std::string& file) {

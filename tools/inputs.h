@@ -34,6 +34,9 @@ size_t parse_max_pixels(const Args& args);
 void check_unique_names(const std::vector<InputImage>& inputs);
 void check_outputs(const std::vector<std::string>& paths, bool force);
 
+// ".png" for "a/B.PNG": the extension in lower case, "" when there is none.
+std::string lowercase_extension(const std::string& path);
+
 // Creates the folder a file is written to, and the folders above it.
 void create_parent_folders(const std::string& file);
 
