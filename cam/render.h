@@ -41,8 +41,8 @@ struct GridCell {
 };
 
 // A white sheet of tiles, one line of tiles per row, rows top-aligned and left-aligned. Each image
-// is resized bilinearly to fit cell_size x cell_size, keeping its aspect ratio, and centred on
-// white. When any cell has a label, every tile gets a label band above it (dark text, centred,
+// is resized bilinearly to fit cell_size x cell_size, keeping its aspect ratio, centred across and
+// top-aligned (directly under its label) on white. When any cell has a label, every tile gets a label band above it (dark text, centred,
 // cut with "..." when too long). With C the longest row's length and R the number of rows:
 //   width  = C * (cell_size + kGridPad) + kGridPad
 //   height = R * (grid_label_band(cell_size) + cell_size + kGridPad) + kGridPad
