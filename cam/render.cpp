@@ -204,7 +204,8 @@ int draw_text(Image& img, int x, int y, const std::string& text, int scale,
 
 namespace {
 
-// Labels grow with the tiles so they stay readable: 8 px tall up to 223 px tiles, 16 px at 224.
+// Labels grow with the tiles so they stay readable: one font pixel per 112 px of tile (16 px tall
+// text on the default 224 px tiles).
 int label_scale(int cell_size) { return std::max(1, cell_size / 112); }
 
 // The longest prefix of `label` followed by "..." that fits in `width` pixels.
@@ -239,16 +240,19 @@ Image make_grid(const std::vector<std::vector<GridCell>>& rows, int cell_size) {
   for (size_t r = 0; r < rows.size(); ++r) {
     for (size_t c = 0; c < rows[r].size(); ++c) {
       const GridCell& cell = rows[r][c];
+      UC_ASSERT(cell.image.width > 0 && cell.image.height > 0, "make_grid: empty image in row " +
+                                                                  std::to_string(r) + ", column " + std::to_string(c));
       const int x0 = kGridPad + int(c) * step_x, y0 = kGridPad + int(r) * step_y;
       const std::string label = fit_label(cell.label, cell_size, scale);
       draw_text(sheet, x0 + (cell_size - text_width(label, scale)) / 2, y0 + 2 * scale, label, scale,
                 {0.1f, 0.1f, 0.1f});
-      // Fit the longer side to the tile; the other side is letterboxed, centred on white.
+      // Fit the longer side to the tile. Centred across, but top-aligned so a wide image stays
+      // next to its label; the rest of the tile is white.
       const double fit = std::min(double(cell_size) / cell.image.width, double(cell_size) / cell.image.height);
       const int w = std::clamp(int(std::lround(cell.image.width * fit)), 1, cell_size);
       const int h = std::clamp(int(std::lround(cell.image.height * fit)), 1, cell_size);
       const Image tile = resize_bilinear(cell.image, w, h);
-      const int tx = x0 + (cell_size - w) / 2, ty = y0 + band + (cell_size - h) / 2;
+      const int tx = x0 + (cell_size - w) / 2, ty = y0 + band;
       for (int y = 0; y < h; ++y)
         std::copy_n(&tile.rgb[size_t(y) * w * 3], size_t(w) * 3, &sheet.rgb[(size_t(ty + y) * sheet.width + tx) * 3]);
     }

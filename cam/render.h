@@ -40,10 +40,11 @@ struct GridCell {
   std::string label;
 };
 
-// A white sheet of tiles, one line of tiles per row, rows top-aligned and left-aligned. Each image
-// is resized bilinearly to fit cell_size x cell_size, keeping its aspect ratio, and centred on
-// white. When any cell has a label, every tile gets a label band above it (dark text, centred,
-// cut with "..." when too long). With C the longest row's length and R the number of rows:
+// A white sheet of tiles, one line of tiles per row, short rows left-aligned. Each image is
+// resized bilinearly to fit cell_size x cell_size, keeping its aspect ratio, centred across and
+// top-aligned (directly under its label) on white. When any cell has a label, every tile gets a
+// label band above it (dark text, centred, cut with "..." when too long; 16 px tall text at the
+// default size). With C the longest row's length and R the number of rows:
 //   width  = C * (cell_size + kGridPad) + kGridPad
 //   height = R * (grid_label_band(cell_size) + cell_size + kGridPad) + kGridPad
 // where the band is 0 when no cell has a label.

@@ -1,10 +1,8 @@
 #include "cam/report.h"
 
 #include <algorithm>
-#include <cctype>
+#include <charconv>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 #include <iterator>
 
 #include "runtime/error.h"
@@ -12,10 +10,10 @@
 namespace uc {
 namespace {
 
+// std::to_chars ignores the locale, so a chart never gets decimal commas.
 std::string fixed(double v, int decimals) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
+  char buf[400];  // enough for any finite double in fixed notation
+  return {buf, std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, decimals).ptr};
 }
 
 // Control bytes other than tab and line breaks are not allowed in XML 1.0, so they become '?'.
@@ -100,9 +98,13 @@ std::string svg_line_chart(const std::string& title, const std::string& x_label,
     svg += "<polyline class=\"series\" points=\"" + points + "\" fill=\"none\" stroke=\"" + colour +
            "\" stroke-width=\"2\" stroke-linejoin=\"round\"/>\n";
     const double ly = kTop + 8 + 20 * double(s);
+    const std::string entry = series[s].name + " (AUC " + fixed(series[s].auc, 2) + ")";
+    // Long entries get a smaller font to fit the 156 px left of the right edge (sans-serif
+    // glyphs average about 0.55 em).
+    const double font = std::clamp(156 / (0.55 * double(entry.size())), 7.0, 12.0);
     svg += "<line x1=\"452\" y1=\"" + fixed(ly, 2) + "\" x2=\"472\" y2=\"" + fixed(ly, 2) + "\" stroke=\"" + colour +
-           "\" stroke-width=\"3\"/>\n<text x=\"478\" y=\"" + fixed(ly, 2) + "\" dominant-baseline=\"middle\">" +
-           xml_escape(series[s].name) + " (AUC " + fixed(series[s].auc, 2) + ")</text>\n";
+           "\" stroke-width=\"3\"/>\n<text x=\"478\" y=\"" + fixed(ly, 2) + "\" font-size=\"" + fixed(font, 1) +
+           "\" dominant-baseline=\"middle\">" + xml_escape(entry) + "</text>\n";
   }
   return svg + "</svg>\n";
 }
@@ -115,10 +117,9 @@ size_t columns(const std::string& s) {
 }
 
 bool is_number(const std::string& s) {
-  if (s.empty() || std::isspace(static_cast<unsigned char>(s[0]))) return false;
-  char* end = nullptr;
-  std::strtod(s.c_str(), &end);
-  return end == s.c_str() + s.size();
+  double v;
+  const auto [end, err] = std::from_chars(s.data(), s.data() + s.size(), v);
+  return !s.empty() && err == std::errc() && end == s.data() + s.size();
 }
 
 void check_rows(const Table& t) {

@@ -175,13 +175,15 @@ TEST_CASE("pictures/make_grid: layout, tiles, labels and letterboxing") {
   CHECK(band_dark(0, 2, -kGridPad, 0) == 0);
   CHECK(band_dark(0, 2, cell, cell + kGridPad) == 0);
 
-  // 40x20 fills the width and is centred vertically; 20x40 the other way round.
+  // 40x20 fills the width and the top half, white below; 20x40 fills the height, centred across.
   std::tie(x, y) = origin(0, 2);
-  CHECK(near(pixel(g, x + cell / 2, y + 4), std::array<float, 3>{1, 1, 1}));
-  CHECK(near(pixel(g, x + cell / 2, y + cell / 2), std::array<float, 3>{0, 0, 1}));
-  CHECK(near(pixel(g, x + 1, y + cell / 2), std::array<float, 3>{0, 0, 1}));
+  CHECK(near(pixel(g, x + cell / 2, y + cell - 4), std::array<float, 3>{1, 1, 1}));
+  CHECK(near(pixel(g, x + cell / 2, y + cell / 2 - 1), std::array<float, 3>{0, 0, 1}));
+  CHECK(near(pixel(g, x + 1, y), std::array<float, 3>{0, 0, 1}));
+  CHECK(near(pixel(g, x + cell / 2, y + cell / 2), std::array<float, 3>{1, 1, 1}));
   std::tie(x, y) = origin(1, 0);
   CHECK(near(pixel(g, x + 4, y + cell / 2), std::array<float, 3>{1, 1, 1}));
+  CHECK(near(pixel(g, x + cell - 4, y + cell / 2), std::array<float, 3>{1, 1, 1}));
   CHECK(near(pixel(g, x + cell / 2, y + 1), std::array<float, 3>{0, 1, 0}));
   // The short second row leaves white where its missing tiles would be.
   CHECK(near(pixel(g, origin(1, 1).first + cell / 2, origin(1, 1).second + cell / 2), std::array<float, 3>{1, 1, 1}));
