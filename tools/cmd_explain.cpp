@@ -157,7 +157,8 @@ int cmd_explain(int argc, char** argv) {
         << ",\"forward_backward_ms\":" << json_number(prepare_ms) << ",\"methods\":{";
     first_image = false;
     std::vector<GridCell> row;
-    if (!grid_path.empty()) row.push_back({grid_tile(original), "original"});
+    // The row's first tile names the explained class; method tiles stay short enough to read.
+    if (!grid_path.empty()) row.push_back({grid_tile(original), class_name + " " + percent(prob)});
     bool first_method = true;
     for (CamMethod m : methods) {
       const CamResult r = explainer.explain(m);
@@ -165,7 +166,7 @@ int cmd_explain(int argc, char** argv) {
       const Image overlay = overlay_map(original, r.map, r.width, r.height, static_cast<float>(alpha));
       save_image(overlay_path, overlay);
       if (save_map) save_npy(base + ".npy", r.map, r.height, r.width);
-      std::string label = std::string(cam_method_name(m)) + ": " + class_name + " " + percent(prob);
+      std::string label = cam_method_name(m);
       doc << (first_method ? "" : ",") << json_string(cam_method_name(m)) << ":{\"overlay\":"
           << json_string(overlay_path) << ",\"map\":" << (save_map ? json_string(base + ".npy") : "null")
           << ",\"ms\":" << json_number(r.ms) << ",\"degenerate\":" << (r.degenerate ? "true" : "false");
