@@ -1,9 +1,8 @@
 // conv2d on the CPU through oneDNN, the way the CUDA backend uses cuDNN. The caller's tensors
 // stay NCHW; each primitive works in the layouts oneDNN prefers and reorders move data between
-// the two. Primitives, layouts and reorders are built once per shape and thread and cached.
+// the two (weights too: they may change between calls, so they are reordered every time). Primitives, layouts and reorders are built once per shape and thread and cached.
 #include <dnnl.hpp>
 
-#include <cstdlib>
 #include <map>
 #include <memory>
 #include <tuple>
@@ -66,7 +65,10 @@ struct Conv {
 using Key = std::tuple<int, int, int, int, int, int, int, int, int>;
 Key key_of(const ConvShape& s) { return {s.n, s.c, s.h, s.w, s.k, s.r, s.s, s.stride, s.pad}; }
 
-const Tag kActivations = std::getenv("UC_ACT_ANY") ? Tag::any : Tag::nchw;
+// Activations in oneDNN's blocked layout (nChw8c on AVX2) and its direct kernels: VGG16's
+// convolutions ran in 424 ms against 515 ms for plain NCHW (its im2col + gemm) on one thread,
+// reorders (30 ms) included.
+constexpr Tag kActivations = Tag::any;
 
 // The per-thread oneDNN state: engine, stream, primitive cache and grow-only scratch for
 // reordered tensors (one slot per argument of a primitive, reused across shapes).
