@@ -1,6 +1,7 @@
 // conv2d on the CPU through oneDNN, the way the CUDA backend uses cuDNN. The caller's tensors
 // stay NCHW; each primitive works in the layouts oneDNN prefers and reorders move data between
-// the two (weights too: they may change between calls, so they are reordered every time). Primitives, layouts and reorders are built once per shape and thread and cached.
+// the two (weights too: they may change between calls, so they are reordered every time).
+// Primitives, layouts and reorders are built once per shape and thread and cached.
 #include <dnnl.hpp>
 
 #include <map>
@@ -25,8 +26,8 @@ struct Port {
   dnnl::reorder reorder;
 };
 
-// An output whose reorder adds into the caller's tensor: oneDNN overwrites parameter
-// gradients, layers.h accumulates them.
+// A reorder between two layouts, none when they agree. `accumulate` adds into the destination:
+// oneDNN overwrites parameter gradients, layers.h accumulates them.
 dnnl::reorder make_reorder(const dnnl::engine& eng, const memory::desc& from,
                            const memory::desc& to, bool accumulate) {
   if (from == to && !accumulate) return {};
