@@ -10,7 +10,7 @@ PYTHON     ?= /usr/bin/python3
 METHODS    ?=
 
 # Build needs, and the PyTorch/h5py used by the reference tests and tools (tools only).
-BUILD_PACKAGES := cmake g++ make libhdf5-dev libstb-dev doctest-dev libopenblas-dev
+BUILD_PACKAGES := cmake g++ make libhdf5-dev libstb-dev doctest-dev libopenblas-dev libdnnl-dev
 TOOL_PACKAGES  := python3 python3-numpy python3-h5py python3-torch python3-torchvision
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -1,5 +1,7 @@
-// conv2d on the CPU: im2col + OpenBLAS sgemm, one image at a time and over blocks of output
-// rows, so the column buffer stays cache-sized (a whole 224x224 VGG layer would need 115 MB).
+// conv2d: argument checks and dispatch. The CPU runs oneDNN when the build has it
+// (layers/conv2d_dnnl.cpp), else the im2col + OpenBLAS sgemm path defined here: one image at a
+// time and over blocks of output rows, so the column buffer stays cache-sized (a whole 224x224
+// VGG layer would need 115 MB).
 // im2col/col2im stay single-threaded on purpose: OpenMP workers spin-wait after each parallel
 // region and starve OpenBLAS's own threads in the sgemm that follows (VGG16's convolutions ran
 // 2.5x slower on 2 cores with them, 3-5x slower on a busy machine).
@@ -9,8 +11,8 @@
 #include <cstring>
 #include <vector>
 
+#include "layers/conv2d_cpu.h"
 #include "layers/layer_checks.h"
-#include "layers/layers.h"
 #ifdef UNIONCAM_CUDA
 #include "layers/cuda_layers.h"
 #endif
@@ -100,13 +102,10 @@ void check_conv(const Context& ctx, const char* op, const Tensor& out, const cha
 
 }  // namespace
 
-void conv2d_forward(Context& ctx, Tensor& out, const Tensor& in, const Tensor& w, const Tensor& b,
-                    const ConvShape& sh) {
-  check_conv(ctx, "conv2d_forward", out, "out", in, w, sh);
-  detail::expect_tensor(ctx, b, {sh.k}, "conv2d_forward", "b");
-#ifdef UNIONCAM_CUDA
-  if (ctx.is_cuda()) return conv2d_forward_cuda(ctx, out, in, w, b, sh);
-#endif
+namespace detail {
+
+void conv2d_forward_im2col(Tensor& out, const Tensor& in, const Tensor& w, const Tensor& b,
+                           const ConvShape& sh) {
   thread_local std::vector<float> col_buf;
   const int ow = sh.out_w(), crs = sh.c * sh.r * sh.s, block = rows_per_block(sh);
   const int64_t ohw = int64_t(sh.out_h()) * ow;
@@ -125,16 +124,8 @@ void conv2d_forward(Context& ctx, Tensor& out, const Tensor& in, const Tensor& w
   }
 }
 
-void conv2d_backward(Context& ctx, Tensor* din, Tensor* dw, Tensor* db, const Tensor& dout,
-                     const Tensor& in, const Tensor& w, const ConvShape& sh) {
-  const char* op = "conv2d_backward";
-  check_conv(ctx, op, dout, "dout", in, w, sh);
-  if (din) detail::expect_tensor(ctx, *din, {sh.n, sh.c, sh.h, sh.w}, op, "din");
-  if (dw) detail::expect_tensor(ctx, *dw, {sh.k, sh.c, sh.r, sh.s}, op, "dw");
-  if (db) detail::expect_tensor(ctx, *db, {sh.k}, op, "db");
-#ifdef UNIONCAM_CUDA
-  if (ctx.is_cuda()) return conv2d_backward_cuda(ctx, din, dw, db, dout, in, w, sh);
-#endif
+void conv2d_backward_im2col(Tensor* din, Tensor* dw, Tensor* db, const Tensor& dout,
+                            const Tensor& in, const Tensor& w, const ConvShape& sh) {
   thread_local std::vector<float> col_buf, dcol_buf;
   const int ow = sh.out_w(), crs = sh.c * sh.r * sh.s, block = rows_per_block(sh);
   const int64_t ohw = int64_t(sh.out_h()) * ow, in_size = int64_t(sh.c) * sh.h * sh.w;
@@ -166,6 +157,39 @@ void conv2d_backward(Context& ctx, Tensor* din, Tensor* dw, Tensor* db, const Te
       }
     }
   }
+}
+
+}  // namespace detail
+
+void conv2d_forward(Context& ctx, Tensor& out, const Tensor& in, const Tensor& w, const Tensor& b,
+                    const ConvShape& sh) {
+  check_conv(ctx, "conv2d_forward", out, "out", in, w, sh);
+  detail::expect_tensor(ctx, b, {sh.k}, "conv2d_forward", "b");
+#ifdef UNIONCAM_CUDA
+  if (ctx.is_cuda()) return conv2d_forward_cuda(ctx, out, in, w, b, sh);
+#endif
+#ifdef UNIONCAM_DNNL
+  detail::conv2d_forward_dnnl(out, in, w, b, sh);
+#else
+  detail::conv2d_forward_im2col(out, in, w, b, sh);
+#endif
+}
+
+void conv2d_backward(Context& ctx, Tensor* din, Tensor* dw, Tensor* db, const Tensor& dout,
+                     const Tensor& in, const Tensor& w, const ConvShape& sh) {
+  const char* op = "conv2d_backward";
+  check_conv(ctx, op, dout, "dout", in, w, sh);
+  if (din) detail::expect_tensor(ctx, *din, {sh.n, sh.c, sh.h, sh.w}, op, "din");
+  if (dw) detail::expect_tensor(ctx, *dw, {sh.k, sh.c, sh.r, sh.s}, op, "dw");
+  if (db) detail::expect_tensor(ctx, *db, {sh.k}, op, "db");
+#ifdef UNIONCAM_CUDA
+  if (ctx.is_cuda()) return conv2d_backward_cuda(ctx, din, dw, db, dout, in, w, sh);
+#endif
+#ifdef UNIONCAM_DNNL
+  detail::conv2d_backward_dnnl(din, dw, db, dout, in, w, sh);
+#else
+  detail::conv2d_backward_im2col(din, dw, db, dout, in, w, sh);
+#endif
 }
 
 }  // namespace uc

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "layers/conv2d_cpu.h"
 #include "layers/layers.h"
 #include "runtime/error.h"
 #include "tests/check.h"
@@ -182,45 +183,69 @@ const std::vector<uc::ConvShape> kConvShapes = {
 
 std::string tag(const std::string& what, size_t i) { return what + " #" + std::to_string(i); }
 
+// The CPU convolutions under test: the dispatching functions (oneDNN in builds that have it)
+// and, in those builds, the im2col fallback too, so both stay tested.
+struct ConvImpl {
+  std::string name;
+  std::function<void(Tensor&, const Tensor&, const Tensor&, const Tensor&, const uc::ConvShape&)>
+      forward;
+  std::function<void(Tensor*, Tensor*, Tensor*, const Tensor&, const Tensor&, const Tensor&,
+                     const uc::ConvShape&)>
+      backward;
+};
+std::vector<ConvImpl> conv_impls(uc::Context& ctx) {
+  std::vector<ConvImpl> impls = {
+      {"conv2d", [&](auto&&... a) { uc::conv2d_forward(ctx, a...); },
+       [&](auto&&... a) { uc::conv2d_backward(ctx, a...); }}};
+#ifdef UNIONCAM_DNNL
+  impls.push_back({"im2col", uc::detail::conv2d_forward_im2col, uc::detail::conv2d_backward_im2col});
+#endif
+  return impls;
+}
+
 }  // namespace
 
 TEST_CASE("layers/conv2d forward matches naive loops") {
   uc::Context ctx(Backend::CPU);
-  for (size_t t = 0; t < kConvShapes.size(); ++t) {
-    const uc::ConvShape& s = kConvShapes[t];
-    const auto x = random_vector(size_t(s.n) * s.c * s.h * s.w, 10 + t);
-    const auto w = random_vector(size_t(s.k) * s.c * s.r * s.s, 20 + t);
-    const auto b = random_vector(size_t(s.k), 30 + t);
-    Tensor out = cpu_zeros({s.n, s.k, s.out_h(), s.out_w()});
-    uc::conv2d_forward(ctx, out, cpu({s.n, s.c, s.h, s.w}, x), cpu({s.k, s.c, s.r, s.s}, w),
-                       cpu({s.k}, b), s);
-    CHECK_CLOSE(tag("conv out", t), out.to_host(),
-                conv_ref(to_double(x), to_double(w), to_double(b), s), 1e-5, 1e-4);
+  for (const ConvImpl& impl : conv_impls(ctx)) {
+    for (size_t t = 0; t < kConvShapes.size(); ++t) {
+      const uc::ConvShape& s = kConvShapes[t];
+      const auto x = random_vector(size_t(s.n) * s.c * s.h * s.w, 10 + t);
+      const auto w = random_vector(size_t(s.k) * s.c * s.r * s.s, 20 + t);
+      const auto b = random_vector(size_t(s.k), 30 + t);
+      Tensor out = cpu_zeros({s.n, s.k, s.out_h(), s.out_w()});
+      impl.forward(out, cpu({s.n, s.c, s.h, s.w}, x), cpu({s.k, s.c, s.r, s.s}, w), cpu({s.k}, b),
+                   s);
+      CHECK_CLOSE(tag(impl.name + " out", t), out.to_host(),
+                  conv_ref(to_double(x), to_double(w), to_double(b), s), 1e-5, 1e-4);
+    }
   }
 }
 
 TEST_CASE("layers/conv2d gradients match finite differences") {
   uc::Context ctx(Backend::CPU);
-  for (size_t t = 0; t < kConvShapes.size(); ++t) {
-    const uc::ConvShape& s = kConvShapes[t];
-    const auto x = random_vector(size_t(s.n) * s.c * s.h * s.w, 40 + t);
-    const auto w = random_vector(size_t(s.k) * s.c * s.r * s.s, 50 + t);
-    const auto b = random_vector(size_t(s.k), 60 + t);
-    const auto dy = random_vector(size_t(s.n) * s.k * s.out_h() * s.out_w(), 70 + t);
-    Tensor din = cpu_zeros({s.n, s.c, s.h, s.w}), dw = cpu_zeros({s.k, s.c, s.r, s.s});
-    Tensor db = cpu_zeros({s.k});
-    uc::conv2d_backward(ctx, &din, &dw, &db, cpu({s.n, s.k, s.out_h(), s.out_w()}, dy),
-                        cpu({s.n, s.c, s.h, s.w}, x), cpu({s.k, s.c, s.r, s.s}, w), s);
-    const Vec xd = to_double(x), wd = to_double(w), bd = to_double(b), dyd = to_double(dy);
-    CHECK_CLOSE(tag("conv din", t), din.to_host(),
-                numeric_grad([&](const Vec& v) { return conv_ref(v, wd, bd, s); }, xd, dyd),
-                kAtol, kRtol);
-    CHECK_CLOSE(tag("conv dw", t), dw.to_host(),
-                numeric_grad([&](const Vec& v) { return conv_ref(xd, v, bd, s); }, wd, dyd),
-                kAtol, kRtol);
-    CHECK_CLOSE(tag("conv db", t), db.to_host(),
-                numeric_grad([&](const Vec& v) { return conv_ref(xd, wd, v, s); }, bd, dyd),
-                kAtol, kRtol);
+  for (const ConvImpl& impl : conv_impls(ctx)) {
+    for (size_t t = 0; t < kConvShapes.size(); ++t) {
+      const uc::ConvShape& s = kConvShapes[t];
+      const auto x = random_vector(size_t(s.n) * s.c * s.h * s.w, 40 + t);
+      const auto w = random_vector(size_t(s.k) * s.c * s.r * s.s, 50 + t);
+      const auto b = random_vector(size_t(s.k), 60 + t);
+      const auto dy = random_vector(size_t(s.n) * s.k * s.out_h() * s.out_w(), 70 + t);
+      Tensor din = cpu_zeros({s.n, s.c, s.h, s.w}), dw = cpu_zeros({s.k, s.c, s.r, s.s});
+      Tensor db = cpu_zeros({s.k});
+      impl.backward(&din, &dw, &db, cpu({s.n, s.k, s.out_h(), s.out_w()}, dy),
+                    cpu({s.n, s.c, s.h, s.w}, x), cpu({s.k, s.c, s.r, s.s}, w), s);
+      const Vec xd = to_double(x), wd = to_double(w), bd = to_double(b), dyd = to_double(dy);
+      CHECK_CLOSE(tag(impl.name + " din", t), din.to_host(),
+                  numeric_grad([&](const Vec& v) { return conv_ref(v, wd, bd, s); }, xd, dyd),
+                  kAtol, kRtol);
+      CHECK_CLOSE(tag(impl.name + " dw", t), dw.to_host(),
+                  numeric_grad([&](const Vec& v) { return conv_ref(xd, v, bd, s); }, wd, dyd),
+                  kAtol, kRtol);
+      CHECK_CLOSE(tag(impl.name + " db", t), db.to_host(),
+                  numeric_grad([&](const Vec& v) { return conv_ref(xd, wd, v, s); }, bd, dyd),
+                  kAtol, kRtol);
+    }
   }
 }
 
@@ -230,25 +255,29 @@ TEST_CASE("layers/conv2d large enough for several column blocks") {
       {2, 64, 48, 44, 8, 3, 3, 1, 1},  // 576 x 44 columns per output row: 3 blocks of 20 rows
       {1, 128, 64, 62, 4, 3, 3, 2, 1},  // stride 2: 3 blocks
   };
-  for (size_t t = 0; t < shapes.size(); ++t) {
-    const uc::ConvShape& s = shapes[t];
-    const auto x = random_vector(size_t(s.n) * s.c * s.h * s.w, 1 + t);
-    const auto w = random_vector(size_t(s.k) * s.c * 9, 2 + t, -0.1f, 0.1f);
-    const auto b = random_vector(size_t(s.k), 3 + t);
-    const auto dy = random_vector(size_t(s.n) * s.k * s.out_h() * s.out_w(), 4 + t);
-    const Tensor xt = cpu({s.n, s.c, s.h, s.w}, x), wt = cpu({s.k, s.c, 3, 3}, w);
-    Tensor out = cpu_zeros({s.n, s.k, s.out_h(), s.out_w()});
-    uc::conv2d_forward(ctx, out, xt, wt, cpu({s.k}, b), s);
-    const Vec xd = to_double(x), wd = to_double(w);
-    CHECK_CLOSE(tag("conv out", t), out.to_host(), conv_ref(xd, wd, to_double(b), s), 1e-4, 1e-4);
+  for (const ConvImpl& impl : conv_impls(ctx)) {
+    for (size_t t = 0; t < shapes.size(); ++t) {
+      const uc::ConvShape& s = shapes[t];
+      const auto x = random_vector(size_t(s.n) * s.c * s.h * s.w, 1 + t);
+      const auto w = random_vector(size_t(s.k) * s.c * 9, 2 + t, -0.1f, 0.1f);
+      const auto b = random_vector(size_t(s.k), 3 + t);
+      const auto dy = random_vector(size_t(s.n) * s.k * s.out_h() * s.out_w(), 4 + t);
+      const Tensor xt = cpu({s.n, s.c, s.h, s.w}, x), wt = cpu({s.k, s.c, 3, 3}, w);
+      Tensor out = cpu_zeros({s.n, s.k, s.out_h(), s.out_w()});
+      impl.forward(out, xt, wt, cpu({s.k}, b), s);
+      const Vec xd = to_double(x), wd = to_double(w);
+      CHECK_CLOSE(tag(impl.name + " out", t), out.to_host(), conv_ref(xd, wd, to_double(b), s),
+                  1e-4, 1e-4);
 
-    Tensor din = cpu_zeros(xt.shape()), dw = cpu_zeros(wt.shape()), db = cpu_zeros({s.k});
-    uc::conv2d_backward(ctx, &din, &dw, &db, cpu(out.shape(), dy), xt, wt, s);
-    Vec dx_ref, dw_ref, db_ref;
-    conv_backward_ref(xd, wd, to_double(dy), s, dx_ref, dw_ref, db_ref);
-    CHECK_CLOSE(tag("conv din", t), din.to_host(), dx_ref, kAtol, kRtol);
-    CHECK_CLOSE(tag("conv dw", t), dw.to_host(), dw_ref, 1e-3, kRtol);  // sums of ~4000 products
-    CHECK_CLOSE(tag("conv db", t), db.to_host(), db_ref, 1e-3, kRtol);
+      Tensor din = cpu_zeros(xt.shape()), dw = cpu_zeros(wt.shape()), db = cpu_zeros({s.k});
+      impl.backward(&din, &dw, &db, cpu(out.shape(), dy), xt, wt, s);
+      Vec dx_ref, dw_ref, db_ref;
+      conv_backward_ref(xd, wd, to_double(dy), s, dx_ref, dw_ref, db_ref);
+      CHECK_CLOSE(tag(impl.name + " din", t), din.to_host(), dx_ref, kAtol, kRtol);
+      // dw and db are sums of ~4000 products
+      CHECK_CLOSE(tag(impl.name + " dw", t), dw.to_host(), dw_ref, 1e-3, kRtol);
+      CHECK_CLOSE(tag(impl.name + " db", t), db.to_host(), db_ref, 1e-3, kRtol);
+    }
   }
 }
 
@@ -259,26 +288,56 @@ TEST_CASE("layers/conv2d parameter gradients accumulate; null gradients are skip
   const Tensor w = cpu({s.k, s.c, s.r, s.s}, random_vector(size_t(s.k) * s.c * s.r * s.s, 6));
   const Tensor dy = cpu({s.n, s.k, s.out_h(), s.out_w()},
                         random_vector(size_t(s.n) * s.k * s.out_h() * s.out_w(), 7));
-  Tensor din = cpu_zeros(x.shape()), dw = cpu_zeros(w.shape()), db = cpu_zeros({s.k});
-  uc::conv2d_backward(ctx, &din, &dw, &db, dy, x, w, s);
-  const auto din1 = din.to_host(), dw1 = dw.to_host(), db1 = db.to_host();
-
-  uc::conv2d_backward(ctx, &din, &dw, &db, dy, x, w, s);
   auto twice = [](std::vector<float> v) {
     for (auto& e : v) e *= 2;
     return v;
   };
-  CHECK_CLOSE("din overwritten", din.to_host(), din1, 0, 0);
-  CHECK_CLOSE("dw doubled", dw.to_host(), twice(dw1), 1e-6, 1e-6);
-  CHECK_CLOSE("db doubled", db.to_host(), twice(db1), 1e-6, 1e-6);
+  for (const ConvImpl& impl : conv_impls(ctx)) {
+    Tensor din = cpu_zeros(x.shape()), dw = cpu_zeros(w.shape()), db = cpu_zeros({s.k});
+    impl.backward(&din, &dw, &db, dy, x, w, s);
+    const auto din1 = din.to_host(), dw1 = dw.to_host(), db1 = db.to_host();
 
-  Tensor din_only = cpu_zeros(x.shape()), dw_only = cpu_zeros(w.shape());
-  uc::conv2d_backward(ctx, &din_only, nullptr, nullptr, dy, x, w, s);
-  uc::conv2d_backward(ctx, nullptr, &dw_only, nullptr, dy, x, w, s);
-  CHECK_CLOSE("din alone", din_only.to_host(), din1, 0, 0);
-  CHECK_CLOSE("dw alone", dw_only.to_host(), dw1, 0, 0);
-  uc::conv2d_backward(ctx, nullptr, nullptr, nullptr, dy, x, w, s);
+    impl.backward(&din, &dw, &db, dy, x, w, s);
+    CHECK_CLOSE(impl.name + " din overwritten", din.to_host(), din1, 0, 0);
+    CHECK_CLOSE(impl.name + " dw doubled", dw.to_host(), twice(dw1), 1e-6, 1e-6);
+    CHECK_CLOSE(impl.name + " db doubled", db.to_host(), twice(db1), 1e-6, 1e-6);
+
+    Tensor din_only = cpu_zeros(x.shape()), dw_only = cpu_zeros(w.shape());
+    impl.backward(&din_only, nullptr, nullptr, dy, x, w, s);
+    impl.backward(nullptr, &dw_only, nullptr, dy, x, w, s);
+    CHECK_CLOSE(impl.name + " din alone", din_only.to_host(), din1, 0, 0);
+    CHECK_CLOSE(impl.name + " dw alone", dw_only.to_host(), dw1, 0, 0);
+    impl.backward(nullptr, nullptr, nullptr, dy, x, w, s);
+  }
 }
+
+#ifdef UNIONCAM_DNNL
+TEST_CASE("layers/conv2d oneDNN matches im2col on a VGG-sized layer, gradients accumulating") {
+  const uc::ConvShape s{2, 128, 56, 56, 256, 3, 3, 1, 1};  // VGG16's conv3_1 at batch 2
+  const Tensor x = cpu({s.n, s.c, s.h, s.w}, random_vector(size_t(s.n) * s.c * s.h * s.w, 8));
+  const Tensor w = cpu({s.k, s.c, 3, 3}, random_vector(size_t(s.k) * s.c * 9, 9, -0.05f, 0.05f));
+  const Tensor b = cpu({s.k}, random_vector(size_t(s.k), 10));
+  const Tensor dy = cpu({s.n, s.k, s.out_h(), s.out_w()},
+                        random_vector(size_t(s.n) * s.k * s.out_h() * s.out_w(), 11));
+  const auto dw0 = random_vector(size_t(s.k) * s.c * 9, 12), db0 = random_vector(size_t(s.k), 13);
+  struct Result {
+    std::vector<float> out, din, dw, db;
+  };
+  auto run = [&](auto forward, auto backward) {
+    Tensor out = cpu_zeros(dy.shape()), din = cpu_zeros(x.shape());
+    Tensor dw = cpu(w.shape(), dw0), db = cpu({s.k}, db0);  // gradients add to these
+    forward(out, x, w, b, s);
+    backward(&din, &dw, &db, dy, x, w, s);
+    return Result{out.to_host(), din.to_host(), dw.to_host(), db.to_host()};
+  };
+  const Result dnnl = run(uc::detail::conv2d_forward_dnnl, uc::detail::conv2d_backward_dnnl);
+  const Result ref = run(uc::detail::conv2d_forward_im2col, uc::detail::conv2d_backward_im2col);
+  CHECK_CLOSE("out", dnnl.out, ref.out, 1e-4, 1e-4);
+  CHECK_CLOSE("din", dnnl.din, ref.din, 1e-4, 1e-4);
+  CHECK_CLOSE("dw", dnnl.dw, ref.dw, 1e-3, 1e-4);  // sums of 6272 products
+  CHECK_CLOSE("db", dnnl.db, ref.db, 1e-3, 1e-4);
+}
+#endif
 
 TEST_CASE("layers/conv2d rejects mismatched tensors") {
   uc::Context ctx(Backend::CPU);
