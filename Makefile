@@ -6,6 +6,7 @@ CMAKE_ARGS ?=
 WEIGHTS    ?= tests/fixtures/vgg11_64.h5
 IMAGES     ?= tests/fixtures/images/*.png
 OUT        ?= gpu-check-out
+DEMO_OUT   ?= demo-out
 PYTHON     ?= /usr/bin/python3
 METHODS    ?=
 
@@ -38,6 +39,9 @@ test: build
 demo: build
 	$(BUILD)/unioncam info --weights $(WEIGHTS)
 	$(BUILD)/unioncam predict --weights $(WEIGHTS) $(IMAGES)
+	$(BUILD)/unioncam explain --weights $(WEIGHTS) --method all --force --out $(DEMO_OUT) \
+	  --grid $(DEMO_OUT)/grid.png $(IMAGES)
+	@echo "overlays and the method grid are in $(DEMO_OUT)/"
 
 # METHODS=all (or gradcam,unioncam,...) adds each CAM method's latency and peak memory.
 bench: build

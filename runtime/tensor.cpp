@@ -1,6 +1,7 @@
 #include "runtime/tensor.h"
 
 #include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <sstream>
 
@@ -42,8 +43,22 @@ struct MemoryCounter {
 MemoryCounter counters[2];  // indexed by Backend
 MemoryCounter& counter(Backend b) { return counters[b == Backend::CUDA ? 1 : 0]; }
 
+std::atomic<size_t> memory_limits[2] = {0, 0};  // bytes; 0 = no limit
+
+// A user's memory budget is enforced like a failed allocation, so the same recovery applies.
+void check_memory_limit(Backend backend, size_t bytes) {
+  const size_t limit = memory_limits[backend == Backend::CUDA ? 1 : 0].load();
+  if (limit == 0 || counter(backend).current.load() + bytes <= limit) return;
+  char message[160];
+  std::snprintf(message, sizeof message, "%s: allocating %.1f MiB would exceed the limit of %.1f MiB",
+                backend == Backend::CUDA ? "out of device memory" : "out of host memory", bytes / 1048576.0,
+                limit / 1048576.0);
+  fail_device(message);
+}
+
 std::shared_ptr<float> allocate(Backend backend, int64_t count) {
   const size_t bytes = static_cast<size_t>(count > 0 ? count : 1) * sizeof(float);
+  check_memory_limit(backend, bytes);
   if (backend == Backend::CUDA) {
 #ifdef UNIONCAM_CUDA
     float* p = nullptr;
@@ -163,6 +178,7 @@ size_t allocated_bytes(Backend b) { return counter(b).current.load(); }
 size_t peak_allocated_bytes(Backend b) { return counter(b).peak.load(); }
 void reset_peak_allocated_bytes(Backend b) { counter(b).peak.store(counter(b).current.load()); }
 void note_device_allocation(std::ptrdiff_t bytes) { counter(Backend::CUDA).add(bytes); }
+void set_memory_limit(Backend b, size_t bytes) { memory_limits[b == Backend::CUDA ? 1 : 0].store(bytes); }
 
 std::pair<size_t, size_t> cuda_memory_info() {
 #ifdef UNIONCAM_CUDA

@@ -103,5 +103,15 @@ json_check "$tmp/bench.json" "all(m['ms']>0 and m['peak_bytes']>0 for m in d['me
 json_check "$tmp/bench.json" "d['methods']['unioncam']['masked_inputs'] in (d['methods']['unioncam']['live_channels']+3, d['methods']['unioncam']['live_channels']+4)"
 expect 2 "unknown" -- "$bin" bench --weights "$weights" --device cpu --methods gradcam,nosuchcam
 
+# --max-memory: the masked-input batch is halved until it fits; the maps do not change.
+"$bin" explain --weights "$weights" --device cpu --method scorecam --save-map --out "$tmp/cap0" "$img" >/dev/null 2>&1
+expect 0 "retrying with" -- "$bin" explain --weights "$weights" --device cpu --method scorecam --save-map \
+  --max-memory 6 --out "$tmp/cap" "$img"
+count=$((count + 1))
+"$python" -c "import numpy as n,sys; a=n.load(sys.argv[1]); b=n.load(sys.argv[2]); sys.exit(0 if n.abs(a-b).max()<1e-5 else 1)" \
+  "$tmp/cap0/$(basename "${img%.*}")_scorecam.npy" "$tmp/cap/$(basename "${img%.*}")_scorecam.npy" \
+  || { failures=$((failures + 1)); echo "FAIL: Score-CAM changed when the batch was halved"; }
+expect 4 "exceed the limit" -- "$bin" explain --weights "$weights" --device cpu --max-memory 1 --out "$tmp/cap1" "$img"
+
 echo "cli: $((count - failures)) of $count checks passed"
 [ "$failures" = 0 ]

@@ -11,7 +11,8 @@
 namespace uc::cli {
 
 const std::set<std::string> kCamValueOptions = {"class", "layer", "theta", "groups", "region", "score",
-                                                "mask-space", "batch", "device", "precision"};
+                                                "mask-space", "batch", "device", "precision",
+                                                "max-memory"};
 
 const char* kCamOptionsHelp =
     "  --class N|NAME        class to explain (index or unique name prefix; default: top-1)\n"
@@ -24,7 +25,9 @@ const char* kCamOptionsHelp =
     "  --batch N             masked inputs per forward (default: from free device memory;\n"
     "                        32 on the CPU)\n"
     "  --device D            auto (default), cpu or cuda\n"
-    "  --precision P         fp32 (default) or tf32 (CUDA only)\n";
+    "  --precision P         fp32 (default) or tf32 (CUDA only)\n"
+    "  --max-memory MB       cap the memory held by tensors on the device (or the CPU); the\n"
+    "                        masked-input batch is halved until it fits\n";
 
 namespace {
 double parse_double(const std::string& option, const std::string& text) {
@@ -34,8 +37,10 @@ double parse_double(const std::string& option, const std::string& text) {
   return v;
 }
 
-bool is_out_of_device_memory(const Error& e) {
-  return e.kind() == ErrorKind::Device && std::string(e.what()).rfind("out of device memory", 0) == 0;
+bool is_out_of_memory(const Error& e) {
+  const std::string what = e.what();
+  return e.kind() == ErrorKind::Device &&
+         (what.rfind("out of device memory", 0) == 0 || what.rfind("out of host memory", 0) == 0);
 }
 
 int parse_class(const std::string& text, const std::vector<std::string>& names) {
@@ -106,6 +111,8 @@ std::unique_ptr<CamSession> open_cam_session(const Args& args, const std::string
   const MathMode math = parse_math_mode(args.get("precision", "fp32"));
   const Backend backend = resolve_backend(args.get("device", "auto"), &s->device_note);
   if (args.has("batch")) args.get_int("batch", 0, 1, 1 << 16);  // usage errors before loading anything
+  const int max_memory_mb = args.get_int("max-memory", 0, 1, 1 << 24);
+  if (max_memory_mb > 0) set_memory_limit(backend, static_cast<size_t>(max_memory_mb) << 20);
   s->weights = load_weights(weights_path);
   s->class_names = effective_class_names(s->weights);
   *options = parse_cam_options(args, s->class_names);
@@ -122,10 +129,10 @@ std::unique_ptr<CamSession> open_cam_session(const Args& args, const std::string
       s->explainer = std::make_unique<Explainer>(*s->network, s->weights, *options);
       break;
     } catch (const Error& e) {
-      if (!is_out_of_device_memory(e) || net.max_batch == 1) throw;
+      if (!is_out_of_memory(e) || net.max_batch == 1) throw;
       s->explainer.reset();
       s->network.reset();  // frees its buffers before the smaller attempt
-      std::cerr << "unioncam: out of device memory at batch " << net.max_batch << "; retrying with "
+      std::cerr << "unioncam: out of memory at batch " << net.max_batch << "; retrying with "
                 << net.max_batch / 2 << "\n";
       net.max_batch /= 2;
       if (options->batch > 0) options->batch = net.max_batch;
