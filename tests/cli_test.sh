@@ -5,26 +5,7 @@ set -u
 bin=$1; src=$2
 weights=$src/tests/fixtures/vgg11_64.h5
 images=("$src"/tests/fixtures/images/*.png)
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-python=/usr/bin/python3
-failures=0; count=0
-
-# expect CODE "stderr/stdout must contain" -- command...
-expect() {
-  local code=$1 needle=$2; shift 3
-  count=$((count + 1))
-  "$@" >"$tmp/out" 2>"$tmp/err"; local got=$?
-  if [ "$got" != "$code" ] || ! grep -qF -- "$needle" "$tmp/out" "$tmp/err"; then
-    failures=$((failures + 1))
-    echo "FAIL: $* -> exit $got (want $code), output lacks '$needle'"; sed 's/^/  | /' "$tmp/err" | head -5
-  fi
-}
-json_check() {  # json_check FILE PYTHON-EXPR
-  count=$((count + 1))
-  if ! "$python" -c "import json,sys; d=json.load(open(sys.argv[1])); assert $2, d" "$1" 2>"$tmp/jerr"; then
-    failures=$((failures + 1)); echo "FAIL: JSON check '$2'"; head -3 "$tmp/jerr"
-  fi
-}
+source "$src/tests/cli_lib.sh"
 
 expect 2 "usage" -- "$bin"
 expect 0 "commands" -- "$bin" --help
@@ -113,5 +94,4 @@ count=$((count + 1))
   || { failures=$((failures + 1)); echo "FAIL: Score-CAM changed when the batch was halved"; }
 expect 4 "exceed the limit" -- "$bin" explain --weights "$weights" --device cpu --max-memory 1 --out "$tmp/cap1" "$img"
 
-echo "cli: $((count - failures)) of $count checks passed"
-[ "$failures" = 0 ]
+finish cli

@@ -7,28 +7,8 @@ set -u
 bin=$1; src=$2
 weights=$src/tests/fixtures/vgg11_64.h5
 fixtures=$src/tests/fixtures/images
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-python=/usr/bin/python3
-failures=0; count=0
+source "$src/tests/cli_lib.sh"
 
-# expect CODE "stderr/stdout must contain" -- command...
-expect() {
-  local code=$1 needle=$2; shift 3
-  count=$((count + 1))
-  "$@" >"$tmp/out" 2>"$tmp/err"; local got=$?
-  if [ "$got" != "$code" ] || ! grep -qF -- "$needle" "$tmp/out" "$tmp/err"; then
-    failures=$((failures + 1))
-    echo "FAIL: $* -> exit $got (want $code), output lacks '$needle'"; sed 's/^/  | /' "$tmp/err" | head -5
-  fi
-}
-# check "what" PYTHON-SCRIPT ARGS...: the script asserts; a failure is reported with its message.
-check() {
-  local what=$1 script=$2; shift 2
-  count=$((count + 1))
-  if ! "$python" -c "$script" "$@" 2>"$tmp/perr"; then
-    failures=$((failures + 1)); echo "FAIL: $what"; tail -3 "$tmp/perr" | sed 's/^/  | /'
-  fi
-}
 run() { "$bin" "$1" --weights "$weights" --device cpu "${@:2}"; }
 
 # --- help: the program and every subcommand, with examples and every option -----------------
@@ -220,5 +200,4 @@ expect 2 "already exists" -- run eval --images "$fixtures" --methods gradcam --c
 expect 0 "Insertion" -- run eval --images "$fixtures" --limit 1 --methods gradcam --curves "$tmp/c/d" --force --table "$tmp/t/UP.CSV"
 [ -s "$tmp/t/UP.CSV" ] || { failures=$((failures + 1)); echo "FAIL: --table with an upper-case extension"; }
 
-echo "cli_ux: $((count - failures)) of $count checks passed"
-[ "$failures" = 0 ]
+finish cli_ux
