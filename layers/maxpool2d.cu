@@ -7,7 +7,8 @@ namespace uc {
 
 namespace {
 
-// One thread per output element; strict '>' keeps the first maximum.
+// One thread per output element; strict '>' keeps the first maximum, and a NaN counts as the
+// maximum (the CPU rule), so once best is NaN it stays.
 __global__ void maxpool_forward_kernel(float* out, const float* in, int64_t planes, int h, int w,
                                        int oh, int ow, int kernel, int stride) {
   const int64_t count = planes * oh * ow;
@@ -20,7 +21,7 @@ __global__ void maxpool_forward_kernel(float* out, const float* in, int64_t plan
     for (int ky = 0; ky < kernel; ++ky)
       for (int kx = 0; kx < kernel; ++kx) {
         const float v = win[ky * w + kx];
-        if (v > best) best = v;
+        if (!isnan(best) && (v > best || isnan(v))) best = v;
       }
     out[i] = best;
   }
@@ -28,7 +29,8 @@ __global__ void maxpool_forward_kernel(float* out, const float* in, int64_t plan
 
 // One thread per input element, gathering from the windows that contain it: each input is
 // written exactly once (din is overwritten, uncovered borders get 0) and no atomics are needed.
-// A window's winner is its first element equal to the window's maximum.
+// A window's winner is its first element equal to the window's maximum (its first NaN when the
+// maximum is NaN).
 __global__ void maxpool_backward_kernel(float* din, const float* dout, const float* in,
                                         const float* out, int64_t planes, int h, int w, int oh,
                                         int ow, int kernel, int stride) {
@@ -49,7 +51,7 @@ __global__ void maxpool_backward_kernel(float* din, const float* dout, const flo
         for (int ky = 0; ky < kernel && winner < 0; ++ky)
           for (int kx = 0; kx < kernel; ++kx) {
             const int at = (oy * stride + ky) * w + ox * stride + kx;
-            if (in_plane[at] == m) {
+            if (in_plane[at] == m || (isnan(m) && isnan(in_plane[at]))) {
               winner = at;
               break;
             }
