@@ -10,7 +10,7 @@ __global__ void relu_forward_kernel(float* out, const float* in, int64_t count) 
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
        i += int64_t(gridDim.x) * blockDim.x) {
     const float v = in[i];
-    out[i] = v > 0.f ? v : 0.f;
+    out[i] = v < 0.f ? 0.f : v;  // NaN passes (and -0 stays), as on the CPU
   }
 }
 
