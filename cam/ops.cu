@@ -352,7 +352,7 @@ __global__ void score_differences_kernel(float* out, const float* scores, int of
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= count) return;
   const float d = scores[offset + i] - scores[0];
-  out[i] = relu ? fmaxf(d, 0.f) : d;
+  out[i] = relu && d < 0.f ? 0.f : d;  // std::max(d, 0.f): NaN passes, as on the CPU
 }
 
 __global__ void scatter_kernel(float* dst, const float* src, const float* index, int count) {
