@@ -2,9 +2,20 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
+
 namespace uc::cli {
 
-Progress::Progress(size_t total, bool enabled) : total_(total), tty_(enabled && isatty(2)) {}
+namespace {
+// Seconds a run must take before the bar appears: 1, or UNIONCAM_PROGRESS_AFTER (tests set 0
+// so that the bar's presence does not depend on the machine's speed).
+double bar_delay() {
+  const char* v = std::getenv("UNIONCAM_PROGRESS_AFTER");
+  return v ? std::atof(v) : 1.0;
+}
+}  // namespace
+
+Progress::Progress(size_t total, bool enabled) : total_(total), tty_(enabled && isatty(2)), delay_(bar_delay()) {}
 
 Progress::~Progress() { erase(); }
 
@@ -19,7 +30,7 @@ void Progress::step() {
   ++done_;
   if (!tty_ || done_ >= total_) return erase();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  if (seconds < 1.0) return;
+  if (seconds < delay_) return;
   const double rate = done_ / seconds;
   const long eta = static_cast<long>((total_ - done_) / rate + 0.5);
   constexpr size_t kWidth = 30;

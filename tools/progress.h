@@ -26,6 +26,7 @@ class Progress {
 
   size_t total_, done_ = 0;
   bool tty_;
+  double delay_;
   bool drawn_ = false;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
