@@ -1,0 +1,153 @@
+#!/usr/bin/python3
+"""Trains the demo model: a narrow VGG16-BN (torchvision config D, per-block widths
+8,16,32,64,64, classifier hidden 128, 10 Fashion-MNIST classes) on the data set of
+make_dataset.py, time-boxed, and exports the best epoch (by val accuracy) with vgg_common.
+
+  train_demo_model.py --data data/fashion --out models/fashion_vgg16bn.h5 --seed 0 --minutes 15 --size 112
+
+--size is the training resolution: the 224x224 images are resized bilinearly with half-pixel
+centres (what unioncam does to its inputs) and --size is stored as input_size, so the runtime
+resizes its inputs the same way. CPU only (PyTorch, 2 threads).
+"""
+import argparse
+import csv
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import vgg_common as vc  # noqa: E402
+
+CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
+           "Bag", "Ankle boot"]
+WIDTHS = [8, 16, 32, 64, 64]
+HIDDEN = 128
+
+
+def load_split(root, split, size, limit=None):
+    with open(os.path.join(root, split, "labels.csv")) as f:
+        rows = list(csv.DictReader(f))[:limit]
+    x = torch.empty(len(rows), 3, size, size, dtype=torch.uint8)
+    y = torch.tensor([int(r["class"]) for r in rows])
+    for i0 in range(0, len(rows), 256):
+        chunk = rows[i0:i0 + 256]
+        a = np.stack([np.asarray(Image.open(os.path.join(root, split, "images", r["file"])).convert("RGB"))
+                      for r in chunk])
+        t = torch.from_numpy(a).permute(0, 3, 1, 2).float()
+        if t.shape[-1] != size:
+            t = F.interpolate(t, size=(size, size), mode="bilinear", align_corners=False)
+        x[i0:i0 + len(chunk)] = t.round().clamp(0, 255).to(torch.uint8)
+    return x, y
+
+
+def normalise(xb, mean, std):
+    return (xb.float() / 255 - mean) / std
+
+
+def augment(xb, gen):
+    """Random horizontal flip and a random shift of up to 1/8 of the side (reflect padding)."""
+    n, _, h, w = xb.shape
+    flip = torch.rand(n, generator=gen) < 0.5
+    xb = torch.where(flip[:, None, None, None], xb.flip(3), xb)
+    pad = h // 8
+    padded = F.pad(xb, (pad, pad, pad, pad), mode="reflect")
+    out = torch.empty_like(xb)
+    offs = torch.randint(0, 2 * pad + 1, (n, 2), generator=gen)
+    for i in range(n):
+        dy, dx = int(offs[i, 0]), int(offs[i, 1])
+        out[i] = padded[i, :, dy:dy + h, dx:dx + w]
+    return out
+
+
+def accuracy(model, x, y, mean, std, bs=128):
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for i in range(0, len(y), bs):
+            correct += (model(normalise(x[i:i + bs], mean, std)).argmax(1) == y[i:i + bs]).sum().item()
+    return correct / max(1, len(y))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", required=True)
+    p.add_argument("--out", default="models/fashion_vgg16bn.h5")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--minutes", type=float, default=15)
+    p.add_argument("--size", type=int, default=112, help="training resolution (stored as input_size)")
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--train-limit", type=int)
+    p.add_argument("--threads", type=int, default=2)
+    a = p.parse_args()
+
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    gen = torch.Generator().manual_seed(a.seed)
+    t0 = time.time()
+    xtr, ytr = load_split(a.data, "train", a.size, a.train_limit)
+    xva, yva = load_split(a.data, "val", a.size)
+    xte, yte = load_split(a.data, "test", a.size)
+    f = xtr.float() / 255
+    mean = f.mean((0, 2, 3)).view(1, 3, 1, 1)
+    std = f.std((0, 2, 3)).view(1, 3, 1, 1)
+    del f
+    print(f"loaded train {len(ytr)} val {len(yva)} test {len(yte)} at {a.size}px in {time.time() - t0:.0f} s; "
+          f"mean {mean.flatten().tolist()} std {std.flatten().tolist()}", flush=True)
+
+    model = vc.build_model("vgg16_bn", WIDTHS, HIDDEN, len(CLASSES), seed=a.seed)
+    for m in model.modules():  # plain initial BN (build_model randomises it for tests)
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.reset_parameters()
+            m.reset_running_stats()
+    torch.nn.init.normal_(model.classifier[6].weight, 0, 0.01)  # small initial logits
+    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-4)
+    budget = a.minutes * 60
+    start = time.time()
+    best, best_state, epoch, steps = -1.0, None, 0, 0
+    while time.time() - start < budget:
+        epoch += 1
+        model.train()
+        perm = torch.randperm(len(ytr), generator=gen)
+        loss_sum, seen = 0.0, 0
+        for i in range(0, len(perm) - a.batch + 1, a.batch):
+            frac = min(1.0, (time.time() - start) / budget)
+            if frac >= 1.0:
+                break
+            warm = min(1.0, (steps + 1) / 50)
+            for g in opt.param_groups:  # cosine schedule over the time budget
+                g["lr"] = a.lr * warm * 0.5 * (1 + math.cos(math.pi * frac))
+            idx = perm[i:i + a.batch]
+            xb = normalise(augment(xtr[idx].float(), gen), mean, std)
+            loss = F.cross_entropy(model(xb), ytr[idx], label_smoothing=0.05)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            steps += 1
+            loss_sum += loss.item() * len(idx)
+            seen += len(idx)
+        va = accuracy(model, xva, yva, mean, std)
+        print(f"epoch {epoch} ({seen} images) loss {loss_sum / max(1, seen):.3f} val {va:.4f} "
+              f"[{time.time() - start:.0f} s]", flush=True)
+        if va > best:
+            best = va
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    model.load_state_dict(best_state)
+    te = accuracy(model, xte, yte, mean, std)
+    print(f"best val {best:.4f}; test {te:.4f} ({len(yte)} images); trained {time.time() - start:.0f} s, "
+          f"{epoch} epochs, {steps} steps", flush=True)
+    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+    vc.write_torchvision_h5(a.out, model.state_dict(), "vgg16_bn", "float32",
+                            mean.flatten().tolist(), std.flatten().tolist(), a.size, CLASSES)
+    print(f"{a.out}: {vc.parameter_count(model.state_dict())} parameters, "
+          f"{os.path.getsize(a.out) / 1e6:.2f} MB", flush=True)
+
+
+if __name__ == "__main__":
+    main()
