@@ -3,7 +3,7 @@
 8,16,32,64,64, classifier hidden 128, 10 Fashion-MNIST classes) on the data set of
 make_dataset.py, time-boxed, and exports the best epoch (by val accuracy) with vgg_common.
 
-  train_demo_model.py --data data/fashion --out models/fashion_vgg16bn.h5 --seed 0 --minutes 15 --size 112
+  train_demo_model.py --data data/fashion --out models/fashion_vgg16bn.h5 --seed 0 --minutes 15 --size 128
 
 --size is the training resolution: the 224x224 images are resized bilinearly with half-pixel
 centres (what unioncam does to its inputs) and --size is stored as input_size, so the runtime
@@ -80,7 +80,7 @@ def main():
     p.add_argument("--out", default="models/fashion_vgg16bn.h5")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--minutes", type=float, default=15)
-    p.add_argument("--size", type=int, default=112, help="training resolution (stored as input_size)")
+    p.add_argument("--size", type=int, default=128, help="training resolution, a multiple of 32 (stored as input_size)")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--train-limit", type=int)
