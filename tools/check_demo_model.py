@@ -1,0 +1,27 @@
+#!/usr/bin/python3
+"""Accuracy of unioncam (predict --json) and of PyTorch on the same weights file, on the first N test images.
+
+  check_demo_model.py models/fashion_vgg16bn.h5 DATA_DIR 200    (run from the repository root; needs build-cpu/unioncam)
+"""
+import json, subprocess, sys, csv, os
+import numpy as np, torch, torch.nn.functional as F
+from PIL import Image
+sys.path.insert(0, 'tools'); import vgg_common as vc
+torch.set_num_threads(1)
+W, D, N = sys.argv[1], sys.argv[2], int(sys.argv[3])
+rows = list(csv.DictReader(open(os.path.join(D, 'test', 'labels.csv'))))[:N]
+paths = [os.path.join(D, 'test', 'images', r['file']) for r in rows]
+y = np.array([int(r['class']) for r in rows])
+out = json.loads(subprocess.run(['./build-cpu/unioncam', 'predict', '--weights', W, '--topk', '1', '--json'] + paths,
+                                capture_output=True, text=True, check=True).stdout)
+rt = np.array([im['top'][0]['class'] for im in out['images']])
+rtl = np.array([im['top'][0]['logit'] for im in out['images']])
+state, attrs = vc.read_torchvision_h5(W)
+m = vc.model_from_state_dict(state, 'vgg16_bn')
+s = int(attrs['input_size']); mean = torch.tensor(attrs.get('mean',[0.485,0.456,0.406])).float().view(1,3,1,1); std = torch.tensor(attrs.get('std',[0.229,0.224,0.225])).float().view(1,3,1,1)
+x = torch.from_numpy(np.stack([np.asarray(Image.open(p).convert('RGB')) for p in paths])).permute(0,3,1,2).float()/255
+x = F.interpolate(x, size=(s, s), mode='bilinear', align_corners=False)
+with torch.no_grad(): lg = m((x-mean)/std)
+pt = lg.argmax(1).numpy()
+print(f"runtime accuracy {np.mean(rt==y):.4f} on {N} test images; pytorch (same h5, same resize) {np.mean(pt==y):.4f}; "
+      f"top-1 agreement {np.mean(rt==pt):.4f}; max |top logit diff| {np.abs(lg.numpy()[np.arange(N), rt]-rtl).max():.2e}")
