@@ -86,6 +86,7 @@ def main():
     p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--train-limit", type=int)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--init-from", help="continue from this exported .h5 (same architecture)")
     a = p.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -110,6 +111,8 @@ def main():
     torch.nn.init.normal_(model.classifier[6].weight, 0, 0.01)  # small initial logits
     for i in (2, 5):  # the hidden layers are narrow (128): lighter dropout than torchvision's 0.5
         model.classifier[i].p = a.dropout
+    if a.init_from:
+        model.load_state_dict(vc.read_torchvision_h5(a.init_from)[0], strict=True)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-4)
     budget = a.minutes * 60
     start = time.time()
