@@ -3,8 +3,8 @@
 BUILD      ?= build
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
-WEIGHTS    ?= tests/fixtures/vgg11_64.h5
-IMAGES     ?= tests/fixtures/images/*.png
+WEIGHTS    ?= models/fashion_vgg16bn.h5
+IMAGES     ?= tests/fixtures/demo/images
 OUT        ?= gpu-check-out
 DEMO_OUT   ?= demo-out
 PYTHON     ?= /usr/bin/python3
@@ -12,7 +12,8 @@ METHODS    ?=
 
 # Build needs, and the PyTorch/h5py used by the reference tests and tools (tools only).
 BUILD_PACKAGES := cmake g++ make libhdf5-dev libstb-dev doctest-dev libopenblas-dev libdnnl-dev
-TOOL_PACKAGES  := python3 python3-numpy python3-h5py python3-torch python3-torchvision
+TOOL_PACKAGES  := python3 python3-numpy python3-h5py python3-torch python3-torchvision python3-pil \
+                  dataset-fashion-mnist python3-skimage
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps build test demo bench gpu-check clean

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The bundled demo model (models/fashion_vgg16bn.h5): the runtime's accuracy on the committed
+# test-split images, and the data set generator's determinism and masks (when its inputs,
+# Debian's dataset-fashion-mnist and python3-skimage, are installed).
+# Usage: tests/demo_model_test.sh path/to/unioncam SOURCE_DIR
+set -u
+bin=$1; src=$2
+weights=$src/models/fashion_vgg16bn.h5
+source "$src/tests/cli_lib.sh"
+
+expect 0 "vgg16_bn" -- "$bin" info --weights "$weights"
+"$bin" predict --weights "$weights" --device cpu --topk 1 --json --quiet "$src/tests/fixtures/demo/images" >"$tmp/pred.json"
+# File names end in _<class>.png. The model reaches 62% on the whole test split (models/README.md);
+# the floor on these 8 images is what it scores now (2 of 8), well above chance (10%).
+check "runtime accuracy on the committed test images >= 25%" '
+import json, os, sys
+d = json.load(open(sys.argv[1]))
+pairs = [(int(os.path.basename(i["path"]).rsplit("_", 1)[1].split(".")[0]), i["top"][0]["class"]) for i in d["images"]]
+acc = sum(a == b for a, b in pairs) / len(pairs)
+print(f"accuracy {acc:.2f} on {len(pairs)} images", file=sys.stderr)
+assert len(pairs) == 8 and acc >= 0.25, pairs
+' "$tmp/pred.json"
+
+if [ -d /usr/share/datasets/fashion-mnist ] && "$python" -c "import skimage, numpy, PIL" 2>/dev/null; then
+  for run in a b; do
+    "$python" "$src/tools/make_dataset.py" --out "$tmp/ds_$run" --seed 5 --train 4 --val 2 --test 4 >/dev/null 2>&1
+  done
+  count=$((count + 1))
+  diff -r "$tmp/ds_a" "$tmp/ds_b" >/dev/null || { failures=$((failures + 1)); echo "FAIL: make_dataset is not deterministic"; }
+  check "every image has its class and a mask that covers part of it" '
+import csv, glob, os, sys
+import numpy as np
+from PIL import Image
+root = sys.argv[1]
+for split in ("train", "val", "test"):
+    images = sorted(glob.glob(os.path.join(root, split, "images", "*.png")))
+    assert images, split
+    for path in images:
+        img = np.asarray(Image.open(path)); mask = np.asarray(Image.open(path.replace("/images/", "/masks/")))
+        assert img.shape == (224, 224, 3), img.shape
+        frac = (mask > 0).mean()
+        assert 0.01 < frac < 0.9, (path, frac)
+        cls = int(os.path.basename(path).rsplit("_", 1)[1].split(".")[0]); assert 0 <= cls <= 9
+' "$tmp/ds_a"
+else
+  echo "dataset-fashion-mnist or python3-skimage missing: generator checks skipped"
+fi
+finish demo_model
