@@ -90,6 +90,8 @@ Explainer::Explainer(VggNetwork& net, const ModelWeights& weights, const CamOpti
   map_ = Tensor::zeros(b, {HW});
   min_max_ = Tensor::zeros(b, {2});
   inputs_ = Tensor::zeros(b, {batch_, 3, H_, W_});
+  metric_map_ = Tensor::zeros(b, {1, HW});
+  metric_order_ = Tensor::zeros(b, {HW});
   scores_ = Tensor::zeros(b, {std::max({K_ + 1, curve_images, 3})});
 }
 

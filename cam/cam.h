@@ -80,6 +80,10 @@ class Explainer {
   const CamOptions& options() const { return options_; }
   const Tensor& image() const { return x_; }       // normalized [3,H,W] on the backend
   const Tensor& baseline() const { return x_b_; }  // normalized baseline [3,H,W]
+  // Device scratch for metrics (a map [1, H*W] and its pixel order [H*W]), allocated once so
+  // evaluating a map allocates nothing.
+  Tensor& metric_map() { return metric_map_; }
+  Tensor& metric_order() { return metric_order_; }
   const Tensor& blurred() const { return blur_; }   // Group-CAM's blur(x), normalized [3,H,W]
 
  private:
@@ -116,6 +120,7 @@ class Explainer {
   Tensor map_;                 // a method's result [H*W]
   Tensor min_max_;             // lo, hi of one map [2]
   Tensor inputs_;              // a batch of masked inputs [batch, 3, H, W]
+  Tensor metric_map_, metric_order_;
   Tensor scores_;              // scores of one batched pass [max(K + 1, curve images)]
   int forwarded_ = 0, live_ = -1;  // CamResult's masked_inputs and live_channels, per explain()
 };

@@ -27,7 +27,8 @@ MapMetrics evaluate_map(Explainer& ex, const std::vector<float>& map, const std:
   const int H = net.input_h(), W = net.input_w(), HW = H * W;
   UC_ASSERT(map.size() == static_cast<size_t>(HW), "evaluate_map: the map is not H*W");
   UC_ASSERT(!mask || mask->size() == static_cast<size_t>(HW), "evaluate_map: the mask is not H*W");
-  const Tensor L = Tensor::from_host(ctx.backend(), {1, HW}, map);
+  Tensor& L = ex.metric_map();
+  L.copy_from_host(map.data(), HW);
   const Tensor &x = ex.image(), &x_b = ex.baseline();
 
   MapMetrics r;
@@ -39,7 +40,7 @@ MapMetrics evaluate_map(Explainer& ex, const std::vector<float>& map, const std:
   r.increase = r.y < r.o;
 
   const int step = 2 * W, n = (HW + step - 1) / step;
-  Tensor order = Tensor::empty(ctx.backend(), {HW});
+  Tensor& order = ex.metric_order();
   cam_saliency_order(ctx, order, L, HW);
   auto curve = [&](const Tensor& start, const Tensor& source) {
     return to_double(ex.scores_of(n + 1, ScoreKind::Prob, [&](Tensor& batch, int first, int m) {
