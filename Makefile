@@ -9,6 +9,8 @@ OUT        ?= gpu-check-out
 DEMO_OUT   ?= demo-out
 PYTHON     ?= /usr/bin/python3
 METHODS    ?=
+QUALITY_N  ?= 500
+QUALITY_OUT ?= quality-out
 
 # Build needs, and the PyTorch/h5py used by the reference tests and tools (tools only).
 BUILD_PACKAGES := cmake g++ make libhdf5-dev libstb-dev doctest-dev libopenblas-dev libdnnl-dev
@@ -16,7 +18,7 @@ TOOL_PACKAGES  := python3 python3-numpy python3-h5py python3-torch python3-torch
                   dataset-fashion-mnist python3-skimage
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build test demo bench gpu-check clean
+.PHONY: all deps build test demo bench benchmark-quality gpu-check clean
 
 all: build
 
@@ -47,6 +49,11 @@ demo: build
 # METHODS=all (or gradcam,unioncam,...) adds each CAM method's latency and peak memory.
 bench: build
 	bash tools/bench.sh $(BUILD) $(if $(METHODS),--methods $(METHODS))
+
+# Every CAM method on QUALITY_N generated test images with object masks (the demo model by
+# default): the eval table, pointing games, and the paper's table beside it in QUALITY_OUT/report.md.
+benchmark-quality: build
+	bash tools/benchmark_quality.sh $(BUILD) $(QUALITY_OUT) $(QUALITY_N) $(WEIGHTS)
 
 # On a machine with a GPU: full CUDA build, every test, the benchmark; logs and JSON into OUT.
 gpu-check:

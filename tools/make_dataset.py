@@ -157,6 +157,8 @@ def main():
         f.write("\n".join(CLASSES) + "\n")
     total = 0
     for split_id, (name, n, im, lab, pool) in enumerate(splits):
+        if n == 0:  # e.g. --train 0 --val 0: only the test split (make benchmark-quality)
+            continue
         make_split(a.out, name, n, im, lab, pool, a.seed, split_id, bgs)
         total += n
     dt = time.time() - t0

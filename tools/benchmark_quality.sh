@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# `make benchmark-quality`: how well each CAM method explains the bundled demo model, on data
+# where the object's location is known. Generates the test split of tools/make_dataset.py
+# (seed 0; images with object masks), runs `unioncam eval` over it with all five methods
+# (Average Drop/Increase, Insertion/Deletion, Overall, pointing game, energy-based pointing game)
+# and writes OUT/report.md: that table beside the UnionCAM paper's ImageNet table, and where the
+# rankings agree. Usage:
+#   tools/benchmark_quality.sh BUILD OUT [N] [WEIGHTS]
+set -euo pipefail
+build=${1:?usage: benchmark_quality.sh BUILD OUT [N] [WEIGHTS]}
+out=${2:?usage: benchmark_quality.sh BUILD OUT [N] [WEIGHTS]}
+n=${3:-500}
+weights=${4:-models/fashion_vgg16bn.h5}
+python=${PYTHON:-/usr/bin/python3}
+here=$(dirname "$0")
+data=$out/data
+
+mkdir -p "$out"
+# The split is deterministic: regenerate only when the requested size changed.
+if [ "$(cat "$data/test.count" 2>/dev/null)" != "$n" ]; then
+  rm -rf "$data"
+  echo "generating $n test images with object masks into $data/test"
+  "$python" "$here/make_dataset.py" --out "$data" --seed 0 --train 0 --val 0 --test "$n"
+  echo "$n" >"$data/test.count"
+fi
+
+"$build/unioncam" predict --weights "$weights" --topk 1 --json --quiet "$data/test/images" >"$out/predict.json"
+start=$(date +%s)
+"$build/unioncam" eval --weights "$weights" --images "$data/test/images" --masks "$data/test/masks" \
+  --methods all --curves "$out" --force --json >"$out/eval.json"
+seconds=$(( $(date +%s) - start ))
+"$python" "$here/quality_report.py" --eval "$out/eval.json" --predict "$out/predict.json" \
+  --labels "$data/test/labels.csv" --weights "$weights" --seconds "$seconds" --out "$out/report.md"
+cat "$out/report.md"
+echo "report: $out/report.md; curves: $out/insertion.svg $out/deletion.svg"
