@@ -74,6 +74,12 @@ def accuracy(model, x, y, mean, std, bs=128):
     return correct / max(1, len(y))
 
 
+def export(path, state, mean, std, size):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    vc.write_torchvision_h5(path, state, "vgg16_bn", "float32",  # atomic
+                            mean.flatten().tolist(), std.flatten().tolist(), size, CLASSES)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", required=True)
@@ -121,7 +127,7 @@ def main():
         epoch += 1
         model.train()
         perm = torch.randperm(len(ytr), generator=gen)
-        loss_sum, seen = 0.0, 0
+        loss_sum, seen, hits = 0.0, 0, 0
         for i in range(0, len(perm) - a.batch + 1, a.batch):
             frac = min(1.0, (time.time() - start) / budget)
             if frac >= 1.0:
@@ -131,28 +137,30 @@ def main():
                 g["lr"] = a.lr * warm * 0.5 * (1 + math.cos(math.pi * frac))
             idx = perm[i:i + a.batch]
             xb = normalise(augment(xtr[idx].float(), gen), mean, std)
-            loss = F.cross_entropy(model(xb), ytr[idx], label_smoothing=0.05)
+            logits = model(xb)
+            loss = F.cross_entropy(logits, ytr[idx], label_smoothing=0.05)
             opt.zero_grad()
             loss.backward()
             opt.step()
             steps += 1
             loss_sum += loss.item() * len(idx)
+            hits += (logits.argmax(1) == ytr[idx]).sum().item()
             seen += len(idx)
             if steps % 25 == 0:
                 print(f"  step {steps} loss {loss_sum / seen:.3f}", flush=True)
         va = accuracy(model, xva, yva, mean, std)
-        print(f"epoch {epoch} ({seen} images) loss {loss_sum / max(1, seen):.3f} val {va:.4f} "
+        print(f"epoch {epoch} ({seen} images) loss {loss_sum / max(1, seen):.3f} train acc {hits / max(1, seen):.4f} val {va:.4f} "
               f"[{time.time() - start:.0f} s]", flush=True)
         if va > best:
             best = va
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            export(a.out + ".best", best_state, mean, std, a.size)  # a usable checkpoint if stopped early
     model.load_state_dict(best_state)
     te = accuracy(model, xte, yte, mean, std)
     print(f"best val {best:.4f}; test {te:.4f} ({len(yte)} images); trained {time.time() - start:.0f} s, "
           f"{epoch} epochs, {steps} steps", flush=True)
-    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
-    vc.write_torchvision_h5(a.out, model.state_dict(), "vgg16_bn", "float32",
-                            mean.flatten().tolist(), std.flatten().tolist(), a.size, CLASSES)
+    export(a.out, model.state_dict(), mean, std, a.size)
+    os.remove(a.out + ".best")
     print(f"{a.out}: {vc.parameter_count(model.state_dict())} parameters, "
           f"{os.path.getsize(a.out) / 1e6:.2f} MB", flush=True)
 
