@@ -90,6 +90,7 @@ float* scratch(std::vector<float>& buf, size_t n) {
   return buf.data();
 }
 
+// Element counts are the same in both layouts, so one check serves NCHW and NHWC.
 void check_conv(const Context& ctx, const char* op, const Tensor& out, const char* out_role,
                 const Tensor& in, const Tensor& w, const ConvShape& sh) {
   UC_ASSERT(sh.n > 0 && sh.c > 0 && sh.k > 0 && sh.r > 0 && sh.s > 0 && sh.stride > 0 &&
@@ -164,6 +165,7 @@ void conv2d_backward_im2col(Tensor* din, Tensor* dw, Tensor* db, const Tensor& d
 void conv2d_forward(Context& ctx, Tensor& out, const Tensor& in, const Tensor& w, const Tensor& b,
                     const ConvShape& sh) {
   check_conv(ctx, "conv2d_forward", out, "out", in, w, sh);
+  UC_ASSERT(sh.layout == Layout::NCHW, "conv2d_forward: NCHW only (NHWC: conv2d_bias_relu_forward)");
   detail::expect_tensor(ctx, b, {sh.k}, "conv2d_forward", "b");
 #ifdef UNIONCAM_CUDA
   if (ctx.is_cuda()) return conv2d_forward_cuda(ctx, out, in, w, b, sh);
@@ -179,6 +181,7 @@ void conv2d_backward(Context& ctx, Tensor* din, Tensor* dw, Tensor* db, const Te
                      const Tensor& in, const Tensor& w, const ConvShape& sh) {
   const char* op = "conv2d_backward";
   check_conv(ctx, op, dout, "dout", in, w, sh);
+  UC_ASSERT(sh.layout == Layout::NCHW, "conv2d_backward: NCHW only");
   if (din) detail::expect_tensor(ctx, *din, {sh.n, sh.c, sh.h, sh.w}, op, "din");
   if (dw) detail::expect_tensor(ctx, *dw, {sh.k, sh.c, sh.r, sh.s}, op, "dw");
   if (db) detail::expect_tensor(ctx, *db, {sh.k}, op, "db");
@@ -190,6 +193,31 @@ void conv2d_backward(Context& ctx, Tensor* din, Tensor* dw, Tensor* db, const Te
 #else
   detail::conv2d_backward_im2col(din, dw, db, dout, in, w, sh);
 #endif
+}
+
+void conv2d_bias_relu_forward(Context& ctx, Tensor& out, const Tensor& in, const Tensor& w,
+                              const Tensor& b, const ConvShape& sh) {
+  check_conv(ctx, "conv2d_bias_relu_forward", out, "out", in, w, sh);
+  detail::expect_tensor(ctx, b, {sh.k}, "conv2d_bias_relu_forward", "b");
+#ifdef UNIONCAM_CUDA
+  if (ctx.is_cuda()) return conv2d_bias_relu_forward_cuda(ctx, out, in, w, b, sh);
+#endif
+  if (sh.layout == Layout::NCHW) {
+    conv2d_forward(ctx, out, in, w, b, sh);
+    relu_forward(ctx, out, out);
+    return;
+  }
+  // NHWC on the CPU is a reference for the CUDA path: through NCHW copies.
+  ConvShape nchw = sh;
+  nchw.layout = Layout::NCHW;
+  Tensor in_nchw = Tensor::empty(Backend::CPU, {sh.n, sh.c, sh.h, sh.w});
+  Tensor w_kcrs = Tensor::empty(Backend::CPU, {sh.k, sh.c, sh.r, sh.s});
+  Tensor out_nchw = Tensor::empty(Backend::CPU, {sh.n, sh.k, sh.out_h(), sh.out_w()});
+  convert_layout(ctx, in_nchw, Layout::NCHW, in, Layout::NHWC, sh.n, sh.c, sh.h, sh.w);
+  convert_layout(ctx, w_kcrs, Layout::NCHW, w, Layout::NHWC, sh.k, sh.c, sh.r, sh.s);
+  conv2d_forward(ctx, out_nchw, in_nchw, w_kcrs, b, nchw);
+  relu_forward(ctx, out_nchw, out_nchw);
+  convert_layout(ctx, out, Layout::NHWC, out_nchw, Layout::NCHW, sh.n, sh.k, sh.out_h(), sh.out_w());
 }
 
 }  // namespace uc

@@ -9,7 +9,7 @@ namespace {
 const float kOne = 1.f, kZero = 0.f;
 
 ConvKey key_of(const ConvShape& s, MathMode math) {
-  return {s.n, s.c, s.h, s.w, s.k, s.r, s.s, s.stride, s.pad, math};
+  return {s.n, s.c, s.h, s.w, s.k, s.r, s.s, s.stride, s.pad, math, s.layout == Layout::NHWC};
 }
 
 int64_t in_numel(const ConvShape& s) { return int64_t(s.n) * s.c * s.h * s.w; }
@@ -32,6 +32,32 @@ void conv2d_forward_cuda(Context& ctx, Tensor& out, const Tensor& in, const Tens
                                       &kZero, p.y, out.data()));
   if (b.defined())
     CUDNN_CHECK(cudnnAddTensor(st.cudnn, &kOne, p.bias, b.data(), &kOne, p.y, out.data()));
+}
+
+// One cuDNN call for convolution, bias and ReLU: the activations are read and written once
+// instead of three times. alpha2 = 0, so z (required) may be the output itself.
+void conv2d_bias_relu_forward_cuda(Context& ctx, Tensor& out, const Tensor& in, const Tensor& w,
+                                   const Tensor& b, const ConvShape& shape) {
+  gpu::expect(in, in_numel(shape), "conv2d_bias_relu_forward input");
+  gpu::expect(w, w_numel(shape), "conv2d_bias_relu_forward weight");
+  gpu::expect(out, out_numel(shape), "conv2d_bias_relu_forward output");
+  gpu::expect(b, shape.k, "conv2d_bias_relu_forward bias");
+  CudaState& st = ctx.cuda();
+  ConvPlan& p = st.conv_plan(key_of(shape, ctx.math()));
+  const auto& a = st.forward_algo(p, in.data(), w.data(), out.data());
+  void* ws = st.workspace(a.workspace_bytes);
+  if (!p.fused_unsupported) {
+    const cudnnStatus_t status = cudnnConvolutionBiasActivationForward(
+        st.cudnn, &kOne, p.x, in.data(), p.w, w.data(), a.conv, a.algo, ws, a.workspace_bytes,
+        &kZero, p.y, out.data(), p.bias, b.data(), st.relu, p.y, out.data());
+    if (status == CUDNN_STATUS_SUCCESS) return;
+    if (status != CUDNN_STATUS_NOT_SUPPORTED) CUDNN_CHECK(status);
+    p.fused_unsupported = true;  // this algorithm has no fused form: three calls from now on
+  }
+  CUDNN_CHECK(cudnnConvolutionForward(st.cudnn, &kOne, p.x, in.data(), p.w, w.data(), a.conv,
+                                      a.algo, ws, a.workspace_bytes, &kZero, p.y, out.data()));
+  CUDNN_CHECK(cudnnAddTensor(st.cudnn, &kOne, p.bias, b.data(), &kOne, p.y, out.data()));
+  CUDNN_CHECK(cudnnActivationForward(st.cudnn, st.relu, &kOne, p.y, out.data(), &kZero, p.y, out.data()));
 }
 
 void conv2d_backward_cuda(Context& ctx, Tensor* din, Tensor* dw, Tensor* db, const Tensor& dout,

@@ -1,7 +1,9 @@
 // Layers as free functions, outputs first, shapes explicit (llm.c style). Every function
 // dispatches on ctx.backend(): the CPU implementation (layers/<op>.cpp) is the reference; the
 // CUDA one (layers/<op>.cu, cuDNN/cuBLAS or hand-written kernels) follows the same semantics.
-// All tensors are NCHW float32 on the context's backend.
+// Tensors are float32 on the context's backend, NCHW unless a shape says otherwise: the
+// inference fast path (conv2d_bias_relu_forward, maxpool2d_forward, convert_layout) also runs
+// NHWC, the layout of cuDNN's fastest tensor-core convolutions (GPU.md).
 // Parameter gradients accumulate (+=); input gradients overwrite. Null gradient pointers are
 // simply not computed.
 #pragma once
@@ -12,12 +14,17 @@
 
 namespace uc {
 
+// Memory order of feature maps: NCHW, or NHWC with filters [k,r,s,c] (KRSC).
+enum class Layout { NCHW, NHWC };
+const char* layout_name(Layout layout);
+
 // ---- conv2d: in [n,c,h,w], w [k,c,r,s], b [k] -> out [n,k,out_h,out_w] -----------------------
 struct ConvShape {
   int n = 1, c = 0, h = 0, w = 0;  // input
   int k = 0;                       // output channels
   int r = 3, s = 3;                // kernel height, width
   int stride = 1, pad = 1;
+  Layout layout = Layout::NCHW;    // NHWC: only conv2d_bias_relu_forward
   int out_h() const { return (h + 2 * pad - r) / stride + 1; }
   int out_w() const { return (w + 2 * pad - s) / stride + 1; }
 };
@@ -25,6 +32,18 @@ void conv2d_forward(Context& ctx, Tensor& out, const Tensor& in, const Tensor& w
                     const ConvShape& shape);
 void conv2d_backward(Context& ctx, Tensor* din, Tensor* dw, Tensor* db, const Tensor& dout,
                      const Tensor& in, const Tensor& w, const ConvShape& shape);
+// Inference: out = relu(conv2d(in, w) + b) in one call, in either layout (NHWC: in [n,h,w,c],
+// w [k,r,s,c], out [n,out_h,out_w,k]). CUDA: cuDNN's fused convolution-bias-activation. CPU: the
+// convolution then ReLU; NHWC there is a reference that converts through NCHW.
+void conv2d_bias_relu_forward(Context& ctx, Tensor& out, const Tensor& in, const Tensor& w,
+                              const Tensor& b, const ConvShape& shape);
+
+// ---- layout conversion of n feature maps of c x h x w (out must not alias in) ----------------
+void convert_layout(Context& ctx, Tensor& out, Layout out_layout, const Tensor& in, Layout in_layout,
+                    int n, int c, int h, int w);
+// The same on host arrays (filters: n = k, h x w = r x s).
+void convert_layout_host(float* out, Layout out_layout, const float* in, Layout in_layout, int n,
+                         int c, int h, int w);
 
 // ---- relu (elementwise, any shape; out may alias in) -----------------------------------------
 void relu_forward(Context& ctx, Tensor& out, const Tensor& in);
@@ -35,6 +54,7 @@ void relu_backward(Context& ctx, Tensor& din, const Tensor& dout, const Tensor& 
 struct PoolShape {
   int n = 1, c = 0, h = 0, w = 0;
   int kernel = 2, stride = 2;
+  Layout layout = Layout::NCHW;  // NHWC: forward only
   int out_h() const { return (h - kernel) / stride + 1; }
   int out_w() const { return (w - kernel) / stride + 1; }
 };

@@ -35,11 +35,34 @@ inline int64_t window_argmax(const float* plane, const PoolShape& sh, int oh, in
 
 }  // namespace
 
+// NHWC: the same windows, visited in the same order, over channel-interleaved rows.
+static void maxpool2d_forward_nhwc(float* y, const float* x, const PoolShape& sh) {
+  const int oh = sh.out_h(), ow = sh.out_w(), c = sh.c;
+  for (int img = 0; img < sh.n; ++img)
+    for (int i = 0; i < oh; ++i)
+      for (int j = 0; j < ow; ++j)
+        for (int ch = 0; ch < c; ++ch) {
+          const float* win = x + ((int64_t(img) * sh.h + i * sh.stride) * sh.w + j * sh.stride) * c + ch;
+          float best = win[0];
+          for (int ki = 0; ki < sh.kernel && !std::isnan(best); ++ki)
+            for (int kj = 0; kj < sh.kernel; ++kj) {
+              const float v = win[(int64_t(ki) * sh.w + kj) * c];
+              if (std::isnan(v)) {
+                best = v;
+                break;
+              }
+              if (v > best) best = v;
+            }
+          y[((int64_t(img) * oh + i) * ow + j) * c + ch] = best;
+        }
+}
+
 void maxpool2d_forward(Context& ctx, Tensor& out, const Tensor& in, const PoolShape& sh) {
   check_pool(ctx, "maxpool2d_forward", in, out, sh);
 #ifdef UNIONCAM_CUDA
   if (ctx.is_cuda()) return maxpool2d_forward_cuda(ctx, out, in, sh);
 #endif
+  if (sh.layout == Layout::NHWC) return maxpool2d_forward_nhwc(out.data(), in.data(), sh);
   const int oh = sh.out_h(), ow = sh.out_w();
   const int64_t planes = int64_t(sh.n) * sh.c;
 #pragma omp parallel for schedule(static) if (out.numel() > (1 << 14))
@@ -54,6 +77,7 @@ void maxpool2d_forward(Context& ctx, Tensor& out, const Tensor& in, const PoolSh
 void maxpool2d_backward(Context& ctx, Tensor& din, const Tensor& dout, const Tensor& in,
                         const Tensor& out, const PoolShape& sh) {
   check_pool(ctx, "maxpool2d_backward", in, out, sh);
+  UC_ASSERT(sh.layout == Layout::NCHW, "maxpool2d_backward: NCHW only");
   detail::expect_tensor(ctx, din, in.shape(), "maxpool2d_backward", "din");
   detail::expect_tensor(ctx, dout, out.shape(), "maxpool2d_backward", "dout");
 #ifdef UNIONCAM_CUDA

@@ -27,6 +27,27 @@ __global__ void maxpool_forward_kernel(float* out, const float* in, int64_t plan
   }
 }
 
+// NHWC: one thread per output element, channels fastest, so neighbouring threads read
+// neighbouring addresses. Same window order and NaN rule as the NCHW kernel.
+__global__ void maxpool_forward_nhwc_kernel(float* out, const float* in, int64_t count, int c, int h,
+                                            int w, int oh, int ow, int kernel, int stride) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    const int ch = int(i % c);
+    const int64_t pixel = i / c;
+    const int ox = int(pixel % ow), oy = int(pixel / ow % oh);
+    const int64_t img = pixel / (int64_t(oh) * ow);
+    const float* win = in + ((img * h + int64_t(oy) * stride) * w + int64_t(ox) * stride) * c + ch;
+    float best = win[0];
+    for (int ky = 0; ky < kernel; ++ky)
+      for (int kx = 0; kx < kernel; ++kx) {
+        const float v = win[(int64_t(ky) * w + kx) * c];
+        if (!isnan(best) && (v > best || isnan(v))) best = v;
+      }
+    out[i] = best;
+  }
+}
+
 // One thread per input element, gathering from the windows that contain it: each input is
 // written exactly once (din is overwritten, uncovered borders get 0) and no atomics are needed.
 // A window's winner is its first element equal to the window's maximum (its first NaN when the
@@ -75,6 +96,13 @@ void maxpool2d_forward_cuda(Context&, Tensor& out, const Tensor& in, const PoolS
   const int oh = shape.out_h(), ow = shape.out_w();
   gpu::expect(in, planes * shape.h * shape.w, "maxpool2d_forward input");
   gpu::expect(out, planes * oh * ow, "maxpool2d_forward output");
+  if (shape.layout == Layout::NHWC) {
+    maxpool_forward_nhwc_kernel<<<gpu::blocks_for(planes * oh * ow), gpu::kThreads>>>(
+        out.data(), in.data(), planes * oh * ow, shape.c, shape.h, shape.w, oh, ow, shape.kernel,
+        shape.stride);
+    CUDA_CHECK_LAUNCH();
+    return;
+  }
   maxpool_forward_kernel<<<gpu::blocks_for(planes * oh * ow), gpu::kThreads>>>(
       out.data(), in.data(), planes, shape.h, shape.w, oh, ow, shape.kernel, shape.stride);
   CUDA_CHECK_LAUNCH();

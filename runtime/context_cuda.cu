@@ -88,6 +88,7 @@ ConvPlan::~ConvPlan() {
 
 CudaState::~CudaState() {
   conv_plans_.clear();
+  if (relu) cudnnDestroyActivationDescriptor(relu);
   if (cublas) cublasDestroy(cublas);
   if (cudnn) cudnnDestroy(cudnn);
 }
@@ -101,9 +102,10 @@ ConvPlan& CudaState::conv_plan(const ConvKey& key) {
   CUDNN_CHECK(cudnnCreateTensorDescriptor(&p->y));
   CUDNN_CHECK(cudnnCreateTensorDescriptor(&p->bias));
   CUDNN_CHECK(cudnnCreateFilterDescriptor(&p->w));
-  CUDNN_CHECK(cudnnSetTensor4dDescriptor(p->x, kCudnnLayout, CUDNN_DATA_FLOAT, key.n, key.c, key.h, key.w));
-  CUDNN_CHECK(cudnnSetFilter4dDescriptor(p->w, CUDNN_DATA_FLOAT, kCudnnLayout, key.k, key.c, key.r, key.s));
-  CUDNN_CHECK(cudnnSetTensor4dDescriptor(p->bias, kCudnnLayout, CUDNN_DATA_FLOAT, 1, key.k, 1, 1));
+  const cudnnTensorFormat_t layout = key.nhwc ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
+  CUDNN_CHECK(cudnnSetTensor4dDescriptor(p->x, layout, CUDNN_DATA_FLOAT, key.n, key.c, key.h, key.w));
+  CUDNN_CHECK(cudnnSetFilter4dDescriptor(p->w, CUDNN_DATA_FLOAT, layout, key.k, key.c, key.r, key.s));
+  CUDNN_CHECK(cudnnSetTensor4dDescriptor(p->bias, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, key.k, 1, 1));
   for (cudnnConvolutionDescriptor_t* c : {&p->fwd.conv, &p->bwd_data.conv, &p->bwd_filter.conv}) {
     CUDNN_CHECK(cudnnCreateConvolutionDescriptor(c));
     CUDNN_CHECK(cudnnSetConvolution2dDescriptor(*c, key.pad, key.pad, key.stride, key.stride, 1, 1,
@@ -115,7 +117,7 @@ ConvPlan& CudaState::conv_plan(const ConvKey& key) {
   UC_ASSERT(oh == (key.h + 2 * key.pad - key.r) / key.stride + 1 &&
                 ow == (key.w + 2 * key.pad - key.s) / key.stride + 1,
             "cuDNN's convolution output size differs from ConvShape's");
-  CUDNN_CHECK(cudnnSetTensor4dDescriptor(p->y, kCudnnLayout, CUDNN_DATA_FLOAT, n, k, oh, ow));
+  CUDNN_CHECK(cudnnSetTensor4dDescriptor(p->y, layout, CUDNN_DATA_FLOAT, n, k, oh, ow));
   p->w_bytes = size_t(key.k) * key.c * key.r * key.s * sizeof(float);
   return *conv_plans_.emplace(key, std::move(p)).first->second;
 }
@@ -184,6 +186,9 @@ CudaState* create_cuda_state(MathMode math) {
   state->math = math;
   CUDNN_CHECK(cudnnCreate(&state->cudnn));
   CUBLAS_CHECK(cublasCreate(&state->cublas));
+  CUDNN_CHECK(cudnnCreateActivationDescriptor(&state->relu));
+  // NaN passes through, as in the CPU ReLU and PyTorch.
+  CUDNN_CHECK(cudnnSetActivationDescriptor(state->relu, CUDNN_ACTIVATION_RELU, CUDNN_PROPAGATE_NAN, 0.0));
   // CUBLAS_DEFAULT_MATH never uses TF32 for sgemm; TF32 must be asked for.
   CUBLAS_CHECK(cublasSetMathMode(state->cublas, math == MathMode::TF32 ? CUBLAS_TF32_TENSOR_OP_MATH
                                                                        : CUBLAS_DEFAULT_MATH));

@@ -13,10 +13,6 @@
 
 namespace uc {
 
-// Activation and filter layout of every cuDNN descriptor. Tensors are NCHW today; switching to
-// NHWC (and KRSC filters) changes this constant and the tensor strides in layers, nothing else.
-inline constexpr cudnnTensorFormat_t kCudnnLayout = CUDNN_TENSOR_NCHW;
-
 // A device allocation owned by one object; grows, never shrinks. Counted with Tensor storage
 // (note_device_allocation) so peak_allocated_bytes includes the cuDNN workspace.
 class DeviceBuffer {
@@ -36,10 +32,12 @@ class DeviceBuffer {
 };
 
 // Plain fields rather than layers' ConvShape: the runtime floor does not include layers/.
+// nhwc: activations NHWC and filters KRSC (the inference fast path); else NCHW and KCRS.
 struct ConvKey {
   int n, c, h, w, k, r, s, stride, pad;
   MathMode math;
-  auto tie() const { return std::tie(n, c, h, w, k, r, s, stride, pad, math); }
+  bool nhwc = false;
+  auto tie() const { return std::tie(n, c, h, w, k, r, s, stride, pad, math, nhwc); }
   bool operator<(const ConvKey& o) const { return tie() < o.tie(); }
 };
 
@@ -65,6 +63,9 @@ struct ConvPlan {
   ConvDirection<cudnnConvolutionBwdDataAlgo_t> bwd_data;
   ConvDirection<cudnnConvolutionBwdFilterAlgo_t> bwd_filter;
   size_t w_bytes = 0;  // filter size, for the scratch gradient used while searching
+  // Set when cudnnConvolutionBiasActivationForward refused this shape/algorithm: the layer then
+  // runs convolution, bias and ReLU as three calls.
+  bool fused_unsupported = false;
 };
 
 struct CudaState {
@@ -76,6 +77,7 @@ struct CudaState {
   MathMode math = MathMode::FP32;
   cudnnHandle_t cudnn = nullptr;
   cublasHandle_t cublas = nullptr;
+  cudnnActivationDescriptor_t relu = nullptr;  // for the fused convolution
 
   // The shared workspace, grown to the largest need seen so far. Growing frees the old buffer,
   // and cudaFree waits for the device, so no queued kernel still uses it.

@@ -167,6 +167,9 @@ VggNetwork::VggNetwork(Context& ctx, const ModelWeights& weights, const NetworkO
     grad_pong_ = Tensor::empty(backend, {max_grad_batch_ * largest});
     planned_bytes_ += static_cast<size_t>(max_grad_batch_ * (total_outputs + 2 * largest)) * sizeof(float);
   }
+  plan_inference(weights, options);
+  for (const InferenceStep& step : steps_)
+    if (step.weight.defined()) planned_bytes_ += (step.weight.numel() + step.bias.numel()) * sizeof(float);
   for (NetworkLayer& l : layers_) {
     if (l.weight.defined()) planned_bytes_ += (l.weight.numel() + l.bias.numel()) * sizeof(float);
     if (options.param_grads && (l.kind == LayerKind::Conv || l.kind == LayerKind::Linear)) {
@@ -175,6 +178,51 @@ VggNetwork::VggNetwork(Context& ctx, const ModelWeights& weights, const NetworkO
       planned_bytes_ += (l.weight.numel() + l.bias.numel()) * sizeof(float);
     }
   }
+}
+
+// The feature layers as forward() runs them: every conv [+ BN] + ReLU becomes one fused
+// convolution whose weights have the BatchNorm folded in (and are reordered for NHWC), every
+// max-pool one pool. A stack of any other shape keeps steps_ empty (layer by layer).
+void VggNetwork::plan_inference(const ModelWeights& weights, const NetworkOptions& options) {
+  if (!options.fuse_inference) return;
+  const bool nhwc = options.layout == ForwardLayout::NHWC ||
+                    (options.layout == ForwardLayout::Auto && ctx_.is_cuda() && ctx_.math() == MathMode::TF32);
+  std::vector<InferenceStep> steps;
+  size_t i = 0;
+  while (i < layers_.size() && layers_[i].kind != LayerKind::AdaptiveAvgPool) {
+    const NetworkLayer& conv = layers_[i];
+    if (conv.kind == LayerKind::MaxPool) {
+      steps.push_back({LayerKind::MaxPool, i, i, {}, {}});
+      ++i;
+      continue;
+    }
+    if (conv.kind != LayerKind::Conv) return;
+    size_t j = i + 1;
+    const bool bn = j < layers_.size() && layers_[j].kind == LayerKind::BatchNorm;
+    if (bn) ++j;
+    if (j >= layers_.size() || layers_[j].kind != LayerKind::ReLU) return;
+    const HostArray& w = weights.at(conv.name + ".weight");
+    std::vector<float> wf = w.data, bf = weights.at(conv.name + ".bias").data;
+    const int k = static_cast<int>(w.shape[0]), c = static_cast<int>(w.shape[1]);
+    const int r = static_cast<int>(w.shape[2]), s = static_cast<int>(w.shape[3]);
+    if (bn) {
+      const std::vector<float> scale = layers_[i + 1].weight.to_host(), shift = layers_[i + 1].bias.to_host();
+      batchnorm_fold_into_conv(wf.data(), bf.data(), k, c * r * s, scale.data(), shift.data());
+    }
+    Shape w_shape{k, c, r, s};
+    if (nhwc) {
+      std::vector<float> krsc(wf.size());
+      convert_layout_host(krsc.data(), Layout::NHWC, wf.data(), Layout::NCHW, k, c, r, s);
+      wf.swap(krsc);
+      w_shape = {k, r, s, c};
+    }
+    steps.push_back({LayerKind::Conv, i, j, Tensor::from_host(ctx_.backend(), w_shape, wf),
+                     Tensor::from_host(ctx_.backend(), {k}, bf)});
+    i = j + 1;
+  }
+  steps_ = std::move(steps);
+  steps_end_ = i;
+  layout_ = nhwc ? Layout::NHWC : Layout::NCHW;
 }
 
 const NetworkLayer& VggNetwork::layer(const std::string& name) const {
@@ -238,17 +286,53 @@ Tensor VggNetwork::forward(const Tensor& input) {
   Tensor current = input;
   Tensor* buffers[2] = {&ping_, &pong_};
   int next = 0;
-  for (const NetworkLayer& l : layers_) {
+  auto next_buffer = [&](const Shape& per_image) {
+    Tensor t = batch_view(*buffers[next], n, per_image);
+    next ^= 1;
+    return t;
+  };
+  size_t first = 0;
+  if (!steps_.empty()) {
+    const bool nhwc = layout_ == Layout::NHWC;
+    auto per_image = [&](const Shape& chw) { return nhwc ? Shape{chw[1], chw[2], chw[0]} : chw; };
+    if (nhwc) {
+      Tensor t = next_buffer({input_h_, input_w_, 3});
+      convert_layout(ctx_, t, Layout::NHWC, input, Layout::NCHW, n, 3, input_h_, input_w_);
+      current = t;
+    }
+    for (const InferenceStep& step : steps_) {
+      Tensor out = next_buffer(per_image(layers_[step.last].out_shape));
+      if (step.kind == LayerKind::Conv) {
+        ConvShape shape = conv_shape(layers_[step.first], n);
+        shape.layout = layout_;
+        conv2d_bias_relu_forward(ctx_, out, current, step.weight, step.bias, shape);
+      } else {
+        PoolShape shape = pool_shape(layers_[step.first], n);
+        shape.layout = layout_;
+        maxpool2d_forward(ctx_, out, current, shape);
+      }
+      current = out;
+    }
+    if (nhwc) {
+      const Shape& chw = layers_[steps_end_ - 1].out_shape;
+      Tensor t = next_buffer(chw);
+      convert_layout(ctx_, t, Layout::NCHW, current, Layout::NHWC, n, static_cast<int>(chw[0]),
+                     static_cast<int>(chw[1]), static_cast<int>(chw[2]));
+      current = t;
+    }
+    first = steps_end_;
+  }
+  for (size_t i = first; i < layers_.size(); ++i) {
+    const NetworkLayer& l = layers_[i];
     // Elementwise layers run in place: the inference path keeps no intermediate outputs.
     if (l.kind == LayerKind::Dropout) continue;
     if (l.kind == LayerKind::ReLU && current.data() != input.data()) {
       relu_forward(ctx_, current, current);
       continue;
     }
-    Tensor out = batch_view(*buffers[next], n, l.out_shape);
+    Tensor out = next_buffer(l.out_shape);
     run_layer(l, n, out, current);
     current = out;
-    next ^= 1;
   }
   return current.reshape({n, classes()});
 }

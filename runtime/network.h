@@ -20,11 +20,19 @@ namespace uc {
 enum class LayerKind { Conv, BatchNorm, ReLU, MaxPool, AdaptiveAvgPool, Linear, Dropout };
 const char* layer_kind_name(LayerKind kind);
 
+// Layout of forward()'s feature maps. Auto: NHWC on CUDA in tf32, where cuDNN's tensor-core
+// convolutions run ~1.5x faster than NCHW (GPU.md); NCHW otherwise.
+enum class ForwardLayout { Auto, NCHW, NHWC };
+
 struct NetworkOptions {
   int input_h = 0, input_w = 0;  // 0: the weights file's input size
   int max_batch = 32;            // largest batch for forward()
   int max_grad_batch = 1;        // largest batch for forward_keep()/backward()
   bool param_grads = false;      // allocate weight/bias gradients for backward()
+  // forward() runs each convolution with its BatchNorm (folded in at load) and ReLU as one
+  // fused call; false runs the layers one by one, as forward_keep() always does.
+  bool fuse_inference = true;
+  ForwardLayout layout = ForwardLayout::Auto;  // only with fuse_inference
 };
 
 struct NetworkLayer {
@@ -69,8 +77,20 @@ class VggNetwork {
 
   // Bytes of device (or host) memory planned by this network.
   size_t planned_bytes() const { return planned_bytes_; }
+  // How forward() runs the feature layers: fused steps (and in which layout) or layer by layer.
+  bool inference_fused() const { return !steps_.empty(); }
+  Layout inference_layout() const { return layout_; }
 
  private:
+  // One step of forward()'s feature stack: a fused convolution (conv [+ BN] + ReLU: layers
+  // first..last) or a max-pool (first == last).
+  struct InferenceStep {
+    LayerKind kind;
+    size_t first, last;
+    Tensor weight, bias;  // Conv: BatchNorm folded in, filters in layout_ ([k,r,s,c] for NHWC)
+  };
+  void plan_inference(const ModelWeights& weights, const NetworkOptions& options);
+
   void run_layer(const NetworkLayer& layer, int n, Tensor& out, const Tensor& in);
   Tensor batch_view(const Tensor& buffer, int n, const Shape& per_image) const;
 
@@ -84,6 +104,9 @@ class VggNetwork {
   Tensor grad_ping_, grad_pong_;       // backward activations' gradients
   int kept_n_ = 0;
   size_t planned_bytes_ = 0;
+  std::vector<InferenceStep> steps_;  // empty: forward() runs layer by layer
+  size_t steps_end_ = 0;              // first layer after the steps (avgpool)
+  Layout layout_ = Layout::NCHW;
 };
 
 }  // namespace uc

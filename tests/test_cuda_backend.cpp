@@ -282,3 +282,45 @@ TEST_CASE("cuda/softmax" * UC_NEEDS_GPU) {
     check_same("softmax din", gdin, din, kFp32);
   }
 }
+
+TEST_CASE("cuda/conv2d_bias_relu_forward and NHWC pooling match the CPU" * UC_NEEDS_GPU) {
+  Context cpu(Backend::CPU);
+  for (MathMode math : {MathMode::FP32, MathMode::TF32}) {
+    Context gpu(Backend::CUDA, math);
+    const Tol tol = math == MathMode::TF32 ? kTf32 : kFp32;
+    for (uc::Layout layout : {uc::Layout::NCHW, uc::Layout::NHWC}) {
+      for (uc::ConvShape s : {uc::ConvShape{2, 64, 28, 28, 128, 3, 3, 1, 1}, uc::ConvShape{2, 3, 32, 32, 16, 3, 3, 1, 1},
+                              uc::ConvShape{3, 5, 13, 17, 7, 3, 3, 2, 0}}) {
+        s.layout = layout;
+        INFO(describe(s), " ", uc::layout_name(layout), " math=", uc::math_mode_name(math));
+        // Element counts are the same in both layouts; the data is random either way.
+        const Tensor x = random_cpu({s.n, s.c, s.h, s.w}, 131), w = random_cpu({s.k, s.c, s.r, s.s}, 132),
+                     b = random_cpu({s.k}, 133);
+        const Shape out_shape{s.n, s.k, s.out_h(), s.out_w()};
+        Tensor out = Tensor::empty(Backend::CPU, out_shape), gout = Tensor::empty(Backend::CUDA, out_shape);
+        uc::conv2d_bias_relu_forward(cpu, out, x, w, b, s);
+        uc::conv2d_bias_relu_forward(gpu, gout, copy_to(Backend::CUDA, x), copy_to(Backend::CUDA, w),
+                                     copy_to(Backend::CUDA, b), s);
+        check_same("fused conv", gout, out, tol);
+      }
+    }
+  }
+  Context gpu(Backend::CUDA);
+  for (uc::PoolShape s : {uc::PoolShape{2, 16, 14, 14, 2, 2}, uc::PoolShape{1, 3, 7, 9, 3, 2}}) {
+    s.layout = uc::Layout::NHWC;
+    const Tensor x = random_cpu({s.n, s.h, s.w, s.c}, 134);
+    const Shape out_shape{s.n, s.out_h(), s.out_w(), s.c};
+    Tensor out = Tensor::empty(Backend::CPU, out_shape), gout = Tensor::empty(Backend::CUDA, out_shape);
+    uc::maxpool2d_forward(cpu, out, x, s);
+    uc::maxpool2d_forward(gpu, gout, copy_to(Backend::CUDA, x), s);
+    check_same("maxpool nhwc", gout, out, kFp32);
+  }
+  const Tensor x = random_cpu({2, 5, 6, 7}, 135);
+  for (uc::Layout to : {uc::Layout::NHWC, uc::Layout::NCHW}) {
+    const uc::Layout from = to == uc::Layout::NHWC ? uc::Layout::NCHW : uc::Layout::NHWC;
+    Tensor out = Tensor::empty(Backend::CPU, x.shape()), gout = Tensor::empty(Backend::CUDA, x.shape());
+    uc::convert_layout(cpu, out, to, x, from, 2, 5, 6, 7);
+    uc::convert_layout(gpu, gout, to, copy_to(Backend::CUDA, x), from, 2, 5, 6, 7);
+    check_same(std::string("convert to ") + uc::layout_name(to), gout, out, {0, 0});
+  }
+}

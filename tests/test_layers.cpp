@@ -608,3 +608,71 @@ TEST_CASE("layers/softmax forward, stability and gradient") {
   CHECK_CLOSE("softmax large logits", big_out.to_host(), Vec({1 / (1 + e), e / (1 + e)}), 1e-6,
               1e-6);
 }
+
+// ---- the inference fast path: layouts, fused convolution, NHWC pooling ------------------------
+
+TEST_CASE("layers/convert_layout moves channels last and back") {
+  uc::Context ctx(Backend::CPU);
+  const int n = 2, c = 3, h = 4, w = 5;
+  const auto x = random_vector(size_t(n) * c * h * w, 81);
+  Tensor nhwc = cpu_zeros({n, h, w, c}), back = cpu_zeros({n, c, h, w});
+  uc::convert_layout(ctx, nhwc, uc::Layout::NHWC, cpu({n, c, h, w}, x), uc::Layout::NCHW, n, c, h, w);
+  const std::vector<float> y = nhwc.to_host();
+  size_t wrong = 0;
+  for (int i = 0; i < n; ++i)
+    for (int ch = 0; ch < c; ++ch)
+      for (int p = 0; p < h * w; ++p) wrong += y[size_t((i * h * w + p) * c + ch)] != x[size_t((i * c + ch) * h * w + p)];
+  CHECK(wrong == 0);
+  uc::convert_layout(ctx, back, uc::Layout::NCHW, nhwc, uc::Layout::NHWC, n, c, h, w);
+  CHECK(back.to_host() == x);
+}
+
+TEST_CASE("layers/conv2d_bias_relu_forward equals conv then ReLU, in NCHW and in NHWC") {
+  uc::Context ctx(Backend::CPU);
+  for (size_t t = 0; t < kConvShapes.size(); ++t) {
+    uc::ConvShape s = kConvShapes[t];
+    const uc::Shape in_shape{s.n, s.c, s.h, s.w}, w_shape{s.k, s.c, s.r, s.s},
+        out_shape{s.n, s.k, s.out_h(), s.out_w()};
+    const Tensor x = cpu(in_shape, random_vector(size_t(shape_numel(in_shape)), 90 + t));
+    const Tensor w = cpu(w_shape, random_vector(size_t(shape_numel(w_shape)), 100 + t));
+    const Tensor b = cpu({s.k}, random_vector(size_t(s.k), 110 + t));
+    Tensor expected = cpu_zeros(out_shape), fused = cpu_zeros(out_shape);
+    uc::conv2d_forward(ctx, expected, x, w, b, s);
+    uc::relu_forward(ctx, expected, expected);
+    uc::conv2d_bias_relu_forward(ctx, fused, x, w, b, s);
+    CHECK_CLOSE(tag("fused nchw", t), fused.to_host(), expected.to_host(), 0, 0);
+
+    Tensor x_nhwc = cpu_zeros({s.n, s.h, s.w, s.c}), w_krsc = cpu_zeros({s.k, s.r, s.s, s.c});
+    Tensor out_nhwc = cpu_zeros({s.n, s.out_h(), s.out_w(), s.k}), back = cpu_zeros(out_shape);
+    uc::convert_layout(ctx, x_nhwc, uc::Layout::NHWC, x, uc::Layout::NCHW, s.n, s.c, s.h, s.w);
+    uc::convert_layout(ctx, w_krsc, uc::Layout::NHWC, w, uc::Layout::NCHW, s.k, s.c, s.r, s.s);
+    s.layout = uc::Layout::NHWC;
+    uc::conv2d_bias_relu_forward(ctx, out_nhwc, x_nhwc, w_krsc, b, s);
+    uc::convert_layout(ctx, back, uc::Layout::NCHW, out_nhwc, uc::Layout::NHWC, s.n, s.k, s.out_h(), s.out_w());
+    CHECK_CLOSE(tag("fused nhwc", t), back.to_host(), expected.to_host(), 0, 0);
+    CHECK_THROWS_AS(uc::conv2d_forward(ctx, out_nhwc, x_nhwc, w_krsc, b, s), uc::Error);  // NCHW only
+  }
+}
+
+TEST_CASE("layers/maxpool2d forward in NHWC equals NCHW, NaN windows included") {
+  uc::Context ctx(Backend::CPU);
+  for (uc::PoolShape s : {uc::PoolShape{2, 3, 6, 8, 2, 2}, uc::PoolShape{1, 4, 7, 5, 2, 2},
+                          uc::PoolShape{2, 2, 7, 9, 3, 2}}) {
+    auto x = random_vector(size_t(s.n) * s.c * s.h * s.w, 121);
+    x[5] = NAN;
+    x[x.size() - 3] = NAN;
+    const Tensor xt = cpu({s.n, s.c, s.h, s.w}, x);
+    Tensor expected = cpu_zeros({s.n, s.c, s.out_h(), s.out_w()});
+    uc::maxpool2d_forward(ctx, expected, xt, s);
+    Tensor x_nhwc = cpu_zeros({s.n, s.h, s.w, s.c}), out_nhwc = cpu_zeros({s.n, s.out_h(), s.out_w(), s.c});
+    Tensor back = cpu_zeros({s.n, s.c, s.out_h(), s.out_w()});
+    uc::convert_layout(ctx, x_nhwc, uc::Layout::NHWC, xt, uc::Layout::NCHW, s.n, s.c, s.h, s.w);
+    s.layout = uc::Layout::NHWC;
+    uc::maxpool2d_forward(ctx, out_nhwc, x_nhwc, s);
+    uc::convert_layout(ctx, back, uc::Layout::NCHW, out_nhwc, uc::Layout::NHWC, s.n, s.c, s.out_h(), s.out_w());
+    const std::vector<float> a = back.to_host(), e = expected.to_host();
+    size_t wrong = 0;
+    for (size_t i = 0; i < a.size(); ++i) wrong += !(a[i] == e[i] || (std::isnan(a[i]) && std::isnan(e[i])));
+    CHECK(wrong == 0);
+  }
+}

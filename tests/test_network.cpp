@@ -158,3 +158,78 @@ TEST_CASE("cuda/whole network in tf32 stays within 1e-2" * UC_NEEDS_GPU) {
   for (float v : logits[0]) lmax = std::max(lmax, static_cast<double>(std::fabs(v)));
   CHECK_CLOSE("tf32 logits", logits[1], logits[0], 1e-2 * lmax, 1e-2);
 }
+
+namespace {
+// forward() logits for each way of running the feature layers, on one backend and math mode.
+struct ForwardVariant {
+  const char* name;
+  bool fuse;
+  ForwardLayout layout;
+};
+const ForwardVariant kForwardVariants[] = {{"layer by layer", false, ForwardLayout::Auto},
+                                           {"fused nchw", true, ForwardLayout::NCHW},
+                                           {"fused nhwc", true, ForwardLayout::NHWC}};
+
+std::vector<float> forward_logits(Backend backend, MathMode math, const ModelWeights& w, const ForwardVariant& v,
+                                  const std::vector<float>& x, int n, int size) {
+  Context ctx(backend, math);
+  NetworkOptions o;
+  o.max_batch = n;
+  o.max_grad_batch = 0;
+  o.fuse_inference = v.fuse;
+  o.layout = v.layout;
+  VggNetwork net(ctx, w, o);
+  CHECK(net.inference_fused() == v.fuse);
+  if (v.fuse) CHECK(net.inference_layout() == (v.layout == ForwardLayout::NHWC ? Layout::NHWC : Layout::NCHW));
+  return net.forward(Tensor::from_host(backend, {n, 3, size, size}, x)).to_host();
+}
+
+double max_abs(const std::vector<float>& v) {
+  double m = 0;
+  for (float e : v) m = std::max(m, static_cast<double>(std::fabs(e)));
+  return m;
+}
+}  // namespace
+
+TEST_CASE("network/forward's fused steps (BatchNorm folded, NCHW or NHWC) match layer by layer") {
+  for (bool bn : {false, true}) {
+    CAPTURE(bn);
+    const ModelWeights w = random_vgg_weights(16, bn, 10, 21, 8, 64, 64);
+    const std::vector<float> x = seeded_input(2, 64, 64, 22);
+    const std::vector<float> expected = forward_logits(Backend::CPU, MathMode::FP32, w, kForwardVariants[0], x, 2, 64);
+    for (const ForwardVariant& v : kForwardVariants) {
+      CAPTURE(v.name);
+      CHECK_CLOSE(v.name, forward_logits(Backend::CPU, MathMode::FP32, w, v, x, 2, 64), expected,
+                  1e-5 * max_abs(expected), 1e-5);
+    }
+  }
+  // Auto is NCHW on the CPU (NHWC is only chosen for CUDA in tf32).
+  Context ctx(Backend::CPU);
+  VggNetwork net(ctx, random_vgg_weights(11, false, 10, 1, 32, 16, 32), NetworkOptions{});
+  CHECK(net.inference_fused());
+  CHECK(net.inference_layout() == Layout::NCHW);
+}
+
+TEST_CASE("cuda/whole network forward in every layout matches the CPU" * UC_NEEDS_GPU) {
+  for (bool bn : {false, true}) {
+    CAPTURE(bn);
+    const ModelWeights w = random_vgg_weights(16, bn, 10, 23, 8, 64, 64);
+    const std::vector<float> x = seeded_input(3, 64, 64, 24);
+    const std::vector<float> expected = forward_logits(Backend::CPU, MathMode::FP32, w, kForwardVariants[0], x, 3, 64);
+    const double scale = max_abs(expected);
+    for (const ForwardVariant& v : kForwardVariants) {
+      CAPTURE(v.name);
+      CHECK_CLOSE(std::string("fp32 ") + v.name, forward_logits(Backend::CUDA, MathMode::FP32, w, v, x, 3, 64),
+                  expected, 1e-4 * scale, 1e-4);
+      CHECK_CLOSE(std::string("tf32 ") + v.name, forward_logits(Backend::CUDA, MathMode::TF32, w, v, x, 3, 64),
+                  expected, 1e-2 * scale, 1e-2);
+    }
+  }
+  // Auto: NHWC for tf32, NCHW for fp32.
+  const ModelWeights w = random_vgg_weights(11, false, 10, 1, 32, 16, 32);
+  for (MathMode math : {MathMode::FP32, MathMode::TF32}) {
+    Context ctx(Backend::CUDA, math);
+    VggNetwork net(ctx, w, NetworkOptions{});
+    CHECK(net.inference_layout() == (math == MathMode::TF32 ? Layout::NHWC : Layout::NCHW));
+  }
+}

@@ -31,6 +31,9 @@ static const char* kBenchHelp =
     "  --device D       auto (default), cpu or cuda\n"
     "  --precision P    fp32 (default) or tf32\n"
     "  --batch N        throughput batch (default 32)\n"
+    "  --layout L       how forward() runs the convolutions: auto (default: NHWC on cuda in\n"
+    "                   tf32, else NCHW), nchw, nhwc (each fused with bias, BatchNorm and ReLU)\n"
+    "                   or unfused (layer by layer)\n"
     "  --runs N         timed runs for batch 1 (default 10)\n"
     "  --methods LIST   time CAM methods instead (below)\n"
     "  --warmup N       untimed runs per method before timing (--methods; default 1)\n"
@@ -151,13 +154,16 @@ int bench_cams(const Args& args, const ModelWeights& weights, Backend backend, M
 }  // namespace
 
 int cmd_bench(int argc, char** argv) {
-  Args args("bench", argc, argv, {"weights", "depth", "device", "precision", "batch", "runs", "methods", "warmup"},
+  Args args("bench", argc, argv, {"weights", "depth", "device", "precision", "batch", "runs", "methods", "warmup", "layout"},
             {"batchnorm", "json", "quiet", "help"});
   if (args.flag("help")) {
     std::fputs(kBenchHelp, stdout);
     return 0;
   }
   const MathMode math = parse_math_mode(args.get("precision", "fp32"));
+  const std::string layout = args.get("layout", "auto");
+  if (layout != "auto" && layout != "nchw" && layout != "nhwc" && layout != "unfused")
+    fail_usage("--layout must be auto, nchw, nhwc or unfused, not '" + layout + "'");
   std::string note;
   const Backend backend = resolve_backend(args.get("device", "auto"), &note);
   const ModelWeights weights =
@@ -172,7 +178,11 @@ int cmd_bench(int argc, char** argv) {
   NetworkOptions options;
   options.max_batch = batch;
   options.max_grad_batch = 1;
+  if (layout == "unfused") options.fuse_inference = false;
+  if (layout == "nchw") options.layout = ForwardLayout::NCHW;
+  if (layout == "nhwc") options.layout = ForwardLayout::NHWC;
   VggNetwork net(ctx, weights, options);
+  const std::string ran = net.inference_fused() ? std::string(layout_name(net.inference_layout())) + " fused" : "unfused";
   const int h = net.input_h(), w = net.input_w();
   std::vector<float> host(static_cast<size_t>(batch) * 3 * h * w);
   for (size_t i = 0; i < host.size(); ++i) host[i] = static_cast<float>((i * 2654435761u) % 1000) / 500.f - 1.f;
@@ -208,15 +218,16 @@ int cmd_bench(int argc, char** argv) {
     o << "{\"runtime\":\"unioncam\",\"arch\":" << json_string(weights.arch.name()) << ",\"device\":"
       << json_string(backend_name(backend)) << ",\"precision\":" << json_string(math_mode_name(math))
       << ",\"input\":" << h << ",\"batch1_ms\":" << json_number(b1) << ",\"batch\":" << batch
-      << ",\"batch_img_s\":" << json_number(throughput) << ",\"fwd_bwd_ms\":" << json_number(fb)
+      << ",\"batch_img_s\":" << json_number(throughput) << ",\"layout\":" << json_string(ran)
+      << ",\"fwd_bwd_ms\":" << json_number(fb)
       << ",\"target_layer\":" << json_string(target) << "}\n";
   } else {
     char line[256];
     std::snprintf(line, sizeof line,
-                  "%s %s %dx%d on %s (%s)\n  forward batch 1:      %8.2f ms (median of %d)\n"
+                  "%s %s %dx%d on %s (%s, %s)\n  forward batch 1:      %8.2f ms (median of %d)\n"
                   "  forward batch %-4d    %8.1f images/s\n  forward+backward (%s): %8.2f ms\n",
                   weights.arch.name().c_str(), weights.path.c_str(), h, w, backend_name(backend),
-                  math_mode_name(math), b1, runs, batch, throughput, target.c_str(), fb);
+                  math_mode_name(math), ran.c_str(), b1, runs, batch, throughput, target.c_str(), fb);
     o << line;
   }
   std::cout << o.str();

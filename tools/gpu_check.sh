@@ -25,4 +25,11 @@ for p in fp32 tf32; do
   bash tools/bench.sh $build --device cuda --precision $p --batch 128 --methods all 2>&1 | tee -a "$out/bench.log"
   cp $build/bench.json "$out/bench_$p.json" 2>/dev/null || true
 done
+# How forward() should run the convolutions (NetworkOptions::layout): each variant at batch 128.
+echo "== layouts (VGG16 forward, batch 128)" | tee "$out/layouts.log"
+for p in tf32 fp32; do
+  for l in nhwc nchw unfused; do
+    $build/unioncam bench --device cuda --precision $p --batch 128 --layout $l --runs 20 --json 2>&1 | tee -a "$out/layouts.log"
+  done
+done
 exit $status
