@@ -52,9 +52,36 @@ void adopt(ConvDirection<Algo>& d, const Perf& p, MathMode math, CudaState& stat
   size_t bytes = 0;
   CUDNN_CHECK(workspace_size(p.algo, &bytes));
   d.algo = p.algo;
+  d.math_type = p.mathType;
   d.workspace_bytes = std::max(bytes, p.memory);
   state.workspace(d.workspace_bytes);
   d.chosen = true;
+}
+
+// Adopts the algorithm `from` chose for another batch size when cuDNN accepts it for this shape
+// (its workspace query succeeds and fits the search limit); false leaves d to a search.
+template <typename Algo, typename SizeFn>
+bool reuse(ConvDirection<Algo>& d, const ConvDirection<Algo>& from, MathMode math, CudaState& state,
+           SizeFn workspace_size) {
+  if (math == MathMode::TF32 && cudnnSetConvolutionMathType(d.conv, from.math_type) != CUDNN_STATUS_SUCCESS)
+    return false;
+  size_t bytes = 0;
+  if (workspace_size(from.algo, &bytes) != CUDNN_STATUS_SUCCESS || bytes > search_limit()) {
+    if (math == MathMode::TF32) CUDNN_CHECK(cudnnSetConvolutionMathType(d.conv, initial_math(math)));
+    return false;
+  }
+  d.algo = from.algo;
+  d.math_type = from.math_type;
+  d.workspace_bytes = bytes;
+  state.workspace(bytes);
+  d.chosen = true;
+  return true;
+}
+
+bool same_but_batch(const ConvKey& a, const ConvKey& b) {
+  ConvKey c = b;
+  c.n = a.n;
+  return !(a < c) && !(c < a);
 }
 
 }  // namespace
@@ -98,6 +125,7 @@ ConvPlan& CudaState::conv_plan(const ConvKey& key) {
   if (found != conv_plans_.end()) return *found->second;
 
   auto p = std::make_unique<ConvPlan>();  // owns whatever is created below, even on failure
+  p->key = key;
   CUDNN_CHECK(cudnnCreateTensorDescriptor(&p->x));
   CUDNN_CHECK(cudnnCreateTensorDescriptor(&p->y));
   CUDNN_CHECK(cudnnCreateTensorDescriptor(&p->bias));
@@ -122,10 +150,22 @@ ConvPlan& CudaState::conv_plan(const ConvKey& key) {
   return *conv_plans_.emplace(key, std::move(p)).first->second;
 }
 
+template <typename Direction>
+const ConvPlan* CudaState::searched_sibling(const ConvPlan& p, Direction ConvPlan::*direction) const {
+  for (const auto& [key, plan] : conv_plans_)
+    if (plan.get() != &p && (plan.get()->*direction).chosen && same_but_batch(key, p.key)) return plan.get();
+  return nullptr;
+}
+
 const ConvDirection<cudnnConvolutionFwdAlgo_t>& CudaState::forward_algo(ConvPlan& p,
                                                                        const float* x,
                                                                        const float* w, float* y) {
   if (p.fwd.chosen) return p.fwd;
+  auto size = [&](cudnnConvolutionFwdAlgo_t a, size_t* bytes) {
+    return cudnnGetConvolutionForwardWorkspaceSize(cudnn, p.x, p.w, p.fwd.conv, p.y, a, bytes);
+  };
+  if (const ConvPlan* sibling = searched_sibling(p, &ConvPlan::fwd))
+    if (reuse(p.fwd, sibling->fwd, math, *this, size)) return p.fwd;
   const size_t limit = search_limit();
   DeviceBuffer scratch;
   void* ws = scratch.reserve(limit);
@@ -134,16 +174,18 @@ const ConvDirection<cudnnConvolutionFwdAlgo_t>& CudaState::forward_algo(ConvPlan
   CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(cudnn, p.x, x, p.w, w, p.fwd.conv, p.y, y,
                                                      CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &count,
                                                      perf, ws, limit));
-  adopt(p.fwd, pick(perf, count, limit, math, "convolution forward"), math, *this,
-        [&](cudnnConvolutionFwdAlgo_t a, size_t* bytes) {
-          return cudnnGetConvolutionForwardWorkspaceSize(cudnn, p.x, p.w, p.fwd.conv, p.y, a, bytes);
-        });
+  adopt(p.fwd, pick(perf, count, limit, math, "convolution forward"), math, *this, size);
   return p.fwd;
 }
 
 const ConvDirection<cudnnConvolutionBwdDataAlgo_t>& CudaState::backward_data_algo(
     ConvPlan& p, const float* w, const float* dy, float* dx) {
   if (p.bwd_data.chosen) return p.bwd_data;
+  auto size = [&](cudnnConvolutionBwdDataAlgo_t a, size_t* bytes) {
+    return cudnnGetConvolutionBackwardDataWorkspaceSize(cudnn, p.w, p.y, p.bwd_data.conv, p.x, a, bytes);
+  };
+  if (const ConvPlan* sibling = searched_sibling(p, &ConvPlan::bwd_data))
+    if (reuse(p.bwd_data, sibling->bwd_data, math, *this, size)) return p.bwd_data;
   const size_t limit = search_limit();
   DeviceBuffer scratch;
   void* ws = scratch.reserve(limit);
@@ -152,17 +194,18 @@ const ConvDirection<cudnnConvolutionBwdDataAlgo_t>& CudaState::backward_data_alg
   CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(
       cudnn, p.w, w, p.y, dy, p.bwd_data.conv, p.x, dx, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
       &count, perf, ws, limit));
-  adopt(p.bwd_data, pick(perf, count, limit, math, "convolution backward-data"), math, *this,
-        [&](cudnnConvolutionBwdDataAlgo_t a, size_t* bytes) {
-          return cudnnGetConvolutionBackwardDataWorkspaceSize(cudnn, p.w, p.y, p.bwd_data.conv,
-                                                              p.x, a, bytes);
-        });
+  adopt(p.bwd_data, pick(perf, count, limit, math, "convolution backward-data"), math, *this, size);
   return p.bwd_data;
 }
 
 const ConvDirection<cudnnConvolutionBwdFilterAlgo_t>& CudaState::backward_filter_algo(
     ConvPlan& p, const float* x, const float* dy) {
   if (p.bwd_filter.chosen) return p.bwd_filter;
+  auto size = [&](cudnnConvolutionBwdFilterAlgo_t a, size_t* bytes) {
+    return cudnnGetConvolutionBackwardFilterWorkspaceSize(cudnn, p.x, p.y, p.bwd_filter.conv, p.w, a, bytes);
+  };
+  if (const ConvPlan* sibling = searched_sibling(p, &ConvPlan::bwd_filter))
+    if (reuse(p.bwd_filter, sibling->bwd_filter, math, *this, size)) return p.bwd_filter;
   const size_t limit = search_limit();
   DeviceBuffer scratch;  // workspace, then a throwaway filter gradient
   char* base = static_cast<char*>(scratch.reserve(limit + round_up(p.w_bytes)));
@@ -171,11 +214,7 @@ const ConvDirection<cudnnConvolutionBwdFilterAlgo_t>& CudaState::backward_filter
   CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(
       cudnn, p.x, x, p.y, dy, p.bwd_filter.conv, p.w, base + limit,
       CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &count, perf, limit ? base : nullptr, limit));
-  adopt(p.bwd_filter, pick(perf, count, limit, math, "convolution backward-filter"), math, *this,
-        [&](cudnnConvolutionBwdFilterAlgo_t a, size_t* bytes) {
-          return cudnnGetConvolutionBackwardFilterWorkspaceSize(cudnn, p.x, p.y, p.bwd_filter.conv,
-                                                                p.w, a, bytes);
-        });
+  adopt(p.bwd_filter, pick(perf, count, limit, math, "convolution backward-filter"), math, *this, size);
   return p.bwd_filter;
 }
 

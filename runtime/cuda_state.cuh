@@ -47,6 +47,7 @@ template <typename Algo>
 struct ConvDirection {
   cudnnConvolutionDescriptor_t conv = nullptr;
   Algo algo{};
+  cudnnMathType_t math_type = CUDNN_DEFAULT_MATH;
   size_t workspace_bytes = 0;
   bool chosen = false;
 };
@@ -57,6 +58,7 @@ struct ConvPlan {
   ConvPlan(const ConvPlan&) = delete;
   ConvPlan& operator=(const ConvPlan&) = delete;
 
+  ConvKey key{};
   cudnnTensorDescriptor_t x = nullptr, y = nullptr, bias = nullptr;
   cudnnFilterDescriptor_t w = nullptr;
   ConvDirection<cudnnConvolutionFwdAlgo_t> fwd;
@@ -85,11 +87,16 @@ struct CudaState {
 
   // Descriptors for a shape, created on first use.
   ConvPlan& conv_plan(const ConvKey& key);
+  // A plan for the same convolution at another batch size whose `direction` is chosen, or null.
+  template <typename Direction>
+  const ConvPlan* searched_sibling(const ConvPlan& p, Direction ConvPlan::*direction) const;
 
   // Each direction's algorithm is chosen on its first call by timing cuDNN's candidates on that
   // call's buffers (cudnnFind*AlgorithmEx); the outputs written during the search are
   // overwritten by the real call. The filter gradient is searched into scratch memory because
-  // the real one accumulates.
+  // the real one accumulates. A shape that differs from an already searched one only in batch
+  // size (Score-CAM's last partial batch, the metric curves) reuses that algorithm instead of
+  // searching again, when cuDNN accepts it for the new size.
   const ConvDirection<cudnnConvolutionFwdAlgo_t>& forward_algo(ConvPlan& p, const float* x,
                                                                const float* w, float* y);
   const ConvDirection<cudnnConvolutionBwdDataAlgo_t>& backward_data_algo(ConvPlan& p,

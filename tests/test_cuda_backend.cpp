@@ -324,3 +324,29 @@ TEST_CASE("cuda/conv2d_bias_relu_forward and NHWC pooling match the CPU" * UC_NE
     check_same(std::string("convert to ") + uc::layout_name(to), gout, out, {0, 0});
   }
 }
+
+TEST_CASE("cuda/conv2d at new batch sizes (algorithms reused from the first) matches the CPU" * UC_NEEDS_GPU) {
+  Context cpu(Backend::CPU);
+  for (MathMode math : {MathMode::FP32, MathMode::TF32}) {
+    Context gpu(Backend::CUDA, math);  // one context: later batch sizes find the first one's plans
+    const Tol tol = math == MathMode::TF32 ? kTf32 : kFp32;
+    for (int n : {4, 3, 1}) {
+      const uc::ConvShape s{n, 32, 20, 20, 48, 3, 3, 1, 1};
+      INFO(describe(s), " math=", uc::math_mode_name(math));
+      const Shape in_shape{s.n, s.c, s.h, s.w}, w_shape{s.k, s.c, s.r, s.s}, out_shape{s.n, s.k, s.out_h(), s.out_w()};
+      const Tensor x = random_cpu(in_shape, 141), w = random_cpu(w_shape, 142), b = random_cpu({s.k}, 143),
+                   dout = random_cpu(out_shape, 144);
+      const Tensor gx = copy_to(Backend::CUDA, x), gw = copy_to(Backend::CUDA, w), gdout = copy_to(Backend::CUDA, dout);
+      Tensor out = Tensor::empty(Backend::CPU, out_shape), gout = Tensor::empty(Backend::CUDA, out_shape);
+      uc::conv2d_forward(cpu, out, x, w, b, s);
+      uc::conv2d_forward(gpu, gout, gx, gw, copy_to(Backend::CUDA, b), s);
+      check_same("forward", gout, out, tol);
+      Tensor din = Tensor::empty(Backend::CPU, in_shape), gdin = Tensor::empty(Backend::CUDA, in_shape);
+      Tensor dw = Tensor::zeros(Backend::CPU, w_shape), gdw = Tensor::zeros(Backend::CUDA, w_shape);
+      uc::conv2d_backward(cpu, &din, &dw, nullptr, dout, x, w, s);
+      uc::conv2d_backward(gpu, &gdin, &gdw, nullptr, gdout, gx, gw, s);
+      check_same("din", gdin, din, tol);
+      check_same("dw", gdw, dw, tol);
+    }
+  }
+}
