@@ -9,7 +9,8 @@ namespace uc {
 namespace {
 
 // Largest workspace an algorithm may use; also capped by a quarter of the free device memory
-// at the time of the search, so a search never starves the activations.
+// at the time of the search, so a search never starves the activations, and by half of what the
+// user's --max-memory cap leaves (the search scratch and the adopted workspace coexist briefly).
 constexpr size_t kMaxConvWorkspace = size_t(1) << 30;
 constexpr size_t kAlign = 256;
 
@@ -18,7 +19,8 @@ size_t round_up(size_t bytes) { return (bytes + kAlign - 1) / kAlign * kAlign; }
 size_t search_limit() {
   size_t free_b = 0, total_b = 0;
   CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
-  return round_up(std::min(kMaxConvWorkspace, free_b / 4));
+  const size_t headroom = memory_headroom(Backend::CUDA);
+  return std::min({kMaxConvWorkspace, free_b / 4, headroom / 2}) / kAlign * kAlign;
 }
 
 // fp32 keeps cuDNN to FMA kernels; tf32 lets it pick TF32 tensor-core kernels for float data.
@@ -92,6 +94,7 @@ void* DeviceBuffer::reserve(size_t bytes) {
   note_device_allocation(-static_cast<std::ptrdiff_t>(bytes_));
   ptr_ = nullptr;
   bytes_ = 0;
+  check_memory_limit(Backend::CUDA, bytes);
   const cudaError_t status = cudaMalloc(&ptr_, bytes);
   if (status != cudaSuccess) {
     cudaGetLastError();  // clear it so the caller may go on with smaller work

@@ -44,6 +44,7 @@ MemoryCounter counters[2];  // indexed by Backend
 MemoryCounter& counter(Backend b) { return counters[b == Backend::CUDA ? 1 : 0]; }
 
 std::atomic<size_t> memory_limits[2] = {0, 0};  // bytes; 0 = no limit
+}  // namespace
 
 // A user's memory budget is enforced like a failed allocation, so the same recovery applies.
 void check_memory_limit(Backend backend, size_t bytes) {
@@ -56,6 +57,13 @@ void check_memory_limit(Backend backend, size_t bytes) {
   fail_device(message);
 }
 
+size_t memory_headroom(Backend backend) {
+  const size_t limit = memory_limits[backend == Backend::CUDA ? 1 : 0].load();
+  const size_t used = counter(backend).current.load();
+  return limit == 0 ? SIZE_MAX : limit > used ? limit - used : 0;
+}
+
+namespace {
 std::shared_ptr<float> allocate(Backend backend, int64_t count) {
   const size_t bytes = static_cast<size_t>(count > 0 ? count : 1) * sizeof(float);
   check_memory_limit(backend, bytes);

@@ -63,5 +63,10 @@ void note_device_allocation(std::ptrdiff_t bytes);
 // an out-of-memory one ("out of device memory" / "out of host memory"), so callers that shrink
 // their batch on out-of-memory honour the cap too.
 void set_memory_limit(Backend b, size_t bytes);
+// Fails like an out-of-memory allocation when `bytes` more would pass the cap (for allocations
+// made outside Tensor, such as the cuDNN workspace); memory_headroom is what is left under the
+// cap (SIZE_MAX without one).
+void check_memory_limit(Backend b, size_t bytes);
+size_t memory_headroom(Backend b);
 
 }  // namespace uc

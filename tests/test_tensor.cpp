@@ -1,4 +1,5 @@
 // Tensor storage accounting: current and peak bytes per backend, as `unioncam bench` reports them.
+#include "runtime/error.h"
 #include "runtime/tensor.h"
 #include "tests/check.h"
 
@@ -27,4 +28,19 @@ TEST_CASE("tensor/allocated bytes follow storage, views share it, peak resets to
   CHECK(allocated_bytes(Backend::CPU) == base);
   CHECK(peak_allocated_bytes(Backend::CPU) == base + 4032);
   CHECK(allocated_bytes(Backend::CUDA) == cuda_base);  // host storage is not counted as device
+}
+
+TEST_CASE("tensor/a memory cap fails allocations past it like out-of-memory, outside ones too") {
+  const size_t used = uc::allocated_bytes(Backend::CPU);
+  uc::set_memory_limit(Backend::CPU, used + (1 << 20));
+  CHECK(uc::memory_headroom(Backend::CPU) == size_t(1) << 20);
+  CHECK_THROWS_AS(Tensor::empty(Backend::CPU, {1 << 19}), uc::Error);  // 2 MiB
+  {
+    const Tensor fits = Tensor::empty(Backend::CPU, {1 << 16});  // 256 KiB
+    CHECK(uc::memory_headroom(Backend::CPU) <= (size_t(1) << 20) - (size_t(1) << 18));
+    CHECK_THROWS_AS(uc::check_memory_limit(Backend::CPU, size_t(1) << 20), uc::Error);
+  }
+  uc::check_memory_limit(Backend::CPU, size_t(1) << 19);  // fits again once freed
+  uc::set_memory_limit(Backend::CPU, 0);
+  CHECK(uc::memory_headroom(Backend::CPU) == SIZE_MAX);
 }
