@@ -9,7 +9,7 @@ OUT        ?= gpu-check-out
 DEMO_OUT   ?= demo-out
 PYTHON     ?= /usr/bin/python3
 METHODS    ?=
-QUALITY_N  ?= 500
+QUALITY_N  ?= 200
 QUALITY_OUT ?= quality-out
 
 # Build needs, and the PyTorch/h5py used by the reference tests and tools (tools only).

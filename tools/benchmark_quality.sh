@@ -9,7 +9,7 @@
 set -euo pipefail
 build=${1:?usage: benchmark_quality.sh BUILD OUT [N] [WEIGHTS]}
 out=${2:?usage: benchmark_quality.sh BUILD OUT [N] [WEIGHTS]}
-n=${3:-500}
+n=${3:-200}
 weights=${4:-models/fashion_vgg16bn.h5}
 python=${PYTHON:-/usr/bin/python3}
 here=$(dirname "$0")
