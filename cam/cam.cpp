@@ -199,7 +199,7 @@ bool Explainer::score_cam(Tensor& out) {
     cam_scatter(ctx, w, masked(M, &index_, live, x_b_), index_, live, K_);
   else
     w.fill_zero();
-  cam_score_weighted_sum(ctx, out, U, w, K_, HW, true);
+  cam_channel_weighted_sum(ctx, out, U, w, K_, HW, true);
   return normalize(out);
 }
 
@@ -220,7 +220,7 @@ bool Explainer::group_cam(Tensor& out) {
   // Scores use the options' score kind like every other method (METHODS writes p_c: the default).
   Tensor score = weights_.view(0, {G});  // the channel weights are no longer needed
   cam_score_differences(ctx, score, masked(masks_, nullptr, G + 1, blur_), 1, G, true);
-  cam_score_weighted_sum(ctx, out, U, score, G, HW, false);
+  cam_channel_weighted_sum(ctx, out, U, score, G, HW, false);
   return normalize(out);
 }
 
@@ -251,7 +251,7 @@ bool Explainer::union_cam(Tensor& out, UnionCamDetails& d) {
   // Both weights 0: the unweighted union norm(L_den + L_reg).
   const std::vector<float> beta = bd + br > 0.f ? std::vector<float>{bd, br} : std::vector<float>{1.f, 1.f};
   Tensor dr = map_;
-  cam_score_weighted_sum(ctx, dr, union_maps_.view(HW, {2, HW}), upload_weights(beta), 2, HW, false);
+  cam_channel_weighted_sum(ctx, dr, union_maps_.view(HW, {2, HW}), upload_weights(beta), 2, HW, false);
   const bool dr_degenerate = normalize(dr);
   d.beta_dr = masked(dr, nullptr, 1, x_b_).to_host().at(0) - s[0];
   d.fused = d.beta_dr > d.beta_reg;

@@ -16,8 +16,6 @@ void cam_pixel_weighted_sum_cuda(Context& ctx, Tensor& out, const Tensor& a, con
                                  int K, int hw, bool relu);
 void cam_group_sums_cuda(Context& ctx, Tensor& out, const Tensor& a, const Tensor& w, int K,
                          int hw, int groups);
-void cam_score_weighted_sum_cuda(Context& ctx, Tensor& out, const Tensor& maps, const Tensor& s,
-                                 int M, int n, bool relu);
 void cam_upsample_bilinear_cuda(Context& ctx, Tensor& out, const Tensor& in, int M, int h, int w,
                                 int H, int W);
 void cam_map_min_max_cuda(Context& ctx, Tensor& lo, Tensor& hi, const Tensor& maps, int M, int n);

@@ -176,20 +176,6 @@ void cam_group_sums(Context& ctx, Tensor& out, const Tensor& a, const Tensor& w,
   }
 }
 
-void cam_score_weighted_sum(Context& ctx, Tensor& out, const Tensor& maps, const Tensor& s, int M,
-                            int n, bool relu) {
-  const char* op = "cam_score_weighted_sum";
-  expect_positive(M > 0 && n > 0, op, "M and n must be positive");
-  expect_tensor(ctx, out, {n}, op, "out");
-  expect_tensor(ctx, maps, {M, n}, op, "maps");
-  expect_tensor(ctx, s, {M}, op, "s");
-#ifdef UNIONCAM_CUDA
-  if (ctx.is_cuda()) return cam_score_weighted_sum_cuda(ctx, out, maps, s, M, n, relu);
-#endif
-  const float* sm = s.data();
-  weighted_channel_sum(out.data(), maps.data(), M, n, relu, [sm](int m, int) { return sm[m]; });
-}
-
 // ---- maps ------------------------------------------------------------------------------------
 
 void cam_upsample_bilinear(Context& ctx, Tensor& out, const Tensor& in, int M, int h, int w, int H,

@@ -431,11 +431,6 @@ void cam_group_sums_cuda(Context&, Tensor& out, const Tensor& a, const Tensor& w
                              cam_group_count(K, groups), true);
 }
 
-void cam_score_weighted_sum_cuda(Context&, Tensor& out, const Tensor& maps, const Tensor& s, int M,
-                                 int n, bool relu) {
-  launch_weighted_sum<false>(out.data(), maps.data(), s.data(), M, n, M, 1, relu);
-}
-
 // ---- maps ------------------------------------------------------------------------------------
 
 void cam_upsample_bilinear_cuda(Context&, Tensor& out, const Tensor& in, int M, int h, int w, int H,

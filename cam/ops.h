@@ -25,7 +25,8 @@ void cam_gradcampp_weights(Context& ctx, Tensor& w, const Tensor& g, const Tenso
 void cam_denoised_pixel_weights(Context& ctx, Tensor& p, const Tensor& g, int K, int hw, float theta);
 
 // ---- weighted sums over channels -------------------------------------------------------------
-// out[ij] = sum_k w[k] * A[k,ij], then ReLU if `relu`.
+// out[ij] = sum_k w[k] * A[k,ij], then ReLU if `relu`. The rows are an activation's channels
+// (Grad-CAM) or M maps weighted by their scores (Score-CAM, Group-CAM, UnionCAM's union).
 void cam_channel_weighted_sum(Context& ctx, Tensor& out, const Tensor& a, const Tensor& w, int K,
                               int hw, bool relu);
 // out[ij] = sum_k p[k,ij] * A[k,ij], then ReLU if `relu`.
@@ -36,9 +37,6 @@ void cam_pixel_weighted_sum(Context& ctx, Tensor& out, const Tensor& a, const Te
 int cam_group_count(int K, int groups);
 void cam_group_sums(Context& ctx, Tensor& out, const Tensor& a, const Tensor& w, int K, int hw,
                     int groups);
-// out[ij] = sum_m s[m] * maps[m,ij] (maps [M, n]), then ReLU if `relu`.
-void cam_score_weighted_sum(Context& ctx, Tensor& out, const Tensor& maps, const Tensor& s, int M,
-                            int n, bool relu);
 
 // ---- maps ------------------------------------------------------------------------------------
 // Bilinear resize of M maps h*w -> H*W, half-pixel centres (align_corners=False), edge clamp.

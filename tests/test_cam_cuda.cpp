@@ -143,7 +143,7 @@ TEST_CASE("cuda/cam_ops Group-CAM group sums" * UC_NEEDS_GPU) {
   }
 }
 
-TEST_CASE("cuda/cam_ops score-weighted sum of Score-CAM maps" * UC_NEEDS_GPU) {
+TEST_CASE("cuda/cam_ops channel-weighted sum of Score-CAM maps" * UC_NEEDS_GPU) {
   Context cpu(Backend::CPU), gpu(Backend::CUDA, MathMode::FP32);
   for (const Dims d : {Dims{512, 224 * 224}, Dims{3, 17}}) {
     const int M = d.rows, n = d.cols;
@@ -152,8 +152,8 @@ TEST_CASE("cuda/cam_ops score-weighted sum of Score-CAM maps" * UC_NEEDS_GPU) {
     const Tensor gmaps = to_cuda(maps), gs = to_cuda(s);
     for (const bool relu : {false, true}) {
       Outputs out({n});
-      uc::cam_score_weighted_sum(cpu, out.cpu, maps, s, M, n, relu);
-      uc::cam_score_weighted_sum(gpu, out.gpu, gmaps, gs, M, n, relu);
+      uc::cam_channel_weighted_sum(cpu, out.cpu, maps, s, M, n, relu);
+      uc::cam_channel_weighted_sum(gpu, out.gpu, gmaps, gs, M, n, relu);
       check_same(relu ? "score-weighted sum, ReLU" : "score-weighted sum", out.gpu, out.cpu, 1e-4,
                  1e-5);
     }

@@ -250,14 +250,14 @@ TEST_CASE("cam_ops/group_sums") {
   }
 }
 
-TEST_CASE("cam_ops/score_weighted_sum") {
+TEST_CASE("cam_ops/channel weighted sum of score-weighted maps") {
   uc::Context ctx(Backend::CPU);
   const int M = 7, n = 11 * 13;
   const auto maps = random_vector(size_t(M) * n, 90, 0.f, 1.f);
   const auto s = random_vector(M, 91);
   for (bool relu : {false, true}) {
     Tensor out = cpu_zeros({n});
-    uc::cam_score_weighted_sum(ctx, out, cpu({M, n}, maps), cpu({M}, s), M, n, relu);
+    uc::cam_channel_weighted_sum(ctx, out, cpu({M, n}, maps), cpu({M}, s), M, n, relu);
     CHECK_CLOSE("score weighted sum", out.to_host(),
                 naive_weighted(maps, Vec(s.begin(), s.end()), M, n, relu), kAtol, kRtol);
   }
