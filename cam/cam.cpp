@@ -102,7 +102,7 @@ void Explainer::set_image(const std::vector<float>& normalized_chw) {
   x_.copy_from_host(normalized_chw.data(), x_.numel());
   cam_gaussian_blur(ctx, blur_, x_, H_, W_, kBlurSize, kBlurSigma);
 
-  const std::vector<float> logits = net_.forward_keep(x_.reshape({1, 3, H_, W_})).to_host();
+  const std::vector<float> logits = net_.forward_keep(x_.reshape({1, 3, H_, W_}), layer_).to_host();
   act_.copy_from(net_.activation(layer_));
   class_ = options_.target_class >= 0
                ? options_.target_class

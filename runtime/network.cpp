@@ -280,9 +280,7 @@ static void check_input(const Tensor& input, int max_n, int h, int w, Backend ba
   UC_ASSERT(input.backend() == backend, std::string(what) + ": input on the wrong backend");
 }
 
-Tensor VggNetwork::forward(const Tensor& input) {
-  check_input(input, max_batch_, input_h_, input_w_, ctx_.backend(), "forward");
-  const int n = static_cast<int>(input.dim(0));
+Tensor VggNetwork::run_steps(const Tensor& input, int n, size_t count, Tensor* result) {
   Tensor current = input;
   Tensor* buffers[2] = {&ping_, &pong_};
   int next = 0;
@@ -291,17 +289,18 @@ Tensor VggNetwork::forward(const Tensor& input) {
     next ^= 1;
     return t;
   };
-  size_t first = 0;
-  if (!steps_.empty()) {
-    const bool nhwc = layout_ == Layout::NHWC;
-    auto per_image = [&](const Shape& chw) { return nhwc ? Shape{chw[1], chw[2], chw[0]} : chw; };
-    if (nhwc) {
-      Tensor t = next_buffer({input_h_, input_w_, 3});
-      convert_layout(ctx_, t, Layout::NHWC, input, Layout::NCHW, n, 3, input_h_, input_w_);
-      current = t;
-    }
-    for (const InferenceStep& step : steps_) {
-      Tensor out = next_buffer(per_image(layers_[step.last].out_shape));
+  const bool nhwc = layout_ == Layout::NHWC;
+  auto per_image = [&](const Shape& chw) { return nhwc ? Shape{chw[1], chw[2], chw[0]} : chw; };
+  if (nhwc) {
+    Tensor t = next_buffer({input_h_, input_w_, 3});
+    convert_layout(ctx_, t, Layout::NHWC, input, Layout::NCHW, n, 3, input_h_, input_w_);
+    current = t;
+  }
+  for (size_t i = 0; i < count; ++i) {
+    const InferenceStep& step = steps_[i];
+    // The last step writes straight into `result` unless a layout conversion follows.
+    const bool last = i + 1 == count;
+    Tensor out = last && result && !nhwc ? *result : next_buffer(per_image(layers_[step.last].out_shape));
       if (step.kind == LayerKind::Conv) {
         ConvShape shape = conv_shape(layers_[step.first], n);
         shape.layout = layout_;
@@ -312,16 +311,34 @@ Tensor VggNetwork::forward(const Tensor& input) {
         maxpool2d_forward(ctx_, out, current, shape);
       }
       current = out;
-    }
-    if (nhwc) {
-      const Shape& chw = layers_[steps_end_ - 1].out_shape;
-      Tensor t = next_buffer(chw);
-      convert_layout(ctx_, t, Layout::NCHW, current, Layout::NHWC, n, static_cast<int>(chw[0]),
-                     static_cast<int>(chw[1]), static_cast<int>(chw[2]));
-      current = t;
-    }
+  }
+  if (nhwc) {
+    const Shape& chw = layers_[steps_[count - 1].last].out_shape;
+    Tensor t = result ? *result : next_buffer(chw);
+    convert_layout(ctx_, t, Layout::NCHW, current, Layout::NHWC, n, static_cast<int>(chw[0]),
+                   static_cast<int>(chw[1]), static_cast<int>(chw[2]));
+    current = t;
+  }
+  return current;
+}
+
+Tensor VggNetwork::forward(const Tensor& input) {
+  check_input(input, max_batch_, input_h_, input_w_, ctx_.backend(), "forward");
+  const int n = static_cast<int>(input.dim(0));
+  Tensor current = input;
+  size_t first = 0;
+  if (!steps_.empty()) {
+    current = run_steps(input, n, steps_.size(), nullptr);
     first = steps_end_;
   }
+  // The classifier ping-pongs in the buffer the steps did not end in.
+  Tensor* buffers[2] = {&ping_, &pong_};
+  int next = !steps_.empty() && current.data() == ping_.data() ? 1 : 0;
+  auto next_buffer = [&](const Shape& per_image) {
+    Tensor t = batch_view(*buffers[next], n, per_image);
+    next ^= 1;
+    return t;
+  };
   for (size_t i = first; i < layers_.size(); ++i) {
     const NetworkLayer& l = layers_[i];
     // Elementwise layers run in place: the inference path keeps no intermediate outputs.
@@ -337,14 +354,30 @@ Tensor VggNetwork::forward(const Tensor& input) {
   return current.reshape({n, classes()});
 }
 
-Tensor VggNetwork::forward_keep(const Tensor& input) {
+Tensor VggNetwork::forward_keep(const Tensor& input, const std::string& keep_from) {
   if (max_grad_batch_ < 1) fail_usage("forward_keep: this network was planned without a backward batch");
   check_input(input, max_grad_batch_, input_h_, input_w_, ctx_.backend(), "forward_keep");
   const int n = static_cast<int>(input.dim(0));
+  const int from = keep_from.empty() ? 0 : layer_index(keep_from);
+  if (from < 0) fail_usage("layer '" + keep_from + "' does not exist in this network");
   kept_input_ = input;
   kept_n_ = n;
+  kept_from_ = -1;
   Tensor current = input;
-  for (size_t i = 0; i < layers_.size(); ++i) {
+  size_t first = 0;
+  // Fused steps for the layers before keep_from, when a step ends exactly on it (a ReLU after a
+  // convolution) or just before it, and the batch fits forward()'s buffers.
+  size_t count = 0;
+  while (count < steps_.size() && static_cast<int>(steps_[count].last) <= from) ++count;
+  if (count > 0 && n <= max_batch_ && static_cast<int>(steps_[count - 1].last) >= from - 1) {
+    const size_t last = steps_[count - 1].last;
+    Tensor out = batch_view(kept_[last], n, layers_[last].out_shape);
+    run_steps(input, n, count, &out);
+    current = out;
+    first = last + 1;
+    kept_from_ = static_cast<int>(last);
+  }
+  for (size_t i = first; i < layers_.size(); ++i) {
     Tensor out = batch_view(kept_[i], n, layers_[i].out_shape);
     run_layer(layers_[i], n, out, current);
     current = out;
@@ -356,6 +389,8 @@ Tensor VggNetwork::activation(const std::string& name) const {
   UC_ASSERT(kept_n_ > 0, "activation() before forward_keep()");
   const int i = layer_index(name);
   if (i < 0) fail_usage("layer '" + name + "' does not exist in this network");
+  UC_ASSERT(i >= kept_from_, "activation(" + name + "): the last forward_keep kept layers from " +
+                                 layers_[static_cast<size_t>(kept_from_)].name + " on");
   return batch_view(kept_[static_cast<size_t>(i)], kept_n_, layers_[static_cast<size_t>(i)].out_shape);
 }
 
@@ -365,6 +400,8 @@ Tensor VggNetwork::backward(const Tensor& dlogits, const std::string& stop_at) {
   UC_ASSERT(dlogits.numel() == static_cast<int64_t>(n) * classes(), "backward: seed must be [n, classes]");
   const int stop = stop_at == "input" ? -1 : layer_index(stop_at);
   if (stop < 0 && stop_at != "input") fail_usage("layer '" + stop_at + "' does not exist in this network");
+  UC_ASSERT(stop >= kept_from_, "backward to " + stop_at + ": the last forward_keep kept layers from " +
+                                    layers_[static_cast<size_t>(std::max(kept_from_, 0))].name + " on");
 
   Tensor grad = dlogits.reshape({n, classes()});
   Tensor* buffers[2] = {&grad_ping_, &grad_pong_};

@@ -65,7 +65,10 @@ class VggNetwork {
   Tensor forward(const Tensor& input);
 
   // Forward keeping every layer's output (n <= max_grad_batch), for activation() and backward().
-  Tensor forward_keep(const Tensor& input);
+  // With `keep_from` (a layer name), the layers before it run as forward() runs them (fused, no
+  // outputs kept) when that lands exactly on it; activation() and backward() then reach down to
+  // keep_from only. Explanations keep from their target layer.
+  Tensor forward_keep(const Tensor& input, const std::string& keep_from = "");
   Tensor activation(const std::string& name) const;  // [n, ...] from the last forward_keep
 
   // Backward from a seed on the logits ([n, classes]) down to the output of layer `stop_at`
@@ -92,6 +95,9 @@ class VggNetwork {
   void plan_inference(const ModelWeights& weights, const NetworkOptions& options);
 
   void run_layer(const NetworkLayer& layer, int n, Tensor& out, const Tensor& in);
+  // Runs the first `count` fused steps on input (n images) through the ping-pong buffers; the
+  // result, NCHW, is written to `out` when given, else returned as a buffer view.
+  Tensor run_steps(const Tensor& input, int n, size_t count, Tensor* out);
   Tensor batch_view(const Tensor& buffer, int n, const Shape& per_image) const;
 
   Context& ctx_;
@@ -103,6 +109,7 @@ class VggNetwork {
   Tensor kept_input_;
   Tensor grad_ping_, grad_pong_;       // backward activations' gradients
   int kept_n_ = 0;
+  int kept_from_ = -1;                 // first layer kept by the last forward_keep (-1: the input too)
   size_t planned_bytes_ = 0;
   std::vector<InferenceStep> steps_;  // empty: forward() runs layer by layer
   size_t steps_end_ = 0;              // first layer after the steps (avgpool)

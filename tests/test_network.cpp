@@ -233,3 +233,36 @@ TEST_CASE("cuda/whole network forward in every layout matches the CPU" * UC_NEED
     CHECK(net.inference_layout() == (math == MathMode::TF32 ? Layout::NHWC : Layout::NCHW));
   }
 }
+
+TEST_CASE("network/forward_keep from the target layer runs the layers before it fused, same results") {
+  for (bool bn : {false, true}) {
+    CAPTURE(bn);
+    const ModelWeights w = random_vgg_weights(16, bn, 10, 31, 8, 64, 64);
+    const Tensor x = Tensor::from_host(Backend::CPU, {2, 3, 64, 64}, seeded_input(2, 64, 64, 32));
+    for (ForwardLayout layout : {ForwardLayout::NCHW, ForwardLayout::NHWC}) {
+      Context ctx(Backend::CPU);
+      NetworkOptions o;
+      o.max_batch = 2;
+      o.max_grad_batch = 2;
+      o.layout = layout;
+      VggNetwork net(ctx, w, o);
+      const std::string target = net.last_conv_relu();
+      const std::vector<float> logits = net.forward_keep(x).to_host();
+      const std::vector<float> act = net.activation(target).to_host();
+      const std::vector<float> grad = net.backward(one_hot(Backend::CPU, 2, 10, {3, 8}), target).to_host();
+      const std::vector<float> logits_from = net.forward_keep(x, target).to_host();
+      CHECK_CLOSE("logits", logits_from, logits, 1e-5 * max_abs(logits), 1e-5);
+      CHECK_CLOSE("activation", net.activation(target).to_host(), act, 1e-5 * max_abs(act), 1e-5);
+      CHECK_CLOSE("gradient", net.backward(one_hot(Backend::CPU, 2, 10, {3, 8}), target).to_host(), grad,
+                  1e-5 * max_abs(grad), 1e-5);
+      // The fused layers kept nothing: asking below the target is a caller bug.
+      CHECK_THROWS_AS(net.activation("features.0"), Error);
+      CHECK_THROWS_AS(net.backward(one_hot(Backend::CPU, 2, 10, {3, 8}), "input"), Error);
+      // A layer that no step ends at (a convolution inside a step, a BatchNorm) still works.
+      const std::string conv = "features.3";
+      net.forward_keep(x, conv);
+      CHECK(net.activation(conv).numel() > 0);
+      CHECK(net.backward(one_hot(Backend::CPU, 2, 10, {3, 8}), conv).numel() > 0);
+    }
+  }
+}

@@ -206,10 +206,10 @@ int cmd_bench(int argc, char** argv) {
   std::vector<float> seed(static_cast<size_t>(net.classes()), 0.f);
   seed[0] = 1.f;
   const Tensor dlogits = Tensor::from_host(backend, {1, net.classes()}, seed);
-  time_it([&] { net.forward_keep(one); net.backward(dlogits, target); });
+  time_it([&] { net.forward_keep(one, target); net.backward(dlogits, target); });
   std::vector<double> fwd_bwd;
   for (int r = 0; r < std::max(1, runs / 2); ++r)
-    fwd_bwd.push_back(time_it([&] { net.forward_keep(one); net.backward(dlogits, target); }));
+    fwd_bwd.push_back(time_it([&] { net.forward_keep(one, target); net.backward(dlogits, target); }));
 
   const double b1 = median(single), bn = median(many), fb = median(fwd_bwd);
   const double throughput = batch * 1000.0 / bn;
