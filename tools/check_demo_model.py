@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Accuracy of unioncam (predict --json) and of PyTorch on the same weights file, on the first N test images.
 
-  check_demo_model.py models/fashion_vgg16bn.h5 DATA_DIR 200    (run from the repository root; needs build-cpu/unioncam)
+  check_demo_model.py models/fashion_vgg16bn.h5 DATA_DIR 200 [build/unioncam]    (run from the repository root)
 """
 import json, subprocess, sys, csv, os
 import numpy as np, torch, torch.nn.functional as F
@@ -9,10 +9,11 @@ from PIL import Image
 sys.path.insert(0, 'tools'); import vgg_common as vc
 torch.set_num_threads(1)
 W, D, N = sys.argv[1], sys.argv[2], int(sys.argv[3])
+BIN = sys.argv[4] if len(sys.argv) > 4 else 'build/unioncam'
 rows = list(csv.DictReader(open(os.path.join(D, 'test', 'labels.csv'))))[:N]
 paths = [os.path.join(D, 'test', 'images', r['file']) for r in rows]
 y = np.array([int(r['class']) for r in rows])
-out = json.loads(subprocess.run(['./build-cpu/unioncam', 'predict', '--weights', W, '--topk', '1', '--json'] + paths,
+out = json.loads(subprocess.run([BIN, 'predict', '--weights', W, '--topk', '1', '--json'] + paths,
                                 capture_output=True, text=True, check=True).stdout)
 rt = np.array([im['top'][0]['class'] for im in out['images']])
 rtl = np.array([im['top'][0]['logit'] for im in out['images']])
