@@ -72,6 +72,9 @@ inline Tensor random_cpu(const Shape& shape, uint32_t seed, float lo = -1.f, flo
                            random_vector(static_cast<size_t>(shape_numel(shape)), seed, lo, hi));
 }
 
+// A copy of `t` on the CUDA backend (for CUDA-against-CPU tests).
+inline Tensor to_cuda(const Tensor& t) { return Tensor::from_host(Backend::CUDA, t.shape(), t.to_host()); }
+
 inline std::string source_path(const std::string& relative) {
   return std::string(UNIONCAM_SOURCE_DIR) + "/" + relative;
 }

@@ -25,7 +25,7 @@ struct Dims {
   int rows, cols;
 };
 
-Tensor to_cuda(const Tensor& t) { return Tensor::from_host(Backend::CUDA, t.shape(), t.to_host()); }
+using uc::test::to_cuda;
 
 // A pair of output tensors of one shape, one per backend.
 struct Outputs {

@@ -27,7 +27,7 @@ constexpr Tol kTf32{1e-2, 1e-2};
 
 using uc::test::random_cpu;
 
-Tensor copy_to(Backend backend, const Tensor& t) { return Tensor::from_host(backend, t.shape(), t.to_host()); }
+using uc::test::to_cuda;
 
 void check_same(const std::string& name, const Tensor& cuda, const Tensor& cpu, Tol tol) {
   const std::vector<float> actual = cuda.to_host(), expected = cpu.to_host();
@@ -51,8 +51,8 @@ void compare_conv(const uc::ConvShape& s, MathMode math, Tol tol, int passes = 1
       out_shape{s.n, s.k, s.out_h(), s.out_w()};
   const Tensor x = random_cpu(in_shape, 1), w = random_cpu(w_shape, 2), b = random_cpu(b_shape, 3),
                dout = random_cpu(out_shape, 4);
-  const Tensor gx = copy_to(Backend::CUDA, x), gw = copy_to(Backend::CUDA, w),
-               gb = copy_to(Backend::CUDA, b), gdout = copy_to(Backend::CUDA, dout);
+  const Tensor gx = to_cuda(x), gw = to_cuda(w),
+               gb = to_cuda(b), gdout = to_cuda(dout);
 
   Tensor out = Tensor::empty(Backend::CPU, out_shape), gout = Tensor::empty(Backend::CUDA, out_shape);
   uc::conv2d_forward(cpu, out, x, w, b, s);
@@ -61,7 +61,7 @@ void compare_conv(const uc::ConvShape& s, MathMode math, Tol tol, int passes = 1
 
   Tensor din = Tensor::empty(Backend::CPU, in_shape), gdin = Tensor::empty(Backend::CUDA, in_shape);
   Tensor dw = random_cpu(w_shape, 5), db = random_cpu(b_shape, 6);
-  Tensor gdw = copy_to(Backend::CUDA, dw), gdb = copy_to(Backend::CUDA, db);
+  Tensor gdw = to_cuda(dw), gdb = to_cuda(db);
   for (int pass = 0; pass < passes; ++pass) {
     uc::conv2d_backward(cpu, &din, &dw, &db, dout, x, w, s);
     uc::conv2d_backward(gpu, &gdin, &gdw, &gdb, gdout, gx, gw, s);
@@ -87,8 +87,8 @@ void compare_linear(const uc::LinearShape& s, MathMode math, Tol tol) {
       b_shape{s.out_features}, out_shape{s.n, s.out_features};
   const Tensor x = random_cpu(in_shape, 11), w = random_cpu(w_shape, 12), b = random_cpu(b_shape, 13),
                dout = random_cpu(out_shape, 14);
-  const Tensor gx = copy_to(Backend::CUDA, x), gw = copy_to(Backend::CUDA, w),
-               gb = copy_to(Backend::CUDA, b), gdout = copy_to(Backend::CUDA, dout);
+  const Tensor gx = to_cuda(x), gw = to_cuda(w),
+               gb = to_cuda(b), gdout = to_cuda(dout);
 
   Tensor out = Tensor::empty(Backend::CPU, out_shape), gout = Tensor::empty(Backend::CUDA, out_shape);
   uc::linear_forward(cpu, out, x, w, b, s);
@@ -97,7 +97,7 @@ void compare_linear(const uc::LinearShape& s, MathMode math, Tol tol) {
 
   Tensor din = Tensor::empty(Backend::CPU, in_shape), gdin = Tensor::empty(Backend::CUDA, in_shape);
   Tensor dw = random_cpu(w_shape, 15), db = random_cpu(b_shape, 16);
-  Tensor gdw = copy_to(Backend::CUDA, dw), gdb = copy_to(Backend::CUDA, db);
+  Tensor gdw = to_cuda(dw), gdb = to_cuda(db);
   for (int pass = 0; pass < 2; ++pass) {
     uc::linear_backward(cpu, &din, &dw, &db, dout, x, w, s);
     uc::linear_backward(gpu, &gdin, &gdw, &gdb, gdout, gx, gw, s);
@@ -111,13 +111,13 @@ void compare_maxpool(const uc::PoolShape& s, const Tensor& x) {
   INFO("maxpool ", s.h, "x", s.w, " kernel=", s.kernel, " stride=", s.stride);
   Context cpu(Backend::CPU), gpu(Backend::CUDA);
   const Shape out_shape{s.n, s.c, s.out_h(), s.out_w()};
-  const Tensor gx = copy_to(Backend::CUDA, x);
+  const Tensor gx = to_cuda(x);
   Tensor out = Tensor::empty(Backend::CPU, out_shape), gout = Tensor::empty(Backend::CUDA, out_shape);
   uc::maxpool2d_forward(cpu, out, x, s);
   uc::maxpool2d_forward(gpu, gout, gx, s);
   check_same("maxpool forward", gout, out, kFp32);
 
-  const Tensor dout = random_cpu(out_shape, 21), gdout = copy_to(Backend::CUDA, dout);
+  const Tensor dout = random_cpu(out_shape, 21), gdout = to_cuda(dout);
   Tensor din = Tensor::empty(Backend::CPU, x.shape()), gdin = Tensor::empty(Backend::CUDA, x.shape());
   uc::maxpool2d_backward(cpu, din, dout, x, out, s);
   uc::maxpool2d_backward(gpu, gdin, gdout, gx, gout, s);
@@ -131,12 +131,12 @@ void compare_adaptive(const uc::AdaptivePoolShape& s) {
   const Tensor x = random_cpu(in_shape, 31), dout = random_cpu(out_shape, 32);
   Tensor out = Tensor::empty(Backend::CPU, out_shape), gout = Tensor::empty(Backend::CUDA, out_shape);
   uc::adaptive_avgpool_forward(cpu, out, x, s);
-  uc::adaptive_avgpool_forward(gpu, gout, copy_to(Backend::CUDA, x), s);
+  uc::adaptive_avgpool_forward(gpu, gout, to_cuda(x), s);
   check_same("adaptive avgpool forward", gout, out, kFp32);
 
   Tensor din = Tensor::empty(Backend::CPU, in_shape), gdin = Tensor::empty(Backend::CUDA, in_shape);
   uc::adaptive_avgpool_backward(cpu, din, dout, s);
-  uc::adaptive_avgpool_backward(gpu, gdin, copy_to(Backend::CUDA, dout), s);
+  uc::adaptive_avgpool_backward(gpu, gdin, to_cuda(dout), s);
   check_same("adaptive avgpool din", gdin, din, kFp32);
 }
 
@@ -166,8 +166,8 @@ TEST_CASE("cuda/conv2d computes only the requested gradients" * UC_NEEDS_GPU) {
   const Shape in_shape{s.n, s.c, s.h, s.w}, w_shape{s.k, s.c, s.r, s.s},
       out_shape{s.n, s.k, s.out_h(), s.out_w()};
   const Tensor x = random_cpu(in_shape, 41), w = random_cpu(w_shape, 42), dout = random_cpu(out_shape, 43);
-  const Tensor gx = copy_to(Backend::CUDA, x), gw = copy_to(Backend::CUDA, w),
-               gdout = copy_to(Backend::CUDA, dout);
+  const Tensor gx = to_cuda(x), gw = to_cuda(w),
+               gdout = to_cuda(dout);
 
   Tensor din = Tensor::empty(Backend::CPU, in_shape), gdin = Tensor::empty(Backend::CUDA, in_shape);
   uc::conv2d_backward(cpu, &din, nullptr, nullptr, dout, x, w, s);
@@ -186,18 +186,18 @@ TEST_CASE("cuda/relu forward, backward and in place" * UC_NEEDS_GPU) {
   const Tensor x = random_cpu(shape, 51), dout = random_cpu(shape, 52);
   Tensor out = Tensor::empty(Backend::CPU, shape), gout = Tensor::empty(Backend::CUDA, shape);
   uc::relu_forward(cpu, out, x);
-  uc::relu_forward(gpu, gout, copy_to(Backend::CUDA, x));
+  uc::relu_forward(gpu, gout, to_cuda(x));
   check_same("relu forward", gout, out, kFp32);
 
   Tensor din = Tensor::empty(Backend::CPU, shape), gdin = Tensor::empty(Backend::CUDA, shape);
   uc::relu_backward(cpu, din, dout, out);
-  uc::relu_backward(gpu, gdin, copy_to(Backend::CUDA, dout), gout);
+  uc::relu_backward(gpu, gdin, to_cuda(dout), gout);
   check_same("relu din", gdin, din, kFp32);
 
-  Tensor inplace = copy_to(Backend::CUDA, x);
+  Tensor inplace = to_cuda(x);
   uc::relu_forward(gpu, inplace, inplace);
   check_same("relu forward in place", inplace, out, kFp32);
-  Tensor grad = copy_to(Backend::CUDA, dout);
+  Tensor grad = to_cuda(dout);
   uc::relu_backward(gpu, grad, grad, gout);
   check_same("relu backward in place", grad, din, kFp32);
 }
@@ -247,15 +247,15 @@ TEST_CASE("cuda/batchnorm" * UC_NEEDS_GPU) {
     const Shape shape{s.n, s.c, s.hw};
     const Tensor x = random_cpu(shape, 81), dout = random_cpu(shape, 82);
     const Tensor scale = random_cpu({s.c}, 83, 0.5f, 2.f), shift = random_cpu({s.c}, 84);
-    const Tensor gscale = copy_to(Backend::CUDA, scale);
+    const Tensor gscale = to_cuda(scale);
     Tensor out = Tensor::empty(Backend::CPU, shape), gout = Tensor::empty(Backend::CUDA, shape);
     uc::batchnorm_forward(cpu, out, x, scale, shift, s);
-    uc::batchnorm_forward(gpu, gout, copy_to(Backend::CUDA, x), gscale, copy_to(Backend::CUDA, shift), s);
+    uc::batchnorm_forward(gpu, gout, to_cuda(x), gscale, to_cuda(shift), s);
     check_same("batchnorm forward", gout, out, kFp32);
 
     Tensor din = Tensor::empty(Backend::CPU, shape), gdin = Tensor::empty(Backend::CUDA, shape);
     uc::batchnorm_backward(cpu, din, dout, scale, s);
-    uc::batchnorm_backward(gpu, gdin, copy_to(Backend::CUDA, dout), gscale, s);
+    uc::batchnorm_backward(gpu, gdin, to_cuda(dout), gscale, s);
     check_same("batchnorm din", gdin, din, kFp32);
   }
 }
@@ -273,12 +273,12 @@ TEST_CASE("cuda/softmax" * UC_NEEDS_GPU) {
     const Tensor x = random_cpu(shape, 91, -range, range), dout = random_cpu(shape, 92);
     Tensor out = Tensor::empty(Backend::CPU, shape), gout = Tensor::empty(Backend::CUDA, shape);
     uc::softmax_forward(cpu, out, x, n, classes);
-    uc::softmax_forward(gpu, gout, copy_to(Backend::CUDA, x), n, classes);
+    uc::softmax_forward(gpu, gout, to_cuda(x), n, classes);
     check_same("softmax forward", gout, out, kFp32);
 
     Tensor din = Tensor::empty(Backend::CPU, shape), gdin = Tensor::empty(Backend::CUDA, shape);
     uc::softmax_backward(cpu, din, dout, out, n, classes);
-    uc::softmax_backward(gpu, gdin, copy_to(Backend::CUDA, dout), gout, n, classes);
+    uc::softmax_backward(gpu, gdin, to_cuda(dout), gout, n, classes);
     check_same("softmax din", gdin, din, kFp32);
   }
 }
@@ -299,8 +299,8 @@ TEST_CASE("cuda/conv2d_bias_relu_forward and NHWC pooling match the CPU" * UC_NE
         const Shape out_shape{s.n, s.k, s.out_h(), s.out_w()};
         Tensor out = Tensor::empty(Backend::CPU, out_shape), gout = Tensor::empty(Backend::CUDA, out_shape);
         uc::conv2d_bias_relu_forward(cpu, out, x, w, b, s);
-        uc::conv2d_bias_relu_forward(gpu, gout, copy_to(Backend::CUDA, x), copy_to(Backend::CUDA, w),
-                                     copy_to(Backend::CUDA, b), s);
+        uc::conv2d_bias_relu_forward(gpu, gout, to_cuda(x), to_cuda(w),
+                                     to_cuda(b), s);
         check_same("fused conv", gout, out, tol);
       }
     }
@@ -312,7 +312,7 @@ TEST_CASE("cuda/conv2d_bias_relu_forward and NHWC pooling match the CPU" * UC_NE
     const Shape out_shape{s.n, s.out_h(), s.out_w(), s.c};
     Tensor out = Tensor::empty(Backend::CPU, out_shape), gout = Tensor::empty(Backend::CUDA, out_shape);
     uc::maxpool2d_forward(cpu, out, x, s);
-    uc::maxpool2d_forward(gpu, gout, copy_to(Backend::CUDA, x), s);
+    uc::maxpool2d_forward(gpu, gout, to_cuda(x), s);
     check_same("maxpool nhwc", gout, out, kFp32);
   }
   const Tensor x = random_cpu({2, 5, 6, 7}, 135);
@@ -320,7 +320,7 @@ TEST_CASE("cuda/conv2d_bias_relu_forward and NHWC pooling match the CPU" * UC_NE
     const uc::Layout from = to == uc::Layout::NHWC ? uc::Layout::NCHW : uc::Layout::NHWC;
     Tensor out = Tensor::empty(Backend::CPU, x.shape()), gout = Tensor::empty(Backend::CUDA, x.shape());
     uc::convert_layout(cpu, out, to, x, from, 2, 5, 6, 7);
-    uc::convert_layout(gpu, gout, to, copy_to(Backend::CUDA, x), from, 2, 5, 6, 7);
+    uc::convert_layout(gpu, gout, to, to_cuda(x), from, 2, 5, 6, 7);
     check_same(std::string("convert to ") + uc::layout_name(to), gout, out, {0, 0});
   }
 }
@@ -336,10 +336,10 @@ TEST_CASE("cuda/conv2d at new batch sizes (algorithms reused from the first) mat
       const Shape in_shape{s.n, s.c, s.h, s.w}, w_shape{s.k, s.c, s.r, s.s}, out_shape{s.n, s.k, s.out_h(), s.out_w()};
       const Tensor x = random_cpu(in_shape, 141), w = random_cpu(w_shape, 142), b = random_cpu({s.k}, 143),
                    dout = random_cpu(out_shape, 144);
-      const Tensor gx = copy_to(Backend::CUDA, x), gw = copy_to(Backend::CUDA, w), gdout = copy_to(Backend::CUDA, dout);
+      const Tensor gx = to_cuda(x), gw = to_cuda(w), gdout = to_cuda(dout);
       Tensor out = Tensor::empty(Backend::CPU, out_shape), gout = Tensor::empty(Backend::CUDA, out_shape);
       uc::conv2d_forward(cpu, out, x, w, b, s);
-      uc::conv2d_forward(gpu, gout, gx, gw, copy_to(Backend::CUDA, b), s);
+      uc::conv2d_forward(gpu, gout, gx, gw, to_cuda(b), s);
       check_same("forward", gout, out, tol);
       Tensor din = Tensor::empty(Backend::CPU, in_shape), gdin = Tensor::empty(Backend::CUDA, in_shape);
       Tensor dw = Tensor::zeros(Backend::CPU, w_shape), gdw = Tensor::zeros(Backend::CUDA, w_shape);

@@ -13,6 +13,12 @@ namespace {
 std::vector<float> seeded_input(int n, int h, int w, uint32_t seed) {
   return test::random_vector(static_cast<size_t>(n) * 3 * h * w, seed, -2.f, 2.f);
 }
+NetworkOptions batches(int max_batch, int max_grad_batch) {
+  NetworkOptions o;
+  o.max_batch = max_batch;
+  o.max_grad_batch = max_grad_batch;
+  return o;
+}
 Tensor one_hot(Backend b, int n, int classes, const std::vector<int>& cls) {
   std::vector<float> v(static_cast<size_t>(n * classes), 0.f);
   for (int i = 0; i < n; ++i) v[static_cast<size_t>(i * classes + cls[static_cast<size_t>(i)])] = 1.f;
@@ -44,9 +50,7 @@ TEST_CASE("network/names and default target layers follow torchvision") {
 TEST_CASE("network/forward and forward_keep give the same logits for a batch") {
   Context ctx(Backend::CPU);
   const ModelWeights w = random_vgg_weights(16, true, 7, 3, 16, 32, 64);
-  NetworkOptions o;
-  o.max_batch = 3;
-  o.max_grad_batch = 3;
+  NetworkOptions o = batches(3, 3);
   VggNetwork net(ctx, w, o);
   const Tensor x = Tensor::from_host(Backend::CPU, {3, 3, 64, 64}, seeded_input(3, 64, 64, 5));
   const std::vector<float> a = net.forward(x).to_host();
@@ -60,9 +64,7 @@ TEST_CASE("network/forward and forward_keep give the same logits for a batch") {
 TEST_CASE("network/backward to the input matches finite differences") {
   Context ctx(Backend::CPU);
   const ModelWeights w = random_vgg_weights(11, false, 5, 7, 16, 16, 32);
-  NetworkOptions o;
-  o.max_batch = 1;
-  o.max_grad_batch = 1;
+  NetworkOptions o = batches(1, 1);
   VggNetwork net(ctx, w, o);
   std::vector<float> x = seeded_input(1, 32, 32, 9);
   Tensor input = Tensor::from_host(Backend::CPU, {1, 3, 32, 32}, x);
@@ -90,9 +92,7 @@ TEST_CASE("network/backward to the input matches finite differences") {
 TEST_CASE("network/backward stops at the named layer with its shape") {
   Context ctx(Backend::CPU);
   const ModelWeights w = random_vgg_weights(16, false, 4, 2, 32, 16, 64);
-  NetworkOptions o;
-  o.max_batch = 2;
-  o.max_grad_batch = 2;
+  NetworkOptions o = batches(2, 2);
   VggNetwork net(ctx, w, o);
   net.forward_keep(Tensor::from_host(Backend::CPU, {2, 3, 64, 64}, seeded_input(2, 64, 64, 1)));
   const Tensor g = net.backward(one_hot(Backend::CPU, 2, 4, {0, 3}), "features.29");
@@ -124,9 +124,7 @@ TEST_CASE("cuda/whole network matches the CPU, forward and backward" * UC_NEEDS_
     for (int b = 0; b < 2; ++b) {
       const Backend backend = b ? Backend::CUDA : Backend::CPU;
       Context ctx(backend, MathMode::FP32);
-      NetworkOptions o;
-      o.max_batch = 2;
-      o.max_grad_batch = 2;
+      NetworkOptions o = batches(2, 2);
       VggNetwork net(ctx, w, o);
       const Tensor input = Tensor::from_host(backend, {2, 3, 64, 64}, x);
       logits[b] = net.forward(input).to_host();
@@ -173,9 +171,7 @@ const ForwardVariant kForwardVariants[] = {{"layer by layer", false, ForwardLayo
 std::vector<float> forward_logits(Backend backend, MathMode math, const ModelWeights& w, const ForwardVariant& v,
                                   const std::vector<float>& x, int n, int size) {
   Context ctx(backend, math);
-  NetworkOptions o;
-  o.max_batch = n;
-  o.max_grad_batch = 0;
+  NetworkOptions o = batches(n, 0);
   o.fuse_inference = v.fuse;
   o.layout = v.layout;
   VggNetwork net(ctx, w, o);
@@ -241,9 +237,7 @@ TEST_CASE("network/forward_keep from the target layer runs the layers before it 
     const Tensor x = Tensor::from_host(Backend::CPU, {2, 3, 64, 64}, seeded_input(2, 64, 64, 32));
     for (ForwardLayout layout : {ForwardLayout::NCHW, ForwardLayout::NHWC}) {
       Context ctx(Backend::CPU);
-      NetworkOptions o;
-      o.max_batch = 2;
-      o.max_grad_batch = 2;
+      NetworkOptions o = batches(2, 2);
       o.layout = layout;
       VggNetwork net(ctx, w, o);
       const std::string target = net.last_conv_relu();
