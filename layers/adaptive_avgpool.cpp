@@ -20,6 +20,16 @@ void check_adaptive(const Context& ctx, const char* op, const Tensor& in, const 
   detail::expect_tensor(ctx, out, {sh.n, sh.c, sh.out_h, sh.out_w}, op, out_role);
 }
 
+// Calls fn(output index, h0, h1, w0, w1) for every bin of one plane: rows [h0, h1), columns [w0, w1).
+template <typename Fn>
+void for_each_bin(const AdaptivePoolShape& sh, Fn fn) {
+  for (int i = 0; i < sh.out_h; ++i) {
+    const int h0 = bin_start(i, sh.h, sh.out_h), h1 = bin_end(i, sh.h, sh.out_h);
+    for (int j = 0; j < sh.out_w; ++j)
+      fn(i * sh.out_w + j, h0, h1, bin_start(j, sh.w, sh.out_w), bin_end(j, sh.w, sh.out_w));
+  }
+}
+
 }  // namespace
 
 void adaptive_avgpool_forward(Context& ctx, Tensor& out, const Tensor& in,
@@ -34,16 +44,12 @@ void adaptive_avgpool_forward(Context& ctx, Tensor& out, const Tensor& in,
   for (int64_t p = 0; p < planes; ++p) {
     const float* x = in.data() + p * sh.h * sh.w;
     float* y = out.data() + p * sh.out_h * sh.out_w;
-    for (int i = 0; i < sh.out_h; ++i) {
-      const int h0 = bin_start(i, sh.h, sh.out_h), h1 = bin_end(i, sh.h, sh.out_h);
-      for (int j = 0; j < sh.out_w; ++j) {
-        const int w0 = bin_start(j, sh.w, sh.out_w), w1 = bin_end(j, sh.w, sh.out_w);
-        float sum = 0.f;
-        for (int a = h0; a < h1; ++a)
-          for (int b = w0; b < w1; ++b) sum += x[a * sh.w + b];
-        y[i * sh.out_w + j] = sum / float((h1 - h0) * (w1 - w0));
-      }
-    }
+    for_each_bin(sh, [&](int o, int h0, int h1, int w0, int w1) {
+      float sum = 0.f;
+      for (int a = h0; a < h1; ++a)
+        for (int b = w0; b < w1; ++b) sum += x[a * sh.w + b];
+      y[o] = sum / float((h1 - h0) * (w1 - w0));
+    });
   }
 }
 
@@ -60,15 +66,11 @@ void adaptive_avgpool_backward(Context& ctx, Tensor& din, const Tensor& dout,
   for (int64_t p = 0; p < planes; ++p) {
     const float* dy = dout.data() + p * sh.out_h * sh.out_w;
     float* dx = din.data() + p * sh.h * sh.w;
-    for (int i = 0; i < sh.out_h; ++i) {
-      const int h0 = bin_start(i, sh.h, sh.out_h), h1 = bin_end(i, sh.h, sh.out_h);
-      for (int j = 0; j < sh.out_w; ++j) {
-        const int w0 = bin_start(j, sh.w, sh.out_w), w1 = bin_end(j, sh.w, sh.out_w);
-        const float g = dy[i * sh.out_w + j] / float((h1 - h0) * (w1 - w0));
-        for (int a = h0; a < h1; ++a)
-          for (int b = w0; b < w1; ++b) dx[a * sh.w + b] += g;
-      }
-    }
+    for_each_bin(sh, [&](int o, int h0, int h1, int w0, int w1) {
+      const float g = dy[o] / float((h1 - h0) * (w1 - w0));
+      for (int a = h0; a < h1; ++a)
+        for (int b = w0; b < w1; ++b) dx[a * sh.w + b] += g;
+    });
   }
 }
 
