@@ -45,18 +45,16 @@ void conv2d_bias_relu_forward_cuda(Context& ctx, Tensor& out, const Tensor& in, 
   CudaState& st = ctx.cuda();
   ConvPlan& p = st.conv_plan(key_of(shape, ctx.math()));
   const auto& a = st.forward_algo(p, in.data(), w.data(), out.data());
-  void* ws = st.workspace(a.workspace_bytes);
   if (!p.fused_unsupported) {
     const cudnnStatus_t status = cudnnConvolutionBiasActivationForward(
-        st.cudnn, &kOne, p.x, in.data(), p.w, w.data(), a.conv, a.algo, ws, a.workspace_bytes,
+        st.cudnn, &kOne, p.x, in.data(), p.w, w.data(), a.conv, a.algo,
+        st.workspace(a.workspace_bytes), a.workspace_bytes,
         &kZero, p.y, out.data(), p.bias, b.data(), st.relu, p.y, out.data());
     if (status == CUDNN_STATUS_SUCCESS) return;
     if (status != CUDNN_STATUS_NOT_SUPPORTED) CUDNN_CHECK(status);
     p.fused_unsupported = true;  // this algorithm has no fused form: three calls from now on
   }
-  CUDNN_CHECK(cudnnConvolutionForward(st.cudnn, &kOne, p.x, in.data(), p.w, w.data(), a.conv,
-                                      a.algo, ws, a.workspace_bytes, &kZero, p.y, out.data()));
-  CUDNN_CHECK(cudnnAddTensor(st.cudnn, &kOne, p.bias, b.data(), &kOne, p.y, out.data()));
+  conv2d_forward_cuda(ctx, out, in, w, b, shape);  // the same plan: any layout
   CUDNN_CHECK(cudnnActivationForward(st.cudnn, st.relu, &kOne, p.y, out.data(), &kZero, p.y, out.data()));
 }
 

@@ -61,6 +61,19 @@ Shape with_batch(int n, const Shape& per_image) {
   s.insert(s.end(), per_image.begin(), per_image.end());
   return s;
 }
+
+// Hands out views of n images, alternately from two buffers: each layer reads the last view
+// and writes the next.
+struct PingPong {
+  Tensor* buffers[2];
+  int n;
+  int next = 0;
+  Tensor take(const Shape& per_image) {
+    Tensor t = buffers[next]->view(0, with_batch(n, per_image));
+    next ^= 1;
+    return t;
+  }
+};
 }  // namespace
 
 VggNetwork::VggNetwork(Context& ctx, const ModelWeights& weights, const NetworkOptions& options)
@@ -282,17 +295,11 @@ static void check_input(const Tensor& input, int max_n, int h, int w, Backend ba
 
 Tensor VggNetwork::run_steps(const Tensor& input, int n, size_t count, Tensor* result) {
   Tensor current = input;
-  Tensor* buffers[2] = {&ping_, &pong_};
-  int next = 0;
-  auto next_buffer = [&](const Shape& per_image) {
-    Tensor t = batch_view(*buffers[next], n, per_image);
-    next ^= 1;
-    return t;
-  };
+  PingPong buffers{{&ping_, &pong_}, n};
   const bool nhwc = layout_ == Layout::NHWC;
   auto per_image = [&](const Shape& chw) { return nhwc ? Shape{chw[1], chw[2], chw[0]} : chw; };
   if (nhwc) {
-    Tensor t = next_buffer({input_h_, input_w_, 3});
+    Tensor t = buffers.take({input_h_, input_w_, 3});
     convert_layout(ctx_, t, Layout::NHWC, input, Layout::NCHW, n, 3, input_h_, input_w_);
     current = t;
   }
@@ -300,21 +307,21 @@ Tensor VggNetwork::run_steps(const Tensor& input, int n, size_t count, Tensor* r
     const InferenceStep& step = steps_[i];
     // The last step writes straight into `result` unless a layout conversion follows.
     const bool last = i + 1 == count;
-    Tensor out = last && result && !nhwc ? *result : next_buffer(per_image(layers_[step.last].out_shape));
-      if (step.kind == LayerKind::Conv) {
-        ConvShape shape = conv_shape(layers_[step.first], n);
-        shape.layout = layout_;
-        conv2d_bias_relu_forward(ctx_, out, current, step.weight, step.bias, shape);
-      } else {
-        PoolShape shape = pool_shape(layers_[step.first], n);
-        shape.layout = layout_;
-        maxpool2d_forward(ctx_, out, current, shape);
-      }
-      current = out;
+    Tensor out = last && result && !nhwc ? *result : buffers.take(per_image(layers_[step.last].out_shape));
+    if (step.kind == LayerKind::Conv) {
+      ConvShape shape = conv_shape(layers_[step.first], n);
+      shape.layout = layout_;
+      conv2d_bias_relu_forward(ctx_, out, current, step.weight, step.bias, shape);
+    } else {
+      PoolShape shape = pool_shape(layers_[step.first], n);
+      shape.layout = layout_;
+      maxpool2d_forward(ctx_, out, current, shape);
+    }
+    current = out;
   }
   if (nhwc) {
     const Shape& chw = layers_[steps_[count - 1].last].out_shape;
-    Tensor t = result ? *result : next_buffer(chw);
+    Tensor t = result ? *result : buffers.take(chw);
     convert_layout(ctx_, t, Layout::NCHW, current, Layout::NHWC, n, static_cast<int>(chw[0]),
                    static_cast<int>(chw[1]), static_cast<int>(chw[2]));
     current = t;
@@ -331,14 +338,8 @@ Tensor VggNetwork::forward(const Tensor& input) {
     current = run_steps(input, n, steps_.size(), nullptr);
     first = steps_end_;
   }
-  // The classifier ping-pongs in the buffer the steps did not end in.
-  Tensor* buffers[2] = {&ping_, &pong_};
-  int next = !steps_.empty() && current.data() == ping_.data() ? 1 : 0;
-  auto next_buffer = [&](const Shape& per_image) {
-    Tensor t = batch_view(*buffers[next], n, per_image);
-    next ^= 1;
-    return t;
-  };
+  // The classifier starts in the buffer the steps did not end in.
+  PingPong buffers{{&ping_, &pong_}, n, !steps_.empty() && current.data() == ping_.data() ? 1 : 0};
   for (size_t i = first; i < layers_.size(); ++i) {
     const NetworkLayer& l = layers_[i];
     // Elementwise layers run in place: the inference path keeps no intermediate outputs.
@@ -347,7 +348,7 @@ Tensor VggNetwork::forward(const Tensor& input) {
       relu_forward(ctx_, current, current);
       continue;
     }
-    Tensor out = next_buffer(l.out_shape);
+    Tensor out = buffers.take(l.out_shape);
     run_layer(l, n, out, current);
     current = out;
   }
@@ -404,14 +405,13 @@ Tensor VggNetwork::backward(const Tensor& dlogits, const std::string& stop_at) {
                                     layers_[static_cast<size_t>(std::max(kept_from_, 0))].name + " on");
 
   Tensor grad = dlogits.reshape({n, classes()});
-  Tensor* buffers[2] = {&grad_ping_, &grad_pong_};
-  int next = 0;
+  PingPong buffers{{&grad_ping_, &grad_pong_}, n};
   for (int i = static_cast<int>(layers_.size()) - 1; i > stop; --i) {
     NetworkLayer& l = layers_[static_cast<size_t>(i)];
     if (l.kind == LayerKind::Dropout) continue;  // identity at inference
     const Tensor in = i == 0 ? kept_input_ : batch_view(kept_[static_cast<size_t>(i - 1)], n, l.in_shape);
     const Tensor out = batch_view(kept_[static_cast<size_t>(i)], n, l.out_shape);
-    Tensor din = batch_view(*buffers[next], n, l.in_shape);
+    Tensor din = buffers.take(l.in_shape);
     Tensor* dw = l.weight_grad.defined() ? &l.weight_grad : nullptr;
     Tensor* db = l.bias_grad.defined() ? &l.bias_grad : nullptr;
     switch (l.kind) {
@@ -429,7 +429,6 @@ Tensor VggNetwork::backward(const Tensor& dlogits, const std::string& stop_at) {
       case LayerKind::Dropout: break;
     }
     grad = din;
-    next ^= 1;
   }
   return grad;
 }

@@ -183,6 +183,15 @@ const std::vector<uc::ConvShape> kConvShapes = {
 
 std::string tag(const std::string& what, size_t i) { return what + " #" + std::to_string(i); }
 
+// Random input, weights and bias for a convolution, from seeds seed, seed + 10 and seed + 20.
+struct ConvData {
+  std::vector<float> x, w, b;
+};
+ConvData random_conv_data(const uc::ConvShape& s, uint32_t seed) {
+  return {random_vector(size_t(s.n) * s.c * s.h * s.w, seed),
+          random_vector(size_t(s.k) * s.c * s.r * s.s, seed + 10), random_vector(size_t(s.k), seed + 20)};
+}
+
 // The CPU convolutions under test: the dispatching functions (oneDNN in builds that have it)
 // and, in those builds, the im2col fallback too, so both stay tested.
 struct ConvImpl {
@@ -210,9 +219,7 @@ TEST_CASE("layers/conv2d forward matches naive loops") {
   for (const ConvImpl& impl : conv_impls(ctx)) {
     for (size_t t = 0; t < kConvShapes.size(); ++t) {
       const uc::ConvShape& s = kConvShapes[t];
-      const auto x = random_vector(size_t(s.n) * s.c * s.h * s.w, 10 + t);
-      const auto w = random_vector(size_t(s.k) * s.c * s.r * s.s, 20 + t);
-      const auto b = random_vector(size_t(s.k), 30 + t);
+      const auto [x, w, b] = random_conv_data(s, 10 + t);
       Tensor out = cpu_zeros({s.n, s.k, s.out_h(), s.out_w()});
       impl.forward(out, cpu({s.n, s.c, s.h, s.w}, x), cpu({s.k, s.c, s.r, s.s}, w), cpu({s.k}, b),
                    s);
@@ -227,9 +234,7 @@ TEST_CASE("layers/conv2d gradients match finite differences") {
   for (const ConvImpl& impl : conv_impls(ctx)) {
     for (size_t t = 0; t < kConvShapes.size(); ++t) {
       const uc::ConvShape& s = kConvShapes[t];
-      const auto x = random_vector(size_t(s.n) * s.c * s.h * s.w, 40 + t);
-      const auto w = random_vector(size_t(s.k) * s.c * s.r * s.s, 50 + t);
-      const auto b = random_vector(size_t(s.k), 60 + t);
+      const auto [x, w, b] = random_conv_data(s, 40 + t);
       const auto dy = random_vector(size_t(s.n) * s.k * s.out_h() * s.out_w(), 70 + t);
       Tensor din = cpu_zeros({s.n, s.c, s.h, s.w}), dw = cpu_zeros({s.k, s.c, s.r, s.s});
       Tensor db = cpu_zeros({s.k});
@@ -633,9 +638,8 @@ TEST_CASE("layers/conv2d_bias_relu_forward equals conv then ReLU, in NCHW and in
     uc::ConvShape s = kConvShapes[t];
     const uc::Shape in_shape{s.n, s.c, s.h, s.w}, w_shape{s.k, s.c, s.r, s.s},
         out_shape{s.n, s.k, s.out_h(), s.out_w()};
-    const Tensor x = cpu(in_shape, random_vector(size_t(shape_numel(in_shape)), 90 + t));
-    const Tensor w = cpu(w_shape, random_vector(size_t(shape_numel(w_shape)), 100 + t));
-    const Tensor b = cpu({s.k}, random_vector(size_t(s.k), 110 + t));
+    const ConvData data = random_conv_data(s, 90 + t);
+    const Tensor x = cpu(in_shape, data.x), w = cpu(w_shape, data.w), b = cpu({s.k}, data.b);
     Tensor expected = cpu_zeros(out_shape), fused = cpu_zeros(out_shape);
     uc::conv2d_forward(ctx, expected, x, w, b, s);
     uc::relu_forward(ctx, expected, expected);

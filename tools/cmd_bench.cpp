@@ -161,9 +161,12 @@ int cmd_bench(int argc, char** argv) {
     return 0;
   }
   const MathMode math = parse_math_mode(args.get("precision", "fp32"));
+  NetworkOptions options;  // --layout, checked before any work
   const std::string layout = args.get("layout", "auto");
-  if (layout != "auto" && layout != "nchw" && layout != "nhwc" && layout != "unfused")
-    fail_usage("--layout must be auto, nchw, nhwc or unfused, not '" + layout + "'");
+  if (layout == "unfused") options.fuse_inference = false;
+  else if (layout == "nchw") options.layout = ForwardLayout::NCHW;
+  else if (layout == "nhwc") options.layout = ForwardLayout::NHWC;
+  else if (layout != "auto") fail_usage("--layout must be auto, nchw, nhwc or unfused, not '" + layout + "'");
   std::string note;
   const Backend backend = resolve_backend(args.get("device", "auto"), &note);
   const ModelWeights weights =
@@ -175,12 +178,8 @@ int cmd_bench(int argc, char** argv) {
   const int runs = args.get_int("runs", 10, 1, 100000);
 
   Context ctx(backend, math);
-  NetworkOptions options;
   options.max_batch = batch;
   options.max_grad_batch = 1;
-  if (layout == "unfused") options.fuse_inference = false;
-  if (layout == "nchw") options.layout = ForwardLayout::NCHW;
-  if (layout == "nhwc") options.layout = ForwardLayout::NHWC;
   VggNetwork net(ctx, weights, options);
   const std::string ran = net.inference_fused() ? std::string(layout_name(net.inference_layout())) + " fused" : "unfused";
   const int h = net.input_h(), w = net.input_w();
