@@ -4,6 +4,7 @@
 #include "cam/metrics.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "runtime/error.h"
 
@@ -93,6 +94,28 @@ MetricsSummary summarize(const std::vector<MapMetrics>& per_image) {
   for (double& v : s.insertion_curve) v /= n;
   for (double& v : s.deletion_curve) v /= n;
   if (masked > 0) s.pointing = pointing / masked, s.energy = energy / masked;
+
+  // 95 % half-widths from the sample variance over images.
+  double v_drop = 0, v_inc = 0, v_ins = 0, v_del = 0, v_all = 0, v_point = 0, v_energy = 0;
+  auto sq = [](double x) { return x * x; };
+  for (const MapMetrics& m : per_image) {
+    v_drop += sq(m.drop - s.avg_drop);
+    v_inc += sq((m.increase ? 100.0 : 0.0) - s.avg_increase);
+    v_ins += sq(m.insertion - s.insertion);
+    v_del += sq(m.deletion - s.deletion);
+    v_all += sq(m.insertion - m.deletion - s.overall);
+    if (m.pointing >= 0) v_point += sq(m.pointing - s.pointing), v_energy += sq(m.energy - s.energy);
+  }
+  auto half_width = [](double sum_sq, int count) {
+    return count > 1 ? 1.96 * std::sqrt(sum_sq / (count - 1) / count) : 0.0;
+  };
+  const int images = s.images;
+  s.ci95.avg_drop = half_width(v_drop, images);
+  s.ci95.avg_increase = half_width(v_inc, images);
+  s.ci95.insertion = half_width(v_ins, images);
+  s.ci95.deletion = half_width(v_del, images);
+  s.ci95.overall = half_width(v_all, images);
+  if (masked > 0) s.ci95.pointing = half_width(v_point, masked), s.ci95.energy = half_width(v_energy, masked);
   return s;
 }
 

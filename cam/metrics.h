@@ -25,11 +25,18 @@ struct MapMetrics {
 MapMetrics evaluate_map(Explainer& explainer, const std::vector<float>& map,
                         const std::vector<uint8_t>* mask = nullptr);
 
-// Means over images, in percent where METHODS.md says so.
+// Means over images, in percent where METHODS.md says so, each with the half-width of its 95 %
+// confidence interval (1.96 standard errors of the mean over images; 0 for a single image), so
+// that a reader can tell a ranking from noise.
 struct MetricsSummary {
+  struct Values {
+    double avg_drop = 0, avg_increase = 0, insertion = 0, deletion = 0, overall = 0;
+    double pointing = -1, energy = -1;  // -1 when no image had a mask
+  };
   int images = 0;
   double avg_drop = 0, avg_increase = 0, insertion = 0, deletion = 0, overall = 0;
   double pointing = -1, energy = -1;  // -1 when no image had a mask
+  Values ci95;                        // half-widths, same units
   std::vector<double> insertion_curve, deletion_curve;  // mean curves
 };
 MetricsSummary summarize(const std::vector<MapMetrics>& per_image);

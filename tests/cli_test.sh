@@ -76,6 +76,24 @@ expect 0 "Insertion" -- "$bin" eval --weights "$weights" --device cpu --images "
 "$bin" eval --weights "$weights" --device cpu --images "$src/tests/fixtures/images" --masks "$tmp/masks" --methods gradcam,unioncam --json >"$tmp/eval.json" 2>"$tmp/err"
 json_check "$tmp/eval.json" "d['n_images']==${#images[@]} and set(d['methods'])=={'gradcam','unioncam'}"
 json_check "$tmp/eval.json" "all(abs(m['pointing']-100)<1e-9 and abs(m['energy']-100)<1e-6 and abs(m['overall']-(m['insertion']-m['deletion']))<1e-6 for m in d['methods'].values())"
+# --per-image: the per-image rows reproduce the JSON's means and 95 % half-widths.
+"$bin" eval --weights "$weights" --device cpu --images "$src/tests/fixtures/images" --methods gradcam,scorecam \
+  --per-image "$tmp/rows.csv" --json --quiet >"$tmp/eval2.json"
+count=$((count + 1))
+if ! "$python" - "$tmp/eval2.json" "$tmp/rows.csv" <<'PY'
+import csv, json, math, sys
+d = json.load(open(sys.argv[1])); rows = list(csv.DictReader(open(sys.argv[2])))
+assert len(rows) == 2 * d["n_images"], len(rows)
+for method, m in d["methods"].items():
+    for key, col, scale in [("avg_drop", "drop", 1), ("avg_increase", "increase", 100), ("insertion", "insertion", 1),
+                            ("deletion", "deletion", 1), ("overall", "overall", 1)]:
+        v = [scale * float(r[col]) for r in rows if r["method"] == method]
+        mean = sum(v) / len(v)
+        half = 1.96 * math.sqrt(sum((x - mean) ** 2 for x in v) / (len(v) - 1) / len(v))
+        assert abs(mean - m[key]) < 1e-4 and abs(half - m["ci95"][key]) < 1e-4, (method, key, mean, m[key], half, m["ci95"][key])
+    assert m["pointing"] is None and m["ci95"]["pointing"] is None
+PY
+then failures=$((failures + 1)); echo "FAIL: eval --per-image rows against the JSON means and ci95"; fi
 
 # bench --methods on the small fixture: every method timed, memory counted, Score-CAM's channels.
 "$bin" bench --weights "$weights" --device cpu --methods all --json >"$tmp/bench.json" 2>"$tmp/err"

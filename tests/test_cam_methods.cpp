@@ -190,6 +190,14 @@ TEST_CASE("cam/summarize averages per-image metrics") {
   CHECK(s.energy == doctest::Approx(0.5));
   CHECK(s.insertion_curve == std::vector<double>{0.75, 0.5});
   CHECK(s.deletion_curve == std::vector<double>{0.5, 0});
+  // 95 % half-widths: 1.96 * sample sd / sqrt(n), by hand for two images.
+  CHECK(s.ci95.avg_drop == doctest::Approx(1.96 * 10));      // sd 14.14, se 10
+  CHECK(s.ci95.avg_increase == doctest::Approx(1.96 * 50));  // 100 and 0
+  CHECK(s.ci95.insertion == doctest::Approx(1.96 * 10));
+  CHECK(s.ci95.deletion == doctest::Approx(1.96 * 5));
+  CHECK(s.ci95.overall == doctest::Approx(1.96 * 5));        // per-image 30 and 20
+  CHECK(s.ci95.pointing == 0);                               // one masked image: no spread to measure
+  CHECK(summarize({a}).ci95.insertion == 0);
 }
 
 TEST_CASE("cam/bad options are usage errors") {

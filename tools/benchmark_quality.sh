@@ -27,9 +27,9 @@ fi
 "$build/unioncam" predict --weights "$weights" --topk 1 --json --quiet "$data/test/images" >"$out/predict.json"
 start=$(date +%s)
 "$build/unioncam" eval --weights "$weights" --images "$data/test/images" --masks "$data/test/masks" \
-  --methods all --curves "$out" --force --json >"$out/eval.json"
+  --methods all --curves "$out" --per-image "$out/per_image.csv" --force --json >"$out/eval.json"
 seconds=$(( $(date +%s) - start ))
 "$python" "$here/quality_report.py" --eval "$out/eval.json" --predict "$out/predict.json" \
-  --labels "$data/test/labels.csv" --weights "$weights" --seconds "$seconds" --out "$out/report.md"
+  --labels "$data/test/labels.csv" --per-image "$out/per_image.csv" --weights "$weights" --seconds "$seconds" --out "$out/report.md"
 cat "$out/report.md"
 echo "report: $out/report.md; curves: $out/insertion.svg $out/deletion.svg"

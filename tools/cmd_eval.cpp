@@ -1,5 +1,5 @@
 // `unioncam eval --weights W.h5 --images DIR|FILE [IMAGE...] [--masks DIR] [--limit N] [--methods …]
-//  [--curves DIR] [--table FILE] [--force] [--json] [--quiet]`
+//  [--curves DIR] [--table FILE] [--per-image FILE] [--force] [--json] [--quiet]`
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -35,9 +35,12 @@ static const std::string kEvalHelp = std::string(
     "                        curve, its AUC in the legend) and the table as DIR/table.md and\n"
     "                        DIR/table.csv; DIR is created if missing\n"
     "  --table FILE          write the results table as Markdown (.md) or CSV (.csv)\n"
+    "  --per-image FILE      write every image's metrics per method as CSV (for paired\n"
+    "                        comparisons between methods)\n"
     "  --force               replace existing output files\n"
     "  --max-pixels N        refuse images with more pixels (default 100000000)\n"
-    "  --json                print one JSON document\n"
+    "  --json                print one JSON document; each method also gets \"ci95\", the\n"
+    "                        half-width of every metric's 95 % confidence interval\n"
     "  --quiet               no progress bar and no device note on standard error\n") + kCamOptionsHelp +
     "\n"
     "examples:\n"
@@ -82,6 +85,30 @@ Table results_table(const std::vector<CamMethod>& methods, const std::vector<Met
   return t;
 }
 
+// One row per image and method: what summarize() averages, for analyses it cannot do (paired
+// differences between methods, other statistics).
+Table per_image_table(const std::vector<std::string>& images, const std::vector<int>& classes,
+                      const std::vector<CamMethod>& methods, const std::vector<std::vector<MapMetrics>>& per_method) {
+  const auto number = [](double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.9g", v);
+    return std::string(buf);
+  };
+  Table t;
+  t.headers = {"image", "class", "method", "score", "masked_score", "drop", "increase",
+               "insertion", "deletion", "overall", "pointing", "energy"};
+  for (size_t i = 0; i < images.size(); ++i)
+    for (size_t m = 0; m < methods.size(); ++m) {
+      const MapMetrics& r = per_method[m][i];
+      const bool masked = r.pointing >= 0;
+      t.rows.push_back({images[i], std::to_string(classes[i]), cam_method_name(methods[m]), number(r.y), number(r.o),
+                        number(r.drop), r.increase ? "1" : "0", number(r.insertion), number(r.deletion),
+                        number(r.insertion - r.deletion), masked ? number(r.pointing) : "",
+                        masked ? number(r.energy) : ""});
+    }
+  return t;
+}
+
 void write_text(const std::string& path, const std::string& text) {
   create_parent_folders(path);
   write_file_atomic(path, text.data(), text.size());
@@ -90,7 +117,7 @@ void write_text(const std::string& path, const std::string& text) {
 
 int cmd_eval(int argc, char** argv) {
   std::set<std::string> valued = kCamValueOptions;
-  valued.insert({"weights", "images", "masks", "limit", "methods", "curves", "table", "max-pixels"});
+  valued.insert({"weights", "images", "masks", "limit", "methods", "curves", "table", "per-image", "max-pixels"});
   Args args("eval", argc, argv, valued, {"json", "quiet", "force", "help"});
   if (args.flag("help")) {
     std::fputs(kEvalHelp.c_str(), stdout);
@@ -106,6 +133,7 @@ int cmd_eval(int argc, char** argv) {
   const size_t max_pixels = parse_max_pixels(args);
   const bool json = args.flag("json"), quiet = args.flag("quiet");
   const std::string curves_dir = args.get("curves", ""), table_path = args.get("table", "");
+  const std::string per_image_path = args.get("per-image", "");
   const std::string table_ext = lowercase_extension(table_path);
   if (!table_path.empty() && table_ext != ".md" && table_ext != ".csv")
     fail_usage("--table '" + table_path + "' must end in .md (Markdown) or .csv");
@@ -114,6 +142,7 @@ int cmd_eval(int argc, char** argv) {
     for (const char* f : {"insertion.svg", "deletion.svg", "table.md", "table.csv"})
       outputs.push_back((std::filesystem::path(curves_dir) / f).string());
   if (!table_path.empty()) outputs.push_back(table_path);
+  if (!per_image_path.empty()) outputs.push_back(per_image_path);
   check_outputs(outputs, args.flag("force"));
 
   int failures = 0;
@@ -128,6 +157,8 @@ int cmd_eval(int argc, char** argv) {
 
   Progress progress(images.size(), !quiet);
   std::vector<std::vector<MapMetrics>> per_method(methods.size());
+  std::vector<std::string> evaluated;  // the images that were scored, in order
+  std::vector<int> classes;
   int done = 0;
   for (const InputImage& in : images) {
     Image input;
@@ -151,6 +182,8 @@ int cmd_eval(int argc, char** argv) {
       const CamResult r = explainer.explain(methods[m]);
       per_method[m].push_back(evaluate_map(explainer, r.map, mask.empty() ? nullptr : &mask));
     }
+    evaluated.push_back(in.path == "-" ? in.name : in.path);
+    classes.push_back(explainer.target_class());
     ++done;
     progress.step();
   }
@@ -176,6 +209,7 @@ int cmd_eval(int argc, char** argv) {
     write_text((dir / "table.csv").string(), csv_table(table));
   }
   if (!table_path.empty()) write_text(table_path, table_ext == ".md" ? markdown_table(table) : csv_table(table));
+  if (!per_image_path.empty()) write_text(per_image_path, csv_table(per_image_table(evaluated, classes, methods, per_method)));
 
   std::ostringstream o;
   if (json) {
@@ -186,7 +220,13 @@ int cmd_eval(int argc, char** argv) {
         << ",\"avg_increase\":" << json_number(s.avg_increase) << ",\"insertion\":" << json_number(s.insertion)
         << ",\"deletion\":" << json_number(s.deletion) << ",\"overall\":" << json_number(s.overall)
         << ",\"pointing\":" << (localization ? json_number(100 * s.pointing) : "null")
-        << ",\"energy\":" << (localization ? json_number(100 * s.energy) : "null") << "}";
+        << ",\"energy\":" << (localization ? json_number(100 * s.energy) : "null");
+      const MetricsSummary::Values& ci = s.ci95;
+      o << ",\"ci95\":{\"avg_drop\":" << json_number(ci.avg_drop) << ",\"avg_increase\":" << json_number(ci.avg_increase)
+        << ",\"insertion\":" << json_number(ci.insertion) << ",\"deletion\":" << json_number(ci.deletion)
+        << ",\"overall\":" << json_number(ci.overall)
+        << ",\"pointing\":" << (localization ? json_number(100 * ci.pointing) : "null")
+        << ",\"energy\":" << (localization ? json_number(100 * ci.energy) : "null") << "}}";
     }
     o << "}}\n";
   } else {

@@ -3,11 +3,15 @@
 the UnionCAM paper's ImageNet table (METHODS.md), each metric's ranking in both, and where they agree.
 
   quality_report.py --eval eval.json --predict predict.json --labels labels.csv --weights W.h5 \
-      --seconds 123 --out report.md
+      [--per-image per_image.csv] --seconds 123 --out report.md
+
+With eval's --per-image rows it also compares UnionCAM with each method image by image (paired
+95 % intervals of the difference), so that the report says which gaps are larger than the noise.
 """
 import argparse
 import csv
 import json
+import math
 import os
 import platform
 
@@ -28,6 +32,34 @@ PAPER = {
 }
 
 
+# json key -> (per-image CSV column, scale to the summary's units)
+PER_IMAGE = {"avg_drop": ("drop", 1), "avg_increase": ("increase", 100), "insertion": ("insertion", 1),
+             "deletion": ("deletion", 1), "overall": ("overall", 1), "pointing": ("pointing", 100),
+             "energy": ("energy", 100)}
+
+
+def mean_half_width(values):
+    """Mean and the half-width of its 95 % normal confidence interval."""
+    n = len(values)
+    mean = sum(values) / n
+    if n < 2:
+        return mean, 0.0
+    return mean, 1.96 * math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1) / n)
+
+
+def paired_differences(rows, key, other):
+    """UnionCAM minus `other` on `key`, image by image: (mean, 95 % half-width), or None."""
+    column, scale = PER_IMAGE[key]
+    by = {}
+    for r in rows:
+        if r[column] != "":
+            by.setdefault(r["method"], {})[r["image"]] = scale * float(r[column])
+    if "unioncam" not in by or other not in by:
+        return None
+    common = sorted(set(by["unioncam"]) & set(by[other]))
+    return mean_half_width([by["unioncam"][i] - by[other][i] for i in common]) if common else None
+
+
 def ranking(values, higher_better):
     """Methods from best to worst (ties keep METHODS order)."""
     return sorted(values, key=lambda m: -values[m] if higher_better else values[m])
@@ -46,13 +78,41 @@ def kendall_tau(a, b):
 
 
 def table(rows, columns):
+    """A Markdown table; values with a "ci95" entry are shown as mean ± half-width."""
+    def cell(row, key):
+        if row.get(key) is None:
+            return "–"
+        half = (row.get("ci95") or {}).get(key)
+        return f"{row[key]:.2f}" + ("" if half is None else f" ± {half:.2f}")
     out = ["| Method | " + " | ".join(title for _, title, _ in columns) + " |",
            "|---|" + "---:|" * len(columns)]
     for m in METHODS:
         if m in rows:
-            out.append(f"| {NAMES[m]} | " + " | ".join(
-                "–" if rows[m].get(key) is None else f"{rows[m][key]:.2f}" for key, _, _ in columns) + " |")
+            out.append(f"| {NAMES[m]} | " + " | ".join(cell(rows[m], key) for key, _, _ in columns) + " |")
     return "\n".join(out)
+
+
+def paired_section(rows):
+    """UnionCAM against each other method, per metric: the paired difference and its verdict."""
+    others = [m for m in METHODS if m != "unioncam"]
+    lines = ["## UnionCAM against each method, image by image", "",
+             "UnionCAM's value minus the other method's on the same images: mean ± 95 % half-width. "
+             "**better** / **worse** when the interval excludes 0; \"tie\" when the gap is within the noise "
+             "of this many images.", "",
+             "| Metric | " + " | ".join(f"vs {NAMES[m]}" for m in others) + " |",
+             "|---|" + "---|" * len(others)]
+    for key, title, higher in METRICS:
+        cells = []
+        for m in others:
+            d = paired_differences(rows, key, m)
+            if d is None:
+                cells.append("–")
+                continue
+            mean, half = d
+            verdict = "tie" if abs(mean) <= half else ("better" if (mean > 0) == higher else "worse")
+            cells.append(f"{mean:+.2f} ± {half:.2f} " + (verdict if verdict == "tie" else f"**{verdict}**"))
+        lines.append(f"| {title} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def main():
@@ -61,6 +121,7 @@ def main():
     p.add_argument("--predict", required=True)
     p.add_argument("--labels", required=True)
     p.add_argument("--weights", required=True)
+    p.add_argument("--per-image", help="eval --per-image CSV: adds the paired comparison")
     p.add_argument("--seconds", type=float, default=0)
     p.add_argument("--out", required=True)
     a = p.parse_args()
@@ -81,6 +142,8 @@ def main():
         f"`unioncam eval` took {a.seconds:.0f} s ({platform.machine()}, {os.cpu_count()} cores).",
         "",
         "## This benchmark",
+        "",
+        "Mean ± the half-width of its 95 % confidence interval over the images.",
         "",
         table(ours, METRICS),
         "",
@@ -115,6 +178,8 @@ def main():
     for title, here, paper in disagree:
         lines.append(f"- {title}: {NAMES[here[0]]} is best here; the paper has {NAMES[paper[0]]} "
                      f"({NAMES[paper[0]]} ranks {here.index(paper[0]) + 1} of {len(here)} here).")
+    if a.per_image:
+        lines += [""] + paired_section(list(csv.DictReader(open(a.per_image))))
     text = "\n".join(lines) + "\n"
     tmp = a.out + ".tmp"
     with open(tmp, "w") as f:

@@ -26,7 +26,6 @@ import vgg_common as vc  # noqa: E402
 
 CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
            "Bag", "Ankle boot"]
-WIDTHS = [8, 16, 32, 64, 64]
 HIDDEN = 128
 
 
@@ -65,6 +64,38 @@ def augment(xb, gen):
     return out
 
 
+def widen(state, model, gen, noise=0.01):
+    """Net2WiderNet (Chen et al. 2016): loads a narrower model of the same depth into `model`
+    without changing its function. Each new channel copies a random old one (its conv filter, bias
+    and BatchNorm entry), and every consumer of a copied channel (the next conv, or classifier.0
+    through the flatten) divides that input's weights among the copies. A little noise on the
+    copies' outgoing weights breaks the symmetry so that they can learn apart."""
+    new = model.state_dict()
+    out = {k: v.clone() for k, v in state.items()}
+    convs = [i for i, m in enumerate(model.features) if isinstance(m, torch.nn.Conv2d)]
+    consumers = [f"features.{i}.weight" for i in convs[1:]] + ["classifier.0.weight"]
+    for i, consumer in zip(convs, consumers):
+        old_c, new_c = state[f"features.{i}.weight"].shape[0], new[f"features.{i}.weight"].shape[0]
+        if new_c == old_c:
+            continue
+        src = torch.cat([torch.arange(old_c), torch.randint(0, old_c, (new_c - old_c,), generator=gen)])
+        share = torch.bincount(src, minlength=old_c).float()[src]
+        for k in (f"features.{i}.weight", f"features.{i}.bias", f"features.{i + 1}.weight",
+                  f"features.{i + 1}.bias", f"features.{i + 1}.running_mean", f"features.{i + 1}.running_var"):
+            if k in out:
+                out[k] = out[k][src]
+        w = out[consumer]
+        if consumer.startswith("classifier"):  # flattened C x 7 x 7 inputs
+            w = (w.view(w.shape[0], old_c, -1)[:, src] / share[None, :, None]).reshape(w.shape[0], -1)
+        else:
+            w = w[:, src] / share[None, :, None, None]
+        copies = torch.arange(new_c) >= old_c
+        w_noise = noise * w.std() * torch.randn(w.shape, generator=gen)
+        mask = copies.repeat_interleave(w.shape[1] // new_c) if w.dim() == 2 else copies[None, :, None, None]
+        out[consumer] = w + w_noise * mask
+    model.load_state_dict(out, strict=True)
+
+
 def accuracy(model, x, y, mean, std, bs=128):
     model.eval()
     correct = 0
@@ -92,7 +123,9 @@ def main():
     p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--train-limit", type=int)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--init-from", help="continue from this exported .h5 (same architecture)")
+    p.add_argument("--widths", default="8,16,32,64,64", help="the five per-block conv widths")
+    p.add_argument("--init-from", help="continue from this exported .h5 (same depth; a narrower one is widened "
+                                       "without changing its function)")
     a = p.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -109,7 +142,8 @@ def main():
     print(f"loaded train {len(ytr)} val {len(yva)} test {len(yte)} at {a.size}px in {time.time() - t0:.0f} s; "
           f"mean {mean.flatten().tolist()} std {std.flatten().tolist()}", flush=True)
 
-    model = vc.build_model("vgg16_bn", WIDTHS, HIDDEN, len(CLASSES), seed=a.seed)
+    widths = [int(w) for w in a.widths.split(",")]
+    model = vc.build_model("vgg16_bn", widths, HIDDEN, len(CLASSES), seed=a.seed)
     for m in model.modules():  # plain initial BN (build_model randomises it for tests)
         if isinstance(m, torch.nn.BatchNorm2d):
             m.reset_parameters()
@@ -118,7 +152,7 @@ def main():
     for i in (2, 5):  # the hidden layers are narrow (128): lighter dropout than torchvision's 0.5
         model.classifier[i].p = a.dropout
     if a.init_from:
-        model.load_state_dict(vc.read_torchvision_h5(a.init_from)[0], strict=True)
+        widen(vc.read_torchvision_h5(a.init_from)[0], model, gen)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-4)
     budget = a.minutes * 60
     start = time.time()
