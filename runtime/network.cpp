@@ -37,8 +37,8 @@ S input_dims(const NetworkLayer& l, int n) {
 ConvShape conv_shape(const NetworkLayer& l, int n) {
   ConvShape s = input_dims<ConvShape>(l, n);
   s.k = static_cast<int>(l.out_shape[0]);
-  s.r = static_cast<int>(l.weight.dim(2));
-  s.s = static_cast<int>(l.weight.dim(3));
+  s.r = l.kernel_h;
+  s.s = l.kernel_w;
   return s;
 }
 PoolShape pool_shape(const NetworkLayer& l, int n) { return input_dims<PoolShape>(l, n); }
@@ -104,6 +104,8 @@ VggNetwork::VggNetwork(Context& ctx, const ModelWeights& weights, const NetworkO
         l.kind = LayerKind::Conv;
         l.weight = upload(l.name + ".weight");
         l.bias = upload(l.name + ".bias");
+        l.kernel_h = static_cast<int>(l.weight.dim(2));
+        l.kernel_w = static_cast<int>(l.weight.dim(3));
         l.out_shape = {m.out_channels, shape[1], shape[2]};
         break;
       case FeatureModule::BatchNorm: {
@@ -181,6 +183,12 @@ VggNetwork::VggNetwork(Context& ctx, const ModelWeights& weights, const NetworkO
     planned_bytes_ += static_cast<size_t>(max_grad_batch_ * (total_outputs + 2 * largest)) * sizeof(float);
   }
   plan_inference(weights, options);
+  // Without backward the fused layers never run one by one: drop their layer-by-layer copies of
+  // the weights (VGG16: 59 MB).
+  if (max_grad_batch_ == 0)
+    for (size_t i = 0; i < steps_end_; ++i)
+      if (layers_[i].kind == LayerKind::Conv || layers_[i].kind == LayerKind::BatchNorm)
+        layers_[i].weight = Tensor(), layers_[i].bias = Tensor();
   for (const InferenceStep& step : steps_)
     if (step.weight.defined()) planned_bytes_ += (step.weight.numel() + step.bias.numel()) * sizeof(float);
   for (NetworkLayer& l : layers_) {

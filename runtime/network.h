@@ -39,8 +39,10 @@ struct NetworkLayer {
   std::string name;
   LayerKind kind;
   Shape in_shape, out_shape;  // per image: [C,H,W] for features/avgpool, [F] for the classifier
-  Tensor weight, bias;        // Conv/Linear: weight and bias; BatchNorm: scale and shift
+  Tensor weight, bias;        // Conv/Linear: weight and bias; BatchNorm: scale and shift (for
+                              // fused layers of a network without backward: none, see forward)
   Tensor weight_grad, bias_grad;
+  int kernel_h = 0, kernel_w = 0;  // Conv
   bool feature_map() const { return out_shape.size() == 3; }
 };
 

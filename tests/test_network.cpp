@@ -177,6 +177,9 @@ std::vector<float> forward_logits(Backend backend, MathMode math, const ModelWei
   VggNetwork net(ctx, w, o);
   CHECK(net.inference_fused() == v.fuse);
   if (v.fuse) CHECK(net.inference_layout() == (v.layout == ForwardLayout::NHWC ? Layout::NHWC : Layout::NCHW));
+  // No backward: the fused layers keep only their fused weights; unfused ones keep theirs.
+  for (const NetworkLayer& l : net.layers())
+    if (l.kind == LayerKind::Conv || l.kind == LayerKind::BatchNorm) CHECK(l.weight.defined() == !v.fuse);
   return net.forward(Tensor::from_host(backend, {n, 3, size, size}, x)).to_host();
 }
 

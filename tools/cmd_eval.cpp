@@ -163,20 +163,15 @@ int cmd_eval(int argc, char** argv) {
   for (const InputImage& in : images) {
     Image input;
     std::vector<uint8_t> mask;
-    try {
+    const bool read = progress.read_or_skip([&] {
       input = resize_bilinear(load_input(in, max_pixels), net.input_w(), net.input_h());
       if (!masks_dir.empty()) {
         const std::string stem = in.path == "-" ? in.name : std::filesystem::path(in.path).stem().string();
         const std::string mask_path = (std::filesystem::path(masks_dir) / (stem + ".png")).string();
         mask = load_mask(mask_path, net.input_w(), net.input_h(), max_pixels);
       }
-    } catch (const Error& e) {
-      if (e.kind() != ErrorKind::BadInput) throw;
-      progress.skipped(e.what());
-      progress.step();
-      ++failures;
-      continue;
-    }
+    }, &failures);
+    if (!read) continue;
     explainer.set_image(to_normalized_chw(input, session->weights.mean, session->weights.std));
     for (size_t m = 0; m < methods.size(); ++m) {
       const CamResult r = explainer.explain(methods[m]);

@@ -129,15 +129,7 @@ int cmd_explain(int argc, char** argv) {
   bool first_image = true;
   for (const InputImage& in : inputs) {
     Image original;
-    try {
-      original = load_input(in, max_pixels);
-    } catch (const Error& e) {
-      if (e.kind() != ErrorKind::BadInput) throw;
-      progress.skipped(e.what());
-      progress.step();
-      ++failures;
-      continue;
-    }
+    if (!progress.read_or_skip([&] { original = load_input(in, max_pixels); }, &failures)) continue;
     const Image input = resize_bilinear(original, net.input_w(), net.input_h());
     // The forward and the backward to the target layer are shared by every method: timed apart.
     const auto t0 = std::chrono::steady_clock::now();

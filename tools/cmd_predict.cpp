@@ -120,17 +120,12 @@ int cmd_predict(int argc, char** argv) {
     batch_host.clear();
   };
   for (const InputImage& in : inputs) {
-    try {
+    progress.read_or_skip([&] {
       const Image img = resize_bilinear(load_input(in, max_pixels), in_w, in_h);
       const std::vector<float> chw = to_normalized_chw(img, weights.mean, weights.std);
       batch_host.insert(batch_host.end(), chw.begin(), chw.end());
       batch_paths.push_back(in.path);
-    } catch (const Error& e) {
-      if (e.kind() != ErrorKind::BadInput) throw;
-      progress.skipped(e.what());
-      progress.step();
-      ++failures;
-    }
+    }, &failures);
     if (static_cast<int>(batch_paths.size()) == options.max_batch) forward_batch();
   }
   forward_batch();

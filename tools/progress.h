@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <string>
 
+#include "runtime/error.h"
+
 namespace uc::cli {
 
 class Progress {
@@ -20,6 +22,22 @@ class Progress {
   void print(FILE* stream, const std::string& text);
   // A skipped input: "unioncam: error: <message> (skipped)" on standard error.
   void skipped(const std::string& message);
+
+  // Runs `load` (reading one input). An input error (ErrorKind::BadInput) is reported as
+  // skipped, counted in *failures and stepped over: returns false. Other errors propagate.
+  template <class Load>
+  bool read_or_skip(Load&& load, int* failures) {
+    try {
+      load();
+      return true;
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::BadInput) throw;
+      skipped(e.what());
+      step();
+      ++*failures;
+      return false;
+    }
+  }
 
  private:
   void erase();
