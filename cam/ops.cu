@@ -1,5 +1,6 @@
-// CUDA kernels behind cam/ops.h. cam/ops.cpp has already checked every argument (shapes,
-// backends, ranges) before it hands over, so these functions only size the launches. Everything
+// CUDA kernels behind cam/ops.h. cam/ops.cpp has already checked every argument it can see on
+// the host (shapes, backends) before it hands over, so these functions only size the launches;
+// indices that live on the device are range-checked in the kernels (a bad one traps). Everything
 // runs on the default stream; scratch memory comes from the context's shared workspace (stream
 // order keeps it safe), and the only host read-back is the count of cam_nonconstant_maps.
 #include <cub/device/device_radix_sort.cuh>
@@ -280,13 +281,14 @@ __global__ void compact_nonconstant_kernel(float* index, int* count, const float
 // ---- masked inputs, blur ---------------------------------------------------------------------
 
 // index == nullptr: image i uses map first + i.
-__global__ void masked_inputs_kernel(float* out, const float* maps, const float* index, int first,
-                                     int64_t count, const float* x, const float* substrate,
+__global__ void masked_inputs_kernel(float* out, const float* maps, int64_t map_count, const float* index,
+                                     int first, int64_t count, const float* x, const float* substrate,
                                      int64_t plane) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
        i += int64_t(gridDim.x) * blockDim.x) {
     const int64_t image = i / (3 * plane), cp = i % (3 * plane), p = cp % plane;
-    const int64_t pick = index ? __float2int_rn(index[first + image]) : first + image;
+    const int64_t pick = index ? int64_t(index[first + image]) : first + image;  // truncation, as on the CPU
+    if (pick < 0 || pick >= map_count) __trap();  // a caller bug: fail rather than read out of bounds
     const float mv = maps[pick * plane + p];
     out[i] = mv * x[cp] + (1.f - mv) * substrate[cp];
   }
@@ -349,15 +351,18 @@ __global__ void class_scores_kernel(float* out, const float* logits, int m, int 
 
 __global__ void score_differences_kernel(float* out, const float* scores, int offset, int count,
                                          bool relu) {
-  const int i = blockIdx.x * blockDim.x + threadIdx.x;
-  if (i >= count) return;
-  const float d = scores[offset + i] - scores[0];
-  out[i] = relu && d < 0.f ? 0.f : d;  // std::max(d, 0.f): NaN passes, as on the CPU
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count; i += int64_t(gridDim.x) * blockDim.x) {
+    const float d = scores[offset + i] - scores[0];
+    out[i] = relu && d < 0.f ? 0.f : d;  // std::max(d, 0.f): NaN passes, as on the CPU
+  }
 }
 
-__global__ void scatter_kernel(float* dst, const float* src, const float* index, int count) {
-  const int i = blockIdx.x * blockDim.x + threadIdx.x;
-  if (i < count) dst[__float2int_rn(index[i])] = src[i];
+__global__ void scatter_kernel(float* dst, const float* src, const float* index, int count, int size) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count; i += int64_t(gridDim.x) * blockDim.x) {
+    const int k = int(index[i]);  // truncation, as on the CPU
+    if (k < 0 || k >= size) __trap();  // a caller bug: fail rather than write out of bounds
+    dst[k] = src[i];
+  }
 }
 
 // ---- insertion / deletion --------------------------------------------------------------------
@@ -473,8 +478,8 @@ void cam_masked_inputs_cuda(Context&, Tensor& out, const Tensor& maps, const Ten
                             int W) {
   const int64_t plane = int64_t(H) * W, count = int64_t(m) * 3 * plane;
   masked_inputs_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(
-      out.data(), maps.data(), index ? index->data() : nullptr, first, count, x.data(),
-      substrate.data(), plane);
+      out.data(), maps.data(), maps.numel() / plane, index ? index->data() : nullptr, first, count,
+      x.data(), substrate.data(), plane);
   CUDA_CHECK_LAUNCH();
 }
 
@@ -516,7 +521,7 @@ void cam_score_differences_cuda(Context&, Tensor& out, const Tensor& scores, int
 void cam_scatter_cuda(Context&, Tensor& dst, const Tensor& src, const Tensor& index, int count, int size) {
   CUDA_CHECK(cudaMemsetAsync(dst.data(), 0, sizeof(float) * size_t(size)));
   if (count == 0) return;
-  scatter_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(dst.data(), src.data(), index.data(), count);
+  scatter_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(dst.data(), src.data(), index.data(), count, size);
   CUDA_CHECK_LAUNCH();
 }
 

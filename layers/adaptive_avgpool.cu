@@ -8,8 +8,9 @@ namespace uc {
 
 namespace {
 
-__device__ int bin_start(int i, int size, int bins) { return i * size / bins; }
-__device__ int bin_end(int i, int size, int bins) { return ((i + 1) * size + bins - 1) / bins; }
+// In int64 as on the CPU: i * size overflows int for very large inputs.
+__device__ int bin_start(int i, int size, int bins) { return int(int64_t(i) * size / bins); }
+__device__ int bin_end(int i, int size, int bins) { return int(((i + 1) * int64_t(size) + bins - 1) / bins); }
 
 __global__ void adaptive_avgpool_forward_kernel(float* out, const float* in, int64_t planes,
                                                 int h, int w, int oh, int ow) {
@@ -30,8 +31,8 @@ __global__ void adaptive_avgpool_forward_kernel(float* out, const float* in, int
 // Output bins along one axis that contain input position p: the range follows from the bin rule
 // (end > p  <=>  i >= floor(p*bins/size); start <= p  <=>  i < ceil((p+1)*bins/size)).
 __device__ void bins_containing(int p, int size, int bins, int* lo, int* hi) {
-  *lo = p * bins / size;
-  *hi = min(((p + 1) * bins + size - 1) / size, bins) - 1;
+  *lo = int(int64_t(p) * bins / size);
+  *hi = int(min(((p + 1) * int64_t(bins) + size - 1) / size, int64_t(bins))) - 1;
 }
 
 __global__ void adaptive_avgpool_backward_kernel(float* din, const float* dout, int64_t planes,

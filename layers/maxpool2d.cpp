@@ -13,9 +13,10 @@ namespace {
 
 void check_pool(const Context& ctx, const char* op, const Tensor& in, const Tensor& out,
                 const PoolShape& sh) {
-  UC_ASSERT(sh.n > 0 && sh.c > 0 && sh.kernel > 0 && sh.stride > 0 && sh.out_h() > 0 &&
-                sh.out_w() > 0,
-            std::string(op) + ": invalid PoolShape");
+  // The window must fit: out_h() alone is 1 for h < kernel (integer division rounds toward 0).
+  UC_ASSERT(sh.n > 0 && sh.c > 0 && sh.kernel > 0 && sh.stride > 0 && sh.h >= sh.kernel &&
+                sh.w >= sh.kernel,
+            std::string(op) + ": invalid PoolShape (window larger than the input, or empty)");
   detail::expect_tensor(ctx, in, {sh.n, sh.c, sh.h, sh.w}, op, "in");
   detail::expect_tensor(ctx, out, {sh.n, sh.c, sh.out_h(), sh.out_w()}, op, "out");
 }

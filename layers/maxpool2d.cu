@@ -7,8 +7,23 @@ namespace uc {
 
 namespace {
 
-// One thread per output element; strict '>' keeps the first maximum, and a NaN counts as the
-// maximum (the CPU rule), so once best is NaN it stays.
+// Offset (from win) of a window's maximum: strict '>' keeps the first maximum, and a NaN counts
+// as the maximum (the CPU rule), so once best is NaN it stays. dy and dx are the element strides
+// of a window row and column. Forward and backward share it, so the backward's winner is the
+// element the forward chose, whatever the caller's `out` holds.
+__device__ int64_t window_argmax(const float* win, int64_t dy, int64_t dx, int kernel) {
+  int64_t arg = 0;
+  float best = win[0];
+  for (int ky = 0; ky < kernel; ++ky)
+    for (int kx = 0; kx < kernel; ++kx) {
+      const int64_t at = ky * dy + kx * dx;
+      const float v = win[at];
+      if (!isnan(best) && (v > best || isnan(v))) best = v, arg = at;
+    }
+  return arg;
+}
+
+// One thread per output element.
 __global__ void maxpool_forward_kernel(float* out, const float* in, int64_t planes, int h, int w,
                                        int oh, int ow, int kernel, int stride) {
   const int64_t count = planes * oh * ow;
@@ -17,13 +32,7 @@ __global__ void maxpool_forward_kernel(float* out, const float* in, int64_t plan
     const int ox = int(i % ow), oy = int(i / ow % oh);
     const int64_t plane = i / (int64_t(oh) * ow);
     const float* win = in + plane * h * w + int64_t(oy) * stride * w + ox * stride;
-    float best = win[0];
-    for (int ky = 0; ky < kernel; ++ky)
-      for (int kx = 0; kx < kernel; ++kx) {
-        const float v = win[ky * w + kx];
-        if (!isnan(best) && (v > best || isnan(v))) best = v;
-      }
-    out[i] = best;
+    out[i] = win[window_argmax(win, w, 1, kernel)];
   }
 }
 
@@ -38,23 +47,15 @@ __global__ void maxpool_forward_nhwc_kernel(float* out, const float* in, int64_t
     const int ox = int(pixel % ow), oy = int(pixel / ow % oh);
     const int64_t img = pixel / (int64_t(oh) * ow);
     const float* win = in + ((img * h + int64_t(oy) * stride) * w + int64_t(ox) * stride) * c + ch;
-    float best = win[0];
-    for (int ky = 0; ky < kernel; ++ky)
-      for (int kx = 0; kx < kernel; ++kx) {
-        const float v = win[(int64_t(ky) * w + kx) * c];
-        if (!isnan(best) && (v > best || isnan(v))) best = v;
-      }
-    out[i] = best;
+    out[i] = win[window_argmax(win, int64_t(w) * c, c, kernel)];
   }
 }
 
 // One thread per input element, gathering from the windows that contain it: each input is
 // written exactly once (din is overwritten, uncovered borders get 0) and no atomics are needed.
-// A window's winner is its first element equal to the window's maximum (its first NaN when the
-// maximum is NaN).
-__global__ void maxpool_backward_kernel(float* din, const float* dout, const float* in,
-                                        const float* out, int64_t planes, int h, int w, int oh,
-                                        int ow, int kernel, int stride) {
+// A window's winner is recomputed from `in` with the forward's rule (as the CPU does).
+__global__ void maxpool_backward_kernel(float* din, const float* dout, const float* in, int64_t planes,
+                                        int h, int w, int oh, int ow, int kernel, int stride) {
   const int64_t count = planes * h * w;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
        i += int64_t(gridDim.x) * blockDim.x) {
@@ -66,18 +67,9 @@ __global__ void maxpool_backward_kernel(float* din, const float* dout, const flo
     float grad = 0.f;
     for (int oy = oy_lo; oy <= oy_hi; ++oy)
       for (int ox = ox_lo; ox <= ox_hi; ++ox) {
-        const int64_t o = (plane * oh + oy) * ow + ox;
-        const float m = out[o];
-        int winner = -1;  // flat index in the plane
-        for (int ky = 0; ky < kernel && winner < 0; ++ky)
-          for (int kx = 0; kx < kernel; ++kx) {
-            const int at = (oy * stride + ky) * w + ox * stride + kx;
-            if (in_plane[at] == m || (isnan(m) && isnan(in_plane[at]))) {
-              winner = at;
-              break;
-            }
-          }
-        if (winner == y * w + x) grad += dout[o];
+        const int64_t corner = int64_t(oy) * stride * w + ox * stride;
+        if (corner + window_argmax(in_plane + corner, w, 1, kernel) == int64_t(y) * w + x)
+          grad += dout[(plane * oh + oy) * ow + ox];
       }
     din[i] = grad;
   }
@@ -118,8 +110,7 @@ void maxpool2d_backward_cuda(Context&, Tensor& din, const Tensor& dout, const Te
   gpu::expect(out, planes * oh * ow, "maxpool2d_backward out");
   gpu::expect(dout, planes * oh * ow, "maxpool2d_backward dout");
   maxpool_backward_kernel<<<gpu::blocks_for(planes * shape.h * shape.w), gpu::kThreads>>>(
-      din.data(), dout.data(), in.data(), out.data(), planes, shape.h, shape.w, oh, ow,
-      shape.kernel, shape.stride);
+      din.data(), dout.data(), in.data(), planes, shape.h, shape.w, oh, ow, shape.kernel, shape.stride);
   CUDA_CHECK_LAUNCH();
 }
 

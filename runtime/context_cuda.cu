@@ -1,5 +1,6 @@
 // The CUDA half of Context: handles, the shared workspace, and the convolution plan cache.
 #include <algorithm>
+#include <cstdlib>
 #include <string>
 
 #include "runtime/cuda_state.cuh"
@@ -240,6 +241,14 @@ CudaState* create_cuda_state(MathMode math) {
 void destroy_cuda_state(CudaState* state) { delete state; }
 
 const char* cublas_status_string(cublasStatus_t status) { return cublasGetStatusString(status); }
+
+bool sync_after_launch() {
+  static const bool sync = [] {
+    const char* v = std::getenv("UNIONCAM_CUDA_SYNC");
+    return v != nullptr && *v != '\0' && std::string(v) != "0";
+  }();
+  return sync;
+}
 
 }  // namespace detail
 }  // namespace uc

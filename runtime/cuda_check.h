@@ -40,6 +40,17 @@ const char* cublas_status_string(cublasStatus_t status);
       ::uc::detail::device_failure("cuBLAS", #call, __FILE__, __LINE__,                     \
                                    ::uc::detail::cublas_status_string(uc_status_));         \
   } while (0)
+namespace uc::detail {
+// UNIONCAM_CUDA_SYNC=1 in the environment: synchronize after every kernel launch, so that a fault
+// inside a kernel (an illegal address, a trap) is reported at that launch and not at the next
+// copy. Slow; for debugging and the first runs on a new machine.
+bool sync_after_launch();
+}  // namespace uc::detail
+
 // After a kernel launch: launch errors are reported at the launch site.
-#define CUDA_CHECK_LAUNCH() CUDA_CHECK(cudaGetLastError())
+#define CUDA_CHECK_LAUNCH()                                                                 \
+  do {                                                                                      \
+    CUDA_CHECK(cudaGetLastError());                                                         \
+    if (::uc::detail::sync_after_launch()) CUDA_CHECK(cudaDeviceSynchronize());             \
+  } while (0)
 #endif

@@ -426,6 +426,13 @@ TEST_CASE("layers/maxpool2d ties send the gradient to the first maximum") {
   CHECK_CLOSE("tie din", din.to_host(), expected, 0, 0);
 }
 
+TEST_CASE("layers/maxpool2d refuses a window larger than the input") {
+  uc::Context ctx(Backend::CPU);
+  const uc::PoolShape s{1, 1, 1, 4, 2, 2};  // h = 1 < kernel: (1 - 2) / 2 + 1 is 1 in C++
+  Tensor out = cpu_zeros({1, 1, 1, 2});
+  CHECK_THROWS_AS(uc::maxpool2d_forward(ctx, out, cpu({1, 1, 1, 4}, {1, 2, 3, 4}), s), uc::Error);
+}
+
 TEST_CASE("layers/adaptive_avgpool forward and gradient, down- and upsampling") {
   uc::Context ctx(Backend::CPU);
   const std::vector<uc::AdaptivePoolShape> shapes = {

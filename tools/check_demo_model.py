@@ -26,3 +26,6 @@ with torch.no_grad(): lg = m((x-mean)/std)
 pt = lg.argmax(1).numpy()
 print(f"runtime accuracy {np.mean(rt==y):.4f} on {N} test images; pytorch (same h5, same resize) {np.mean(pt==y):.4f}; "
       f"top-1 agreement {np.mean(rt==pt):.4f}; max |top logit diff| {np.abs(lg.numpy()[np.arange(N), rt]-rtl).max():.2e}")
+names = [n.decode() if isinstance(n, bytes) else str(n) for n in attrs.get('class_names', [])] or [str(c) for c in range(lg.shape[1])]
+print("runtime per class: " + ", ".join(f"{names[c]} {100 * np.mean(rt[y == c] == c):.0f} %"
+                                        for c in sorted(set(y.tolist()), key=lambda c: -np.mean(rt[y == c] == c))))
