@@ -122,6 +122,11 @@ void compare_maxpool(const uc::PoolShape& s, const Tensor& x) {
   uc::maxpool2d_backward(cpu, din, dout, x, out, s);
   uc::maxpool2d_backward(gpu, gdin, gdout, gx, gout, s);
   check_same("maxpool din", gdin, din, kFp32);
+  // The winners come from the input alone, as on the CPU: an `out` that is not the forward's
+  // result changes nothing.
+  Tensor not_out = to_cuda(random_cpu(out_shape, 22));
+  uc::maxpool2d_backward(gpu, gdin, gdout, gx, not_out, s);
+  check_same("maxpool din (out ignored)", gdin, din, kFp32);
 }
 
 void compare_adaptive(const uc::AdaptivePoolShape& s) {

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
-"""Trains the demo model: a narrow VGG16-BN (torchvision config D, per-block widths
-8,16,32,64,64, classifier hidden 128, 10 Fashion-MNIST classes) on the data set of
+"""Trains the demo model: a narrow VGG16-BN (torchvision config D, per-block widths --widths,
+default 8,16,32,64,64; classifier hidden 128, 10 Fashion-MNIST classes) on the data set of
 make_dataset.py, time-boxed, and exports the best epoch (by val accuracy) with vgg_common.
+--init-from continues from an exported model, widening it first when --widths are wider.
+models/README.md has the commands that made the bundled model.
 
   train_demo_model.py --data data/fashion --out models/fashion_vgg16bn.h5 --seed 0 --minutes 15 --size 128
 
