@@ -1,7 +1,7 @@
 # Shared by the end-to-end CLI tests (sourced): a temp folder, counters and the check helpers.
 # The sourcing script sets bin, src and weights first; it ends with `finish NAME`.
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-python=/usr/bin/python3
+python=${PYTHON:-/usr/bin/python3}  # Debian's, which sees python3-torch and friends
 failures=0; count=0
 
 # expect CODE "stderr/stdout must contain" -- command...
