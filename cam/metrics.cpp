@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
+#include <utility>
 
 #include "runtime/error.h"
 
@@ -66,18 +68,30 @@ MapMetrics evaluate_map(Explainer& ex, const std::vector<float>& map, const std:
   return r;
 }
 
+namespace {
+// Mean of per-image values and the half-width of its 95 % interval (1.96 sample standard
+// deviations / sqrt(n); 0 for fewer than two values).
+std::pair<double, double> mean_ci95(const std::vector<double>& v) {
+  double sum = 0, sum_sq = 0;
+  for (double x : v) sum += x;
+  const double n = static_cast<double>(v.size()), mean = sum / n;
+  for (double x : v) sum_sq += (x - mean) * (x - mean);
+  return {mean, v.size() > 1 ? 1.96 * std::sqrt(sum_sq / (n - 1) / n) : 0.0};
+}
+}  // namespace
+
 MetricsSummary summarize(const std::vector<MapMetrics>& per_image) {
   MetricsSummary s;
   s.images = static_cast<int>(per_image.size());
   if (per_image.empty()) return s;
-  int masked = 0;
-  double pointing = 0, energy = 0;
+  std::vector<double> drop, increase, insertion, deletion, overall, pointing, energy;
   for (const MapMetrics& m : per_image) {
-    s.avg_drop += m.drop;
-    s.avg_increase += m.increase ? 100.0 : 0.0;
-    s.insertion += m.insertion;
-    s.deletion += m.deletion;
-    if (m.pointing >= 0) ++masked, pointing += m.pointing, energy += m.energy;
+    drop.push_back(m.drop);
+    increase.push_back(m.increase ? 100.0 : 0.0);
+    insertion.push_back(m.insertion);
+    deletion.push_back(m.deletion);
+    overall.push_back(m.insertion - m.deletion);
+    if (m.pointing >= 0) pointing.push_back(m.pointing), energy.push_back(m.energy);
     if (s.insertion_curve.empty()) {
       s.insertion_curve.assign(m.insertion_curve.size(), 0.0);
       s.deletion_curve.assign(m.deletion_curve.size(), 0.0);
@@ -89,33 +103,18 @@ MetricsSummary summarize(const std::vector<MapMetrics>& per_image) {
     for (size_t i = 0; i < m.deletion_curve.size(); ++i) s.deletion_curve[i] += m.deletion_curve[i];
   }
   const double n = s.images;
-  s.avg_drop /= n, s.avg_increase /= n, s.insertion /= n, s.deletion /= n;
-  s.overall = s.insertion - s.deletion;
   for (double& v : s.insertion_curve) v /= n;
   for (double& v : s.deletion_curve) v /= n;
-  if (masked > 0) s.pointing = pointing / masked, s.energy = energy / masked;
-
-  // 95 % half-widths from the sample variance over images.
-  double v_drop = 0, v_inc = 0, v_ins = 0, v_del = 0, v_all = 0, v_point = 0, v_energy = 0;
-  auto sq = [](double x) { return x * x; };
-  for (const MapMetrics& m : per_image) {
-    v_drop += sq(m.drop - s.avg_drop);
-    v_inc += sq((m.increase ? 100.0 : 0.0) - s.avg_increase);
-    v_ins += sq(m.insertion - s.insertion);
-    v_del += sq(m.deletion - s.deletion);
-    v_all += sq(m.insertion - m.deletion - s.overall);
-    if (m.pointing >= 0) v_point += sq(m.pointing - s.pointing), v_energy += sq(m.energy - s.energy);
+  std::tie(s.avg_drop, s.ci95.avg_drop) = mean_ci95(drop);
+  std::tie(s.avg_increase, s.ci95.avg_increase) = mean_ci95(increase);
+  std::tie(s.insertion, s.ci95.insertion) = mean_ci95(insertion);
+  std::tie(s.deletion, s.ci95.deletion) = mean_ci95(deletion);
+  s.overall = s.insertion - s.deletion;  // METHODS.md: Overall = Insertion - Deletion
+  s.ci95.overall = mean_ci95(overall).second;
+  if (!pointing.empty()) {
+    std::tie(s.pointing, s.ci95.pointing) = mean_ci95(pointing);
+    std::tie(s.energy, s.ci95.energy) = mean_ci95(energy);
   }
-  auto half_width = [](double sum_sq, int count) {
-    return count > 1 ? 1.96 * std::sqrt(sum_sq / (count - 1) / count) : 0.0;
-  };
-  const int images = s.images;
-  s.ci95.avg_drop = half_width(v_drop, images);
-  s.ci95.avg_increase = half_width(v_inc, images);
-  s.ci95.insertion = half_width(v_ins, images);
-  s.ci95.deletion = half_width(v_del, images);
-  s.ci95.overall = half_width(v_all, images);
-  if (masked > 0) s.ci95.pointing = half_width(v_point, masked), s.ci95.energy = half_width(v_energy, masked);
   return s;
 }
 

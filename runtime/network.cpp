@@ -24,6 +24,18 @@ namespace {
 constexpr float kBatchNormEps = 1e-5f;  // torchvision's BatchNorm2d default
 constexpr int kPooledSize = 7;          // torchvision's AdaptiveAvgPool2d((7, 7))
 
+// A BatchNorm layer's inference form y = scale * x + shift, per channel, from the file's
+// parameters (host). Used for the layer-by-layer BatchNorm and to fold it into the convolution.
+void host_batchnorm(const ModelWeights& weights, const std::string& name, int c, std::vector<float>* scale,
+                    std::vector<float>* shift) {
+  scale->resize(c);
+  shift->resize(c);
+  batchnorm_scale_shift(weights.at(name + ".weight").data.data(), weights.at(name + ".bias").data.data(),
+                        weights.at(name + ".running_mean").data.data(),
+                        weights.at(name + ".running_var").data.data(), kBatchNormEps, c, scale->data(),
+                        shift->data());
+}
+
 // Fills the n, c, h, w fields every feature-map shape struct shares from the layer's input.
 template <typename S>
 S input_dims(const NetworkLayer& l, int n) {
@@ -100,28 +112,18 @@ VggNetwork::VggNetwork(Context& ctx, const ModelWeights& weights, const NetworkO
     l.name = "features." + std::to_string(m.index);
     l.in_shape = shape;
     switch (m.kind) {
-      case FeatureModule::Conv:
+      case FeatureModule::Conv: {  // weights uploaded after plan_inference, when needed
         l.kind = LayerKind::Conv;
-        l.weight = upload(l.name + ".weight");
-        l.bias = upload(l.name + ".bias");
-        l.kernel_h = static_cast<int>(l.weight.dim(2));
-        l.kernel_w = static_cast<int>(l.weight.dim(3));
+        const Shape& w = weights.at(l.name + ".weight").shape;
+        l.kernel_h = static_cast<int>(w[2]);
+        l.kernel_w = static_cast<int>(w[3]);
         l.out_shape = {m.out_channels, shape[1], shape[2]};
         break;
-      case FeatureModule::BatchNorm: {
+      }
+      case FeatureModule::BatchNorm:
         l.kind = LayerKind::BatchNorm;
-        const int c = m.in_channels;
-        std::vector<float> scale(c), shift(c);
-        batchnorm_scale_shift(weights.at(l.name + ".weight").data.data(),
-                              weights.at(l.name + ".bias").data.data(),
-                              weights.at(l.name + ".running_mean").data.data(),
-                              weights.at(l.name + ".running_var").data.data(), kBatchNormEps, c,
-                              scale.data(), shift.data());
-        l.weight = Tensor::from_host(backend, {c}, scale);
-        l.bias = Tensor::from_host(backend, {c}, shift);
         l.out_shape = shape;
         break;
-      }
       case FeatureModule::ReLU:
         l.kind = LayerKind::ReLU;
         l.out_shape = shape;
@@ -183,12 +185,23 @@ VggNetwork::VggNetwork(Context& ctx, const ModelWeights& weights, const NetworkO
     planned_bytes_ += static_cast<size_t>(max_grad_batch_ * (total_outputs + 2 * largest)) * sizeof(float);
   }
   plan_inference(weights, options);
-  // Without backward the fused layers never run one by one: drop their layer-by-layer copies of
-  // the weights (VGG16: 59 MB).
-  if (max_grad_batch_ == 0)
-    for (size_t i = 0; i < steps_end_; ++i)
-      if (layers_[i].kind == LayerKind::Conv || layers_[i].kind == LayerKind::BatchNorm)
-        layers_[i].weight = Tensor(), layers_[i].bias = Tensor();
+  // The feature layers' own weights, for forward_keep/backward and an unfused forward. Without
+  // backward, a network whose features all run fused (plan_inference fuses all or none) needs
+  // none of them (VGG16: 59 MB less).
+  if (max_grad_batch_ > 0 || steps_.empty()) {
+    for (NetworkLayer& l : layers_) {
+      if (l.kind == LayerKind::Conv) {
+        l.weight = upload(l.name + ".weight");
+        l.bias = upload(l.name + ".bias");
+      } else if (l.kind == LayerKind::BatchNorm) {
+        const int c = static_cast<int>(l.in_shape[0]);
+        std::vector<float> scale, shift;
+        host_batchnorm(weights, l.name, c, &scale, &shift);
+        l.weight = Tensor::from_host(backend, {c}, scale);
+        l.bias = Tensor::from_host(backend, {c}, shift);
+      }
+    }
+  }
   for (const InferenceStep& step : steps_)
     if (step.weight.defined()) planned_bytes_ += (step.weight.numel() + step.bias.numel()) * sizeof(float);
   for (NetworkLayer& l : layers_) {
@@ -227,7 +240,8 @@ void VggNetwork::plan_inference(const ModelWeights& weights, const NetworkOption
     const int k = static_cast<int>(w.shape[0]), c = static_cast<int>(w.shape[1]);
     const int r = static_cast<int>(w.shape[2]), s = static_cast<int>(w.shape[3]);
     if (bn) {
-      const std::vector<float> scale = layers_[i + 1].weight.to_host(), shift = layers_[i + 1].bias.to_host();
+      std::vector<float> scale, shift;
+      host_batchnorm(weights, layers_[i + 1].name, k, &scale, &shift);
       batchnorm_fold_into_conv(wf.data(), bf.data(), k, c * r * s, scale.data(), shift.data());
     }
     Shape w_shape{k, c, r, s};
