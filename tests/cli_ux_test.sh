@@ -193,10 +193,16 @@ for path in (f"{c}/table.csv", sys.argv[4]):
     rows = list(csv.reader(open(path)))
     assert rows[0][:4] == ["Method", "Avg Drop", "Avg Increase", "Insertion"], rows[0]
     assert {r[0]: r[3] for r in rows[1:]} == {n: format(m["insertion"], ".2f") for n, m in d["methods"].items()}, rows
+    ci = rows[0].index("Insertion ±95%")
+    assert {r[0]: r[ci] for r in rows[1:]} == {n: format(m["ci95"]["insertion"], ".2f") for n, m in d["methods"].items()}, rows
 for path in (f"{c}/table.md", sys.argv[3]):
     lines = open(path).read().splitlines()
     assert lines[0].startswith("|") and "Method" in lines[0] and "Deletion" in lines[0] and set(lines[1]) <= set("|-: "), lines
-    assert len(lines) == 2 + len(d["methods"]), lines' "$tmp/eval.json" "$tmp/c/d" "$tmp/t/table.md" "$tmp/t/table.csv"
+    assert len(lines) == 2 + len(d["methods"]), lines
+    for line in lines[2:]:
+        name = line.split("|")[1].strip()
+        m = d["methods"][name]
+        assert format(m["deletion"], ".2f") + " ± " + format(m["ci95"]["deletion"], ".2f") in line, line' "$tmp/eval.json" "$tmp/c/d" "$tmp/t/table.md" "$tmp/t/table.csv"
 expect 2 "already exists" -- run eval --images "$fixtures" --methods gradcam --curves "$tmp/c/d"
 expect 0 "Insertion" -- run eval --images "$fixtures" --limit 1 --methods gradcam --curves "$tmp/c/d" --force --table "$tmp/t/UP.CSV"
 [ -s "$tmp/t/UP.CSV" ] || { failures=$((failures + 1)); echo "FAIL: --table with an upper-case extension"; }

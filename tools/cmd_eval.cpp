@@ -5,6 +5,9 @@
 #include <filesystem>
 #include <iostream>
 #include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "cam/image.h"
 #include "cam/metrics.h"
@@ -72,16 +75,35 @@ std::string fixed2(double v) {
   return buf;
 }
 
+// The table's metrics in column order, each as {mean, 95 % half-width}; pointing and energy
+// in percent, like the other columns.
+std::vector<std::pair<double, double>> metric_columns(const MetricsSummary& s, bool localization) {
+  const MetricsSummary::Values& ci = s.ci95;
+  std::vector<std::pair<double, double>> v = {{s.avg_drop, ci.avg_drop}, {s.avg_increase, ci.avg_increase},
+                                              {s.insertion, ci.insertion}, {s.deletion, ci.deletion},
+                                              {s.overall, ci.overall}};
+  if (localization) v.insert(v.end(), {{100 * s.pointing, 100 * ci.pointing}, {100 * s.energy, 100 * ci.energy}});
+  return v;
+}
+
+std::string mean_pm(const std::pair<double, double>& v) { return fixed2(v.first) + " ± " + fixed2(v.second); }
+
+// Markdown puts "mean ± half-width" in each cell; CSV keeps the means as plain numbers in the
+// first columns and appends the half-widths as "<metric> ±95%" columns.
 Table results_table(const std::vector<CamMethod>& methods, const std::vector<MetricsSummary>& summaries,
-                    bool localization) {
+                    bool localization, bool markdown) {
   Table t;
-  t.headers = {"Method", "Avg Drop", "Avg Increase", "Insertion", "Deletion", "Overall"};
+  t.headers = {"Avg Drop", "Avg Increase", "Insertion", "Deletion", "Overall"};
   if (localization) t.headers.insert(t.headers.end(), {"Pointing", "Energy"});
+  if (!markdown)
+    for (size_t c = 0, n = t.headers.size(); c < n; ++c) t.headers.push_back(t.headers[c] + " ±95%");
+  t.headers.insert(t.headers.begin(), "Method");
   for (size_t m = 0; m < methods.size(); ++m) {
-    const MetricsSummary& s = summaries[m];
-    std::vector<std::string> row = {cam_method_name(methods[m]), fixed2(s.avg_drop), fixed2(s.avg_increase),
-                                    fixed2(s.insertion), fixed2(s.deletion), fixed2(s.overall)};
-    if (localization) row.insert(row.end(), {fixed2(100 * s.pointing), fixed2(100 * s.energy)});
+    const auto values = metric_columns(summaries[m], localization);
+    std::vector<std::string> row = {cam_method_name(methods[m])};
+    for (const auto& v : values) row.push_back(markdown ? mean_pm(v) : fixed2(v.first));
+    if (!markdown)
+      for (const auto& v : values) row.push_back(fixed2(v.second));
     t.rows.push_back(std::move(row));
   }
   return t;
@@ -189,7 +211,8 @@ int cmd_eval(int argc, char** argv) {
   std::vector<MetricsSummary> summaries;
   for (const auto& metrics : per_method) summaries.push_back(summarize(metrics));
   const bool localization = !masks_dir.empty();
-  const Table table = results_table(methods, summaries, localization);
+  const Table markdown = results_table(methods, summaries, localization, true);
+  const Table csv = results_table(methods, summaries, localization, false);
   if (!curves_dir.empty()) {
     const std::filesystem::path dir(curves_dir);
     const std::string n_images = " (mean over " + std::to_string(done) + " images)";
@@ -202,10 +225,10 @@ int cmd_eval(int argc, char** argv) {
                svg_line_chart("Insertion" + n_images, "fraction of pixels inserted", "class probability", insertion));
     write_text((dir / "deletion.svg").string(),
                svg_line_chart("Deletion" + n_images, "fraction of pixels deleted", "class probability", deletion));
-    write_text((dir / "table.md").string(), markdown_table(table));
-    write_text((dir / "table.csv").string(), csv_table(table));
+    write_text((dir / "table.md").string(), markdown_table(markdown));
+    write_text((dir / "table.csv").string(), csv_table(csv));
   }
-  if (!table_path.empty()) write_text(table_path, table_ext == ".md" ? markdown_table(table) : csv_table(table));
+  if (!table_path.empty()) write_text(table_path, table_ext == ".md" ? markdown_table(markdown) : csv_table(csv));
   if (!per_image_path.empty()) write_text(per_image_path, csv_table(per_image_table(evaluated, classes, methods, per_method)));
 
   std::ostringstream o;
@@ -227,26 +250,22 @@ int cmd_eval(int argc, char** argv) {
     }
     o << "}}\n";
   } else {
-    // Right-aligned columns of 12 characters; the arrows are one character but three bytes.
+    // Right-aligned columns of 16 characters ("mean ± half-width" of the 95 % interval); the
+    // arrows and ± are one character but two or three bytes.
     auto column = [](const std::string& label) {
       size_t chars = 0;
       for (unsigned char ch : label) chars += (ch & 0xC0) != 0x80;
-      return std::string(chars < 12 ? 12 - chars : 0, ' ') + label;
+      return std::string(chars < 16 ? 16 - chars : 0, ' ') + label;
     };
-    o << done << " images\n" << "Method    ";
+    o << done << " images (mean ± 95 % interval half-width)\n" << "Method    ";
     for (const char* h : {"Avg Drop ↓", "Avg Inc ↑", "Insertion ↑", "Deletion ↓", "Overall ↑"}) o << column(h);
     if (localization) o << column("Pointing ↑") << column("Energy ↑");
     o << "\n";
     for (size_t m = 0; m < methods.size(); ++m) {
-      const MetricsSummary& s = summaries[m];
-      char line[256];
-      std::snprintf(line, sizeof line, "%-10s%12.2f%12.2f%12.2f%12.2f%12.2f", cam_method_name(methods[m]), s.avg_drop,
-                    s.avg_increase, s.insertion, s.deletion, s.overall);
-      o << line;
-      if (localization) {
-        std::snprintf(line, sizeof line, "%12.2f%12.2f", 100 * s.pointing, 100 * s.energy);
-        o << line;
-      }
+      char name[16];
+      std::snprintf(name, sizeof name, "%-10s", cam_method_name(methods[m]));
+      o << name;
+      for (const auto& v : metric_columns(summaries[m], localization)) o << column(mean_pm(v));
       o << "\n";
     }
   }

@@ -12,6 +12,7 @@ centres (what unioncam does to its inputs) and --size is stored as input_size, s
 resizes its inputs the same way. CPU only (PyTorch, 2 threads).
 """
 import argparse
+import copy
 import csv
 import math
 import os
@@ -98,6 +99,17 @@ def widen(state, model, gen, noise=0.01):
     model.load_state_dict(out, strict=True)
 
 
+def update_ema(ema, model, decay):
+    """ema <- decay * ema + (1 - decay) * model, over parameters and floating buffers (BatchNorm's
+    running statistics); integer buffers (batch counters) are copied."""
+    with torch.no_grad():
+        for e, m in zip(ema.state_dict().values(), model.state_dict().values()):
+            if e.dtype.is_floating_point:
+                e.mul_(decay).add_(m, alpha=1 - decay)
+            else:
+                e.copy_(m)
+
+
 def accuracy(model, x, y, mean, std, bs=128):
     model.eval()
     correct = 0
@@ -128,6 +140,9 @@ def main():
     p.add_argument("--widths", default="8,16,32,64,64", help="the five per-block conv widths")
     p.add_argument("--init-from", help="continue from this exported .h5 (same depth; a narrower one is widened "
                                        "without changing its function)")
+    p.add_argument("--ema", type=float, default=0.0,
+                   help="also keep an exponential moving average of the weights and BatchNorm statistics with "
+                        "this decay (e.g. 0.999); each epoch the better of the two on val is the candidate")
     a = p.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -156,6 +171,7 @@ def main():
     if a.init_from:
         widen(vc.read_torchvision_h5(a.init_from)[0], model, gen)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-4)
+    ema = copy.deepcopy(model) if a.ema > 0 else None
     budget = a.minutes * 60
     start = time.time()
     best, best_state, epoch, steps = -1.0, None, 0, 0
@@ -178,6 +194,8 @@ def main():
             opt.zero_grad()
             loss.backward()
             opt.step()
+            if ema is not None:
+                update_ema(ema, model, a.ema)
             steps += 1
             loss_sum += loss.item() * len(idx)
             hits += (logits.argmax(1) == ytr[idx]).sum().item()
@@ -185,11 +203,13 @@ def main():
             if steps % 25 == 0:
                 print(f"  step {steps} loss {loss_sum / seen:.3f}", flush=True)
         va = accuracy(model, xva, yva, mean, std)
-        print(f"epoch {epoch} ({seen} images) loss {loss_sum / max(1, seen):.3f} train acc {hits / max(1, seen):.4f} val {va:.4f} "
-              f"[{time.time() - start:.0f} s]", flush=True)
-        if va > best:
-            best = va
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        va_ema = accuracy(ema, xva, yva, mean, std) if ema is not None else -1.0
+        print(f"epoch {epoch} ({seen} images) loss {loss_sum / max(1, seen):.3f} train acc {hits / max(1, seen):.4f} val {va:.4f}"
+              + (f" ema val {va_ema:.4f}" if ema is not None else "") + f" [{time.time() - start:.0f} s]", flush=True)
+        candidate = ema if va_ema > va else model
+        if max(va, va_ema) > best:
+            best = max(va, va_ema)
+            best_state = {k: v.detach().clone() for k, v in candidate.state_dict().items()}
             export(a.out + ".best", best_state, mean, std, a.size)  # a usable checkpoint if stopped early
     model.load_state_dict(best_state)
     te = accuracy(model, xte, yte, mean, std)
