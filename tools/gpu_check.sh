@@ -27,7 +27,7 @@ fi
 # UNIONCAM_CUDA_SYNC=1: a fault inside a kernel is reported at its launch (file:line), not at
 # the next copy; the tests are small enough for the synchronization not to matter.
 echo "== tests" | tee "$out/test.log"
-(cd $build && UNIONCAM_CUDA_SYNC=1 ctest --output-on-failure --timeout 240 2>&1) | tee -a "$out/test.log" || status=1
+(cd $build && UNIONCAM_CUDA_SYNC=1 ctest -j "$(nproc)" --output-on-failure --timeout 240 2>&1) | tee -a "$out/test.log" || status=1
 UNIONCAM_CUDA_SYNC=1 timeout 120 $build/unioncam_tests -tc="cuda/*" -s 2>&1 | tail -n 40 > "$out/cuda_tests.log"
 echo "== bench" | tee "$out/bench.log"
 for p in fp32 tf32; do
