@@ -138,15 +138,16 @@ Tensor Explainer::device_scores(int count, ScoreKind kind, const BatchBuilder& b
   return scores_.view(0, {count});
 }
 
-Tensor Explainer::masked(const Tensor& maps, const Tensor* index, int m, const Tensor& substrate) {
+Tensor Explainer::masked(const Tensor& maps, const Tensor* index, int m, const Tensor& substrate,
+                         ScoreKind kind) {
   Context& ctx = net_.context();
-  return device_scores(m, options_.score, [&](Tensor& batch, int first, int n) {
+  return device_scores(m, kind, [&](Tensor& batch, int first, int n) {
     cam_masked_inputs(ctx, batch, maps, index, first, n, x_, substrate, H_, W_);
   });
 }
 
 std::vector<float> Explainer::masked_scores(const Tensor& maps, int m) {
-  return masked(maps, nullptr, m, x_b_).to_host();
+  return masked(maps, nullptr, m, x_b_, options_.score).to_host();
 }
 
 float Explainer::baseline_score() {
@@ -196,7 +197,7 @@ bool Explainer::score_cam(Tensor& out) {
   // Each forwarded channel's score goes to its weight slot on the device; the rest stay 0.
   Tensor w = weights_.view(0, {K_});
   if (live > 0)
-    cam_scatter(ctx, w, masked(M, &index_, live, x_b_), index_, live, K_);
+    cam_scatter(ctx, w, masked(M, &index_, live, x_b_, options_.score), index_, live, K_);
   else
     w.fill_zero();
   cam_channel_weighted_sum(ctx, out, U, w, K_, HW, true);
@@ -217,9 +218,10 @@ bool Explainer::group_cam(Tensor& out) {
   Tensor M = masks_.view(HW, {G, HW});
   M.copy_from(U);
   cam_normalize_maps(ctx, M, G, HW);
-  // Scores use the options' score kind like every other method (METHODS writes p_c: the default).
+  // Probabilities whatever --score says: METHODS writes p_c here (Group-CAM's own softmax
+  // scores), not the s_c of Score-CAM and UnionCAM's β.
   Tensor score = weights_.view(0, {G});  // the channel weights are no longer needed
-  cam_score_differences(ctx, score, masked(masks_, nullptr, G + 1, blur_), 1, G, true);
+  cam_score_differences(ctx, score, masked(masks_, nullptr, G + 1, blur_, ScoreKind::Prob), 1, G, true);
   cam_channel_weighted_sum(ctx, out, U, score, G, HW, false);
   return normalize(out);
 }
@@ -237,7 +239,7 @@ bool Explainer::union_cam(Tensor& out, UnionCamDetails& d) {
   normalize(den);
   const bool reg_degenerate = options_.region == RegionMethod::ScoreCam ? score_cam(reg) : group_cam(reg);
 
-  const std::vector<float> s = masked(union_maps_, nullptr, 3, x_b_).to_host();  // x_b, L_den ⊙ x, L_reg ⊙ x
+  const std::vector<float> s = masked(union_maps_, nullptr, 3, x_b_, options_.score).to_host();  // x_b, L_den ⊙ x, L_reg ⊙ x
   d.theta = options_.theta;
   d.beta_den = s[1] - s[0];
   d.beta_reg = s[2] - s[0];
@@ -253,7 +255,7 @@ bool Explainer::union_cam(Tensor& out, UnionCamDetails& d) {
   Tensor dr = map_;
   cam_channel_weighted_sum(ctx, dr, union_maps_.view(HW, {2, HW}), upload_weights(beta), 2, HW, false);
   const bool dr_degenerate = normalize(dr);
-  d.beta_dr = masked(dr, nullptr, 1, x_b_).to_host().at(0) - s[0];
+  d.beta_dr = masked(dr, nullptr, 1, x_b_, options_.score).to_host().at(0) - s[0];
   d.fused = d.beta_dr > d.beta_reg;
   out.copy_from(d.fused ? dr : reg);
   return d.fused ? dr_degenerate : reg_degenerate;

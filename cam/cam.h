@@ -97,7 +97,8 @@ class Explainer {
   // s_c(maps[index[i]] ⊙ x + (1 - maps[index[i]]) ⊙ substrate) for i < m (index null: maps[i]).
   // Scores of `count` images built by `build`, left on the device: a view of scores_ [count].
   Tensor device_scores(int count, ScoreKind kind, const BatchBuilder& build);
-  Tensor masked(const Tensor& maps, const Tensor* index, int m, const Tensor& substrate);
+  // kind: the options' score (s_c) except for Group-CAM, which METHODS scores by probability.
+  Tensor masked(const Tensor& maps, const Tensor* index, int m, const Tensor& substrate, ScoreKind kind);
   // Uploads host weights into weights_ and returns the view of their n entries.
   Tensor upload_weights(const std::vector<float>& w);
 

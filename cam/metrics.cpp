@@ -39,7 +39,8 @@ MapMetrics evaluate_map(Explainer& ex, const std::vector<float>& map, const std:
   r.o = ex.scores_of(1, ScoreKind::Prob, [&](Tensor& batch, int, int) {
     cam_masked_inputs(ctx, batch, L, nullptr, 0, 1, x, x_b, H, W);
   })[0];
-  r.drop = 100.0 * std::max(0.0, r.y - r.o) / r.y;
+  // A class whose probability underflows to 0 (a user-named class) cannot drop: 0, not 0/0.
+  r.drop = r.y > 0 ? 100.0 * std::max(0.0, r.y - r.o) / r.y : 0.0;
   r.increase = r.y < r.o;
 
   const int step = 2 * W, n = (HW + step - 1) / step;

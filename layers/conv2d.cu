@@ -1,4 +1,6 @@
 // conv2d on cuDNN: descriptors and algorithms come from the context's per-shape plan cache.
+#include <cstdio>
+
 #include "layers/cuda_common.cuh"
 #include "layers/cuda_layers.h"
 
@@ -15,6 +17,18 @@ ConvKey key_of(const ConvShape& s, MathMode math) {
 int64_t in_numel(const ConvShape& s) { return int64_t(s.n) * s.c * s.h * s.w; }
 int64_t w_numel(const ConvShape& s) { return int64_t(s.k) * s.c * s.r * s.s; }
 int64_t out_numel(const ConvShape& s) { return int64_t(s.n) * s.k * s.out_h() * s.out_w(); }
+
+// Said once per process: the fallback is correct but reads and writes the activations three
+// times, which a benchmark should explain.
+void note_fused_fallback(const ConvShape& s, const char* why) {
+  static bool said = false;
+  if (said) return;
+  said = true;
+  std::fprintf(stderr,
+               "note: cuDNN has no fused convolution-bias-ReLU for %dx%dx%dx%d -> %d (%s, %s); "
+               "such layers run as three calls\n",
+               s.n, s.c, s.h, s.w, s.k, s.layout == Layout::NHWC ? "NHWC" : "NCHW", why);
+}
 
 }  // namespace
 
@@ -49,10 +63,17 @@ void conv2d_bias_relu_forward_cuda(Context& ctx, Tensor& out, const Tensor& in, 
     const cudnnStatus_t status = cudnnConvolutionBiasActivationForward(
         st.cudnn, &kOne, p.x, in.data(), p.w, w.data(), a.conv, a.algo,
         st.workspace(a.workspace_bytes), a.workspace_bytes,
-        &kZero, p.y, out.data(), p.bias, b.data(), st.relu, p.y, out.data());
-    if (status == CUDNN_STATUS_SUCCESS) return;
-    if (status != CUDNN_STATUS_NOT_SUPPORTED) CUDNN_CHECK(status);
+        &kZero, p.y, out.data(), p.bias, b.data(), st.fused_relu, p.y, out.data());
+    if (status == CUDNN_STATUS_SUCCESS) {
+      UC_SYNC_IF_DEBUGGING();
+      return;
+    }
+    // cuDNN 9 refines NOT_SUPPORTED into codes 3001..3014 (_SHAPE, _LAYOUT, ...) and BAD_PARAM
+    // likewise; both mean "no fused form here". The fallback's own calls report real errors.
+    const auto category = static_cast<cudnnStatus_t>(CUDNN_STATUS_CATEGORY(status));
+    if (category != CUDNN_STATUS_NOT_SUPPORTED && category != CUDNN_STATUS_BAD_PARAM) CUDNN_CHECK(status);
     p.fused_unsupported = true;  // this algorithm has no fused form: three calls from now on
+    note_fused_fallback(shape, cudnnGetErrorString(status));
   }
   conv2d_forward_cuda(ctx, out, in, w, b, shape);  // the same plan: any layout
   CUDNN_CHECK(cudnnActivationForward(st.cudnn, st.relu, &kOne, p.y, out.data(), &kZero, p.y, out.data()));

@@ -31,21 +31,28 @@ bool cuda_compiled() {
 #endif
 }
 
-bool cuda_device_available() {
+namespace {
+// Why no CUDA device is usable, "" when one is: the CUDA runtime's own words (an old driver,
+// no device node, ...) so that a user can act on them.
+const std::string& cuda_unavailable_reason() {
 #ifdef UNIONCAM_CUDA
-  static const bool available = [] {
+  static const std::string reason = [] {
     int count = 0;
-    if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    const cudaError_t status = cudaGetDeviceCount(&count);
+    if (status != cudaSuccess) {
       cudaGetLastError();
-      return false;
+      return std::string("cudaGetDeviceCount: ") + cudaGetErrorString(status);
     }
-    return count > 0;
+    return std::string(count > 0 ? "" : "no CUDA device");
   }();
-  return available;
 #else
-  return false;
+  static const std::string reason = "built without CUDA";
 #endif
+  return reason;
 }
+}  // namespace
+
+bool cuda_device_available() { return cuda_unavailable_reason().empty(); }
 
 std::string cuda_device_name() {
 #ifdef UNIONCAM_CUDA
@@ -67,7 +74,7 @@ Backend resolve_backend(const std::string& name, std::string* note) {
     if (!cuda_compiled())
       fail_device("--device cuda: this build of unioncam has no CUDA backend (rebuild with nvcc and cuDNN present)");
     if (!cuda_device_available())
-      fail_device("--device cuda: no usable CUDA device was found on this machine");
+      fail_device("--device cuda: no usable CUDA device was found on this machine (" + cuda_unavailable_reason() + ")");
     if (note) *note = "device: cuda (" + cuda_device_name() + ")";
     return Backend::CUDA;
   }
@@ -78,7 +85,7 @@ Backend resolve_backend(const std::string& name, std::string* note) {
     }
     if (note)
       *note = std::string("device: cpu, chosen by --device auto (") +
-              (cuda_compiled() ? "no usable CUDA device" : "built without CUDA") + ")";
+              (cuda_compiled() ? "no usable CUDA device: " + cuda_unavailable_reason() : "built without CUDA") + ")";
     return Backend::CPU;
   }
   fail_usage("unknown device '" + name + "': expected auto, cpu or cuda");
@@ -87,7 +94,8 @@ Backend resolve_backend(const std::string& name, std::string* note) {
 Context::Context(Backend backend, MathMode math) : backend_(backend), math_(math) {
   if (backend == Backend::CUDA) {
 #ifdef UNIONCAM_CUDA
-    if (!cuda_device_available()) fail_device("no usable CUDA device was found on this machine");
+    if (!cuda_device_available())
+      fail_device("no usable CUDA device was found on this machine (" + cuda_unavailable_reason() + ")");
     cuda_ = std::unique_ptr<CudaState, void (*)(CudaState*)>(detail::create_cuda_state(math),
                                                              detail::destroy_cuda_state);
 #else

@@ -1,6 +1,7 @@
 // The CUDA half of Context: handles, the shared workspace, and the convolution plan cache.
 #include <algorithm>
 #include <cstdlib>
+#include <limits>
 #include <string>
 
 #include "runtime/cuda_state.cuh"
@@ -30,16 +31,22 @@ cudnnMathType_t initial_math(MathMode math) {
 }
 
 // Find lists candidates fastest first; take the first that ran, fits the limit and respects the
-// math mode (never a reduced-precision conversion; no tensor cores at all in fp32).
+// math mode (never a reduced-precision conversion; no tensor cores at all in fp32). Deterministic
+// algorithms come first, so the same image gives the same gradients (and maps) on every run;
+// some backward algorithms add with atomics in a varying order. Only when no deterministic one
+// qualifies is a non-deterministic one taken.
 template <typename Perf>
 const Perf& pick(const Perf* perf, int count, size_t limit, MathMode math, const char* what) {
-  for (int i = 0; i < count; ++i) {
-    const Perf& p = perf[i];
-    const bool tensor_op = p.mathType == CUDNN_TENSOR_OP_MATH ||
-                           p.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
-    const bool allowed = math == MathMode::TF32 ? p.mathType != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION
-                                                : !tensor_op;
-    if (p.status == CUDNN_STATUS_SUCCESS && p.memory <= limit && allowed) return p;
+  for (const bool deterministic_only : {true, false}) {
+    for (int i = 0; i < count; ++i) {
+      const Perf& p = perf[i];
+      const bool tensor_op = p.mathType == CUDNN_TENSOR_OP_MATH ||
+                             p.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
+      const bool allowed = math == MathMode::TF32 ? p.mathType != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION
+                                                  : !tensor_op;
+      const bool deterministic = p.determinism == CUDNN_DETERMINISTIC || !deterministic_only;
+      if (p.status == CUDNN_STATUS_SUCCESS && p.memory <= limit && allowed && deterministic) return p;
+    }
   }
   fail_device(std::string("cuDNN found no usable ") + what + " algorithm (" +
               std::to_string(count) + " candidates, workspace limit " +
@@ -120,6 +127,7 @@ ConvPlan::~ConvPlan() {
 CudaState::~CudaState() {
   conv_plans_.clear();
   if (relu) cudnnDestroyActivationDescriptor(relu);
+  if (fused_relu) cudnnDestroyActivationDescriptor(fused_relu);
   if (cublas) cublasDestroy(cublas);
   if (cudnn) cudnnDestroy(cudnn);
 }
@@ -232,6 +240,11 @@ CudaState* create_cuda_state(MathMode math) {
   CUDNN_CHECK(cudnnCreateActivationDescriptor(&state->relu));
   // NaN passes through, as in the CPU ReLU and PyTorch.
   CUDNN_CHECK(cudnnSetActivationDescriptor(state->relu, CUDNN_ACTIVATION_RELU, CUDNN_PROPAGATE_NAN, 0.0));
+  // The fused call as PyTorch, ONNX Runtime and oneDNN's cuDNN backend set it up
+  // (NOT_PROPAGATE_NAN): the form its fused kernels are known to accept.
+  CUDNN_CHECK(cudnnCreateActivationDescriptor(&state->fused_relu));
+  CUDNN_CHECK(cudnnSetActivationDescriptor(state->fused_relu, CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN,
+                                           std::numeric_limits<double>::max()));
   // CUBLAS_DEFAULT_MATH never uses TF32 for sgemm; TF32 must be asked for.
   CUBLAS_CHECK(cublasSetMathMode(state->cublas, math == MathMode::TF32 ? CUBLAS_TF32_TENSOR_OP_MATH
                                                                        : CUBLAS_DEFAULT_MATH));

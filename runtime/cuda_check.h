@@ -32,6 +32,7 @@ const char* cublas_status_string(cublasStatus_t status);
     if (uc_status_ != CUDNN_STATUS_SUCCESS)                                                 \
       ::uc::detail::device_failure("cuDNN", #call, __FILE__, __LINE__,                      \
                                    cudnnGetErrorString(uc_status_));                        \
+    UC_SYNC_IF_DEBUGGING();                                                                 \
   } while (0)
 #define CUBLAS_CHECK(call)                                                                  \
   do {                                                                                      \
@@ -39,6 +40,7 @@ const char* cublas_status_string(cublasStatus_t status);
     if (uc_status_ != CUBLAS_STATUS_SUCCESS)                                                \
       ::uc::detail::device_failure("cuBLAS", #call, __FILE__, __LINE__,                     \
                                    ::uc::detail::cublas_status_string(uc_status_));         \
+    UC_SYNC_IF_DEBUGGING();                                                                 \
   } while (0)
 namespace uc::detail {
 // UNIONCAM_CUDA_SYNC=1 in the environment: synchronize after every kernel launch, so that a fault
@@ -47,10 +49,16 @@ namespace uc::detail {
 bool sync_after_launch();
 }  // namespace uc::detail
 
+// With UNIONCAM_CUDA_SYNC=1, wait for the device after each kernel and each cuDNN/cuBLAS call,
+// so that a fault inside a library kernel too is reported at its own call.
+#define UC_SYNC_IF_DEBUGGING()                                                              \
+  do {                                                                                      \
+    if (::uc::detail::sync_after_launch()) CUDA_CHECK(cudaDeviceSynchronize());             \
+  } while (0)
 // After a kernel launch: launch errors are reported at the launch site.
 #define CUDA_CHECK_LAUNCH()                                                                 \
   do {                                                                                      \
     CUDA_CHECK(cudaGetLastError());                                                         \
-    if (::uc::detail::sync_after_launch()) CUDA_CHECK(cudaDeviceSynchronize());             \
+    UC_SYNC_IF_DEBUGGING();                                                                 \
   } while (0)
 #endif

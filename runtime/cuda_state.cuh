@@ -79,7 +79,8 @@ struct CudaState {
   MathMode math = MathMode::FP32;
   cudnnHandle_t cudnn = nullptr;
   cublasHandle_t cublas = nullptr;
-  cudnnActivationDescriptor_t relu = nullptr;  // for the fused convolution
+  cudnnActivationDescriptor_t relu = nullptr;        // ReLU on its own (NaN passes, as on the CPU)
+  cudnnActivationDescriptor_t fused_relu = nullptr;  // for cudnnConvolutionBiasActivationForward
 
   // The shared workspace, grown to the largest need seen so far. Growing frees the old buffer,
   // and cudaFree waits for the device, so no queued kernel still uses it.

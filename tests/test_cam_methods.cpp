@@ -2,6 +2,7 @@
 // (tools/cam_reference.py; fixtures in tests/fixtures/cam/ from tools/make_cam_fixtures.sh),
 // option validation, batching invariance, and the CUDA backend against the CPU one.
 #include <algorithm>
+#include <cmath>
 #include <regex>
 
 #include "cam/cam.h"
@@ -160,6 +161,16 @@ TEST_CASE("cam/metrics of every reference map match the PyTorch reference") {
       CHECK_CLOSE(group + " deletion curve", r.deletion_curve, f.ref.read_floats(group + "/deletion_curve").data, 1e-5, 0.0);
     }
   }
+}
+
+TEST_CASE("cam/Average Drop of a class whose probability underflows to 0 is 0, not NaN") {
+  Fixture f("vgg11_class7");  // a user-chosen class that is not the top-1
+  apply_edits(f.weights, "classifier.6.bias[7]=-10000");
+  Run run(f, Backend::CPU);
+  const MapMetrics r = evaluate_map(run.ex, f.map(CamMethod::GradCam), nullptr);
+  REQUIRE(r.y == 0.0);
+  CHECK(r.drop == 0.0);
+  CHECK(std::isfinite(r.insertion));
 }
 
 TEST_CASE("cam/a constant map is reported degenerate and returned as zeros") {

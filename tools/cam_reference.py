@@ -189,14 +189,14 @@ class Explainer:
         return self.finish(torch.relu((s[:, None, None] * U).sum(0)))
 
     def groupcam(self):
-        # Scores use the chosen score kind, as everywhere else (METHODS names p_c: the default).
+        # Probabilities whatever --score says: METHODS writes p_c here, not s_c.
         w = self.G.mean((1, 2))
         wA = w[:, None, None] * self.A
         S = torch.stack([torch.relu(chunk.sum(0)) for chunk in torch.chunk(wA, self.a.groups)])
         U = up(S, self.size)
         M = torch.stack([norm(u) for u in U])
         xg = M[:, None] * self.x[None] + (1 - M[:, None]) * self.blurred[None]
-        s = self.scores(torch.cat([self.blurred[None], xg]))
+        s = self.scores(torch.cat([self.blurred[None], xg]), "prob")
         score = torch.relu(s[1:] - s[0])
         return self.finish((score[:, None, None] * U).sum(0))
 
@@ -250,7 +250,7 @@ class Explainer:
         pointing = float(mask.flatten()[int(np.argmax(flat.numpy()))] != 0)
         total = float(flat.sum())
         energy = float((flat * mask.flatten()).sum()) / total if total > 0 else 0.0
-        values = (y, o, 100 * max(0.0, y - o) / y, float(y < o), insertion, deletion, pointing, energy)
+        values = (y, o, 100 * max(0.0, y - o) / y if y > 0 else 0.0, float(y < o), insertion, deletion, pointing, energy)
         return values, ins_curve, del_curve
 
 
