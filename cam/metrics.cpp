@@ -35,10 +35,19 @@ MapMetrics evaluate_map(Explainer& ex, const std::vector<float>& map, const std:
   const Tensor &x = ex.image(), &x_b = ex.baseline();
 
   MapMetrics r;
-  r.y = ex.probabilities().at(static_cast<size_t>(ex.target_class()));
-  r.o = ex.scores_of(1, ScoreKind::Prob, [&](Tensor& batch, int, int) {
-    cam_masked_inputs(ctx, batch, L, nullptr, 0, 1, x, x_b, H, W);
-  })[0];
+  // Y and O through the same forward() in one batch, like the curves: Y taken from the
+  // explanation's layer-by-layer pass could differ from O by the rounding of the other path
+  // (fused BatchNorm, NHWC, TF32) and flip 1[Y < O] for a map that keeps the whole image.
+  const int64_t image = int64_t(3) * HW;
+  const std::vector<float> y_o = ex.scores_of(2, ScoreKind::Prob, [&](Tensor& batch, int first, int n) {
+    for (int i = 0; i < n; ++i) {
+      Tensor one = batch.view(i * image, {1, 3, H, W});
+      if (first + i == 0) one.copy_from(x);
+      else cam_masked_inputs(ctx, one, L, nullptr, 0, 1, x, x_b, H, W);
+    }
+  });
+  r.y = y_o[0];
+  r.o = y_o[1];
   // A class whose probability underflows to 0 (a user-named class) cannot drop: 0, not 0/0.
   r.drop = r.y > 0 ? 100.0 * std::max(0.0, r.y - r.o) / r.y : 0.0;
   r.increase = r.y < r.o;

@@ -173,6 +173,20 @@ TEST_CASE("cam/Average Drop of a class whose probability underflows to 0 is 0, n
   CHECK(std::isfinite(r.insertion));
 }
 
+TEST_CASE("cam/a map that keeps the whole image scores exactly Y: no drop, no increase") {
+  // vgg16bn: forward() folds BatchNorm into the convolutions, the explanation's pass does not.
+  for (const char* name : {"vgg11_default", "vgg11_pixel", "vgg16bn_layer32"}) {
+    CAPTURE(name);
+    const Fixture f(name);
+    Run run(f, Backend::CPU);
+    const std::vector<float> ones(f.map(CamMethod::GradCam).size(), 1.f);
+    const MapMetrics r = evaluate_map(run.ex, ones, nullptr);
+    CHECK(r.o == r.y);
+    CHECK(r.drop == 0.0);
+    CHECK_FALSE(r.increase);
+  }
+}
+
 TEST_CASE("cam/a constant map is reported degenerate and returned as zeros") {
   const Fixture f("vgg11_constant");
   Run run(f, Backend::CPU);
