@@ -299,3 +299,23 @@ TEST_CASE("cam/CUDA matches the CPU for every method and metric" * UC_NEEDS_GPU)
     }
   }
 }
+
+// cuDNN's algorithm search prefers deterministic algorithms (runtime/context_cuda.cu: some
+// backward ones add with atomics in a varying order), so explaining one image twice in one
+// context must give the same maps bit for bit.
+TEST_CASE("cam/CUDA explanations repeat exactly" * UC_NEEDS_GPU) {
+  for (const char* name : {"vgg11_default", "vgg16bn_fused"}) {
+    CAPTURE(name);
+    const Fixture f(name);
+    for (MathMode math : {MathMode::FP32, MathMode::TF32}) {
+      Run gpu(f, Backend::CUDA, math);
+      for (CamMethod m : all_cam_methods()) {
+        const std::string method = cam_method_name(m);
+        CAPTURE(method);
+        const std::vector<float> first = gpu.ex.explain(m).map;
+        gpu.ex.set_image(f.input);  // the forward and backward again
+        CHECK_CLOSE(method + " repeated", gpu.ex.explain(m).map, first, 0.0, 0.0);
+      }
+    }
+  }
+}
