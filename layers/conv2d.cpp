@@ -5,13 +5,13 @@
 // im2col/col2im stay single-threaded on purpose: OpenMP workers spin-wait after each parallel
 // region and starve OpenBLAS's own threads in the sgemm that follows (VGG16's convolutions ran
 // 2.5x slower on 2 cores with them, 3-5x slower on a busy machine).
-#include <cblas.h>
 
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
 #include "layers/conv2d_cpu.h"
+#include "layers/gemm.h"
 #include "layers/layer_checks.h"
 #ifdef UNIONCAM_CUDA
 #include "layers/cuda_layers.h"
@@ -119,8 +119,8 @@ void conv2d_forward_im2col(Tensor& out, const Tensor& in, const Tensor& w, const
       const int oh1 = std::min(sh.out_h(), oh0 + block), cols = (oh1 - oh0) * ow;
       im2col(x, sh, oh0, oh1, col);
       // y[:, block] += W[k, crs] . col[crs, cols]
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, sh.k, cols, crs, 1.f, w.data(), crs,
-                  col, cols, 1.f, y + int64_t(oh0) * ow, int(ohw));
+      sgemm(false, false, sh.k, cols, crs, 1.f, w.data(), crs, col, cols, 1.f, y + int64_t(oh0) * ow,
+            int(ohw));
     }
   }
 }
@@ -148,12 +148,10 @@ void conv2d_backward_im2col(Tensor* din, Tensor* dw, Tensor* db, const Tensor& d
       const float* dy_blk = dy + int64_t(oh0) * ow;
       if (dw) {  // dW[k, crs] += dy[k, cols] . col[crs, cols]^T
         im2col(x, sh, oh0, oh1, col);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, sh.k, crs, cols, 1.f, dy_blk,
-                    int(ohw), col, cols, 1.f, dw->data(), crs);
+        sgemm(false, true, sh.k, crs, cols, 1.f, dy_blk, int(ohw), col, cols, 1.f, dw->data(), crs);
       }
       if (din) {  // dcol[crs, cols] = W[k, crs]^T . dy[k, cols], then scatter back
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, crs, cols, sh.k, 1.f, w.data(), crs,
-                    dy_blk, int(ohw), 0.f, dcol, cols);
+        sgemm(true, false, crs, cols, sh.k, 1.f, w.data(), crs, dy_blk, int(ohw), 0.f, dcol, cols);
         col2im_add(dcol, sh, oh0, oh1, din->data() + img * in_size);
       }
     }

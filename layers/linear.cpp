@@ -1,9 +1,9 @@
 // Fully connected layer on the CPU through OpenBLAS; weights in PyTorch's [out, in] layout.
-#include <cblas.h>
 
 #include <algorithm>
 
 #include "layers/layer_checks.h"
+#include "layers/gemm.h"
 #include "layers/layers.h"
 #ifdef UNIONCAM_CUDA
 #include "layers/cuda_layers.h"
@@ -32,13 +32,8 @@ void linear_forward(Context& ctx, Tensor& out, const Tensor& in, const Tensor& w
 #endif
   const int n = sh.n, fi = sh.in_features, fo = sh.out_features;
   for (int i = 0; i < n; ++i) std::copy(b.data(), b.data() + fo, out.data() + int64_t(i) * fo);
-  if (n == 1) {  // gemv streams the weights once; gemm would first pack them
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, fo, fi, 1.f, w.data(), fi, in.data(), 1, 1.f,
-                out.data(), 1);
-  } else {  // out[n, fo] += in[n, fi] . W[fo, fi]^T
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, fo, fi, 1.f, in.data(), fi, w.data(),
-                fi, 1.f, out.data(), fo);
-  }
+  // out[n, fo] += in[n, fi] . W[fo, fi]^T
+  sgemm(false, true, n, fo, fi, 1.f, in.data(), fi, w.data(), fi, 1.f, out.data(), fo);
 }
 
 void linear_backward(Context& ctx, Tensor* din, Tensor* dw, Tensor* db, const Tensor& dout,
@@ -53,12 +48,10 @@ void linear_backward(Context& ctx, Tensor* din, Tensor* dw, Tensor* db, const Te
 #endif
   const int n = sh.n, fi = sh.in_features, fo = sh.out_features;
   if (din) {  // din[n, fi] = dout[n, fo] . W[fo, fi]
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, fi, fo, 1.f, dout.data(), fo,
-                w.data(), fi, 0.f, din->data(), fi);
+    sgemm(false, false, n, fi, fo, 1.f, dout.data(), fo, w.data(), fi, 0.f, din->data(), fi);
   }
   if (dw) {  // dW[fo, fi] += dout[n, fo]^T . in[n, fi]
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, fo, fi, n, 1.f, dout.data(), fo,
-                in.data(), fi, 1.f, dw->data(), fi);
+    sgemm(true, false, fo, fi, n, 1.f, dout.data(), fo, in.data(), fi, 1.f, dw->data(), fi);
   }
   if (db) {
     for (int i = 0; i < n; ++i)

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "layers/conv2d_cpu.h"
+#include "layers/gemm.h"
 #include "layers/layers.h"
 #include "runtime/error.h"
 #include "tests/check.h"
@@ -479,6 +480,41 @@ TEST_CASE("layers/adaptive_avgpool special cases: identity at 7x7, 2x2 to 7x7") 
     expected.insert(expected.end(), r.begin(), r.end());
   }
   CHECK_CLOSE("2x2 to 7x7", up_out.to_host(), expected, 1e-7, 0);
+}
+
+TEST_CASE("layers/sgemm (OpenBLAS or built-in) and the built-in loop match a naive product") {
+  // Every transpose combination, odd sizes, leading dimensions wider than the rows, alpha/beta,
+  // m = 1 (OpenBLAS's gemv path), several column blocks, and beta = 0 over a C holding NaN.
+  struct Case { bool ta, tb; int m, n, k; float alpha, beta; };
+  const Case cases[] = {{false, false, 7, 300, 5, 1.f, 0.f}, {false, true, 5, 9, 300, 0.5f, 1.f},
+                        {true, false, 13, 3, 17, 1.f, -2.f},  {true, true, 4, 6, 11, 2.f, 0.5f},
+                        {false, true, 1, 530, 37, 1.f, 1.f},  {false, false, 1, 1, 1, 1.f, 0.f}};
+  using Gemm = void (*)(bool, bool, int, int, int, float, const float*, int, const float*, int, float, float*, int);
+  for (const Case& t : cases) {
+    CAPTURE(t.ta); CAPTURE(t.tb); CAPTURE(t.m); CAPTURE(t.n); CAPTURE(t.k);
+    const int a_rows = t.ta ? t.k : t.m, a_cols = t.ta ? t.m : t.k;
+    const int b_rows = t.tb ? t.n : t.k, b_cols = t.tb ? t.k : t.n;
+    const int lda = a_cols + 3, ldb = b_cols + 2, ldc = t.n + 1;
+    const std::vector<float> a = random_vector(size_t(a_rows) * lda, 1), b = random_vector(size_t(b_rows) * ldb, 2);
+    std::vector<float> c0 = random_vector(size_t(t.m) * ldc, 3);
+    if (t.beta == 0.f)  // C's values must not leak through (the padding past n stays as it is)
+      for (int i = 0; i < t.m; ++i) std::fill_n(c0.begin() + size_t(i) * ldc, t.n, std::nanf(""));
+    std::vector<double> expected(c0.begin(), c0.end());
+    for (int i = 0; i < t.m; ++i)
+      for (int j = 0; j < t.n; ++j) {
+        double sum = 0;
+        for (int p = 0; p < t.k; ++p)
+          sum += double(t.ta ? a[size_t(p) * lda + i] : a[size_t(i) * lda + p]) *
+                 double(t.tb ? b[size_t(j) * ldb + p] : b[size_t(p) * ldb + j]);
+        const double c = t.beta == 0.f ? 0.0 : t.beta * double(c0[size_t(i) * ldc + j]);
+        expected[size_t(i) * ldc + j] = t.alpha * sum + c;
+      }
+    for (Gemm gemm : {&uc::sgemm, &uc::sgemm_builtin}) {
+      std::vector<float> c = c0;
+      gemm(t.ta, t.tb, t.m, t.n, t.k, t.alpha, a.data(), lda, b.data(), ldb, t.beta, c.data(), ldc);
+      CHECK_CLOSE(gemm == &uc::sgemm ? "sgemm" : "sgemm_builtin", c, expected, 1e-5, 1e-5);
+    }
+  }
 }
 
 TEST_CASE("layers/linear forward, gradients, accumulation and null gradients") {
