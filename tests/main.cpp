@@ -1,2 +1,26 @@
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+// The doctest runner. `--gpu-or-skip` (CTest's `cuda` test): without a usable CUDA device, say so
+// and exit 77, which CTest reports as "Skipped" rather than a silent pass.
+#define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
+
+#include <cstring>
+#include <iostream>
+#include <vector>
+
+#include "runtime/context.h"
+
+int main(int argc, char** argv) {
+  std::vector<char*> args;
+  bool gpu_or_skip = false;
+  for (int i = 0; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--gpu-or-skip") == 0) gpu_or_skip = true;
+    else args.push_back(argv[i]);
+  }
+  if (gpu_or_skip && !uc::cuda_device_available()) {
+    std::cout << "skipped: no usable CUDA device (" << (uc::cuda_compiled() ? "none found" : "built without CUDA")
+              << "), so the CUDA-against-CPU tests did not run\n";
+    return 77;
+  }
+  doctest::Context context(static_cast<int>(args.size()), args.data());
+  return context.run();
+}

@@ -269,7 +269,7 @@ TEST_CASE("cam/Score-CAM does not depend on the masked-input batch size") {
   CHECK_CLOSE("UnionCAM batch 7 vs 64", ua.map, ub.map, 1e-5, 0.0);
 }
 
-TEST_CASE("cam/CUDA matches the CPU for every method and metric" * UC_NEEDS_GPU) {
+TEST_CASE("cuda/every CAM method and metric matches the CPU" * UC_NEEDS_GPU) {
   for (const char* name : {"vgg11_default", "vgg11_pixel", "vgg11_groupcam", "vgg16bn_fused", "vgg11_constant"}) {
     CAPTURE(name);
     const Fixture f(name);
@@ -303,7 +303,7 @@ TEST_CASE("cam/CUDA matches the CPU for every method and metric" * UC_NEEDS_GPU)
 // cuDNN's algorithm search prefers deterministic algorithms (runtime/context_cuda.cu: some
 // backward ones add with atomics in a varying order), so explaining one image twice in one
 // context must give the same maps bit for bit.
-TEST_CASE("cam/CUDA explanations repeat exactly" * UC_NEEDS_GPU) {
+TEST_CASE("cuda/CAM explanations repeat exactly" * UC_NEEDS_GPU) {
   for (const char* name : {"vgg11_default", "vgg16bn_fused"}) {
     CAPTURE(name);
     const Fixture f(name);
