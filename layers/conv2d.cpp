@@ -1,5 +1,5 @@
 // conv2d: argument checks and dispatch. The CPU runs oneDNN when the build has it
-// (layers/conv2d_dnnl.cpp), else the im2col + OpenBLAS sgemm path defined here: one image at a
+// (layers/conv2d_dnnl.cpp), else the im2col + sgemm path defined here (layers/gemm.h): one image at a
 // time and over blocks of output rows, so the column buffer stays cache-sized (a whole 224x224
 // VGG layer would need 115 MB).
 // im2col/col2im stay single-threaded on purpose: OpenMP workers spin-wait after each parallel

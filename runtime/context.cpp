@@ -31,9 +31,6 @@ bool cuda_compiled() {
 #endif
 }
 
-namespace {
-// Why no CUDA device is usable, "" when one is: the CUDA runtime's own words (an old driver,
-// no device node, ...) so that a user can act on them.
 const std::string& cuda_unavailable_reason() {
 #ifdef UNIONCAM_CUDA
   static const std::string reason = [] {
@@ -50,7 +47,6 @@ const std::string& cuda_unavailable_reason() {
 #endif
   return reason;
 }
-}  // namespace
 
 bool cuda_device_available() { return cuda_unavailable_reason().empty(); }
 
@@ -85,7 +81,7 @@ Backend resolve_backend(const std::string& name, std::string* note) {
     }
     if (note)
       *note = std::string("device: cpu, chosen by --device auto (") +
-              (cuda_compiled() ? "no usable CUDA device: " + cuda_unavailable_reason() : "built without CUDA") + ")";
+              (cuda_compiled() ? "no usable CUDA device: " : "") + cuda_unavailable_reason() + ")";
     return Backend::CPU;
   }
   fail_usage("unknown device '" + name + "': expected auto, cpu or cuda");

@@ -16,6 +16,9 @@ MathMode parse_math_mode(const std::string& name);  // "fp32" | "tf32", else usa
 
 bool cuda_compiled();          // this build has the CUDA backend
 bool cuda_device_available();  // compiled and at least one usable device
+// Why no CUDA device is usable ("" when one is): "built without CUDA", "no CUDA device", or the
+// CUDA runtime's own words (an old driver, no device node, ...), so that a user can act on them.
+const std::string& cuda_unavailable_reason();
 std::string cuda_device_name();
 
 // "cpu" | "cuda" | "auto". cuda without a device (or without a CUDA build) is a usage/device

@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
     else args.push_back(argv[i]);
   }
   if (gpu_or_skip && !uc::cuda_device_available()) {
-    std::cout << "skipped: no usable CUDA device (" << (uc::cuda_compiled() ? "none found" : "built without CUDA")
+    std::cout << "skipped: no usable CUDA device (" << uc::cuda_unavailable_reason()
               << "), so the CUDA-against-CPU tests did not run\n";
     return 77;
   }
