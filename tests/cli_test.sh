@@ -15,7 +15,18 @@ expect 0 "vgg11" -- "$bin" info --weights "$weights"
 expect 0 '"arch"' -- "$bin" info --weights "$weights" --json
 "$bin" info --weights "$weights" --json >"$tmp/info.json"
 json_check "$tmp/info.json" "d['arch']=='vgg11' and d['batchnorm'] is False and d['classes']==len(d['class_names']) and d['input_size']==64 and d['params']>0"
-expect 2 "--weights is required" -- "$bin" info
+# Without --weights: $UNIONCAM_WEIGHTS, else the bundled demo model (found beside the build tree).
+expect 0 "fashion_vgg16bn.h5 (the bundled demo model" -- "$bin" info
+expect 0 "vgg16_bn" -- "$bin" info
+expect 0 "vgg11" -- env UNIONCAM_WEIGHTS="$weights" "$bin" info
+expect 0 "(from UNIONCAM_WEIGHTS)" -- env UNIONCAM_WEIGHTS="$weights" "$bin" info
+expect 3 "$tmp/missing.h5" -- env UNIONCAM_WEIGHTS="$tmp/missing.h5" "$bin" info
+expect 0 "--weights W.h5 for your own" -- "$bin" predict --device cpu "${images[0]}"
+expect 0 "Ankle boot" -- "$bin" predict --device cpu --quiet --topk 10 "${images[0]}"
+expect 0 "gradcam" -- "$bin" explain --device cpu --quiet --method gradcam --out "$tmp/default_weights" "${images[0]}"
+"$bin" predict --device cpu --quiet "${images[0]}" >"$tmp/out" 2>"$tmp/err"
+count=$((count + 1))
+if [ -s "$tmp/err" ]; then failures=$((failures + 1)); echo "FAIL: --quiet still notes the default weights"; cat "$tmp/err"; fi
 expect 3 "$tmp/missing.h5" -- "$bin" info --weights "$tmp/missing.h5"
 echo "not weights" >"$tmp/text.h5"
 expect 3 "$tmp/text.h5" -- "$bin" info --weights "$tmp/text.h5"

@@ -106,15 +106,14 @@ int default_cam_batch(Backend backend, const ModelWeights& weights) {
   return static_cast<int>(std::clamp<size_t>(cuda_memory_info().first / 4 / per_image, 1, 32));
 }
 
-std::unique_ptr<CamSession> open_cam_session(const Args& args, const std::string& weights_path,
-                                             CamOptions* options) {
+std::unique_ptr<CamSession> open_cam_session(const Args& args, CamOptions* options) {
   auto s = std::make_unique<CamSession>();
   const MathMode math = parse_math_mode(args.get("precision", "fp32"));
   const Backend backend = resolve_backend(args.get("device", "auto"), &s->device_note);
   if (args.has("batch")) args.get_int("batch", 0, 1, 1 << 16);  // usage errors before loading anything
   const int max_memory_mb = args.get_int("max-memory", 0, 1, 1 << 24);
   if (max_memory_mb > 0) set_memory_limit(backend, static_cast<size_t>(max_memory_mb) << 20);
-  s->weights = load_weights(weights_path);
+  s->weights = load_weights(weights_path(args, args.flag("quiet")));
   s->class_names = effective_class_names(s->weights);
   *options = parse_cam_options(args, s->class_names);
   s->context = std::make_unique<Context>(backend, math);

@@ -33,7 +33,7 @@ struct CamSession {
   std::unique_ptr<Explainer> explainer;
   std::string device_note;
 };
-std::unique_ptr<CamSession> open_cam_session(const Args& args, const std::string& weights_path,
-                                             CamOptions* options);
+// Loads the weights (weights_path: --weights or a default), the context and the network.
+std::unique_ptr<CamSession> open_cam_session(const Args& args, CamOptions* options);
 
 }  // namespace uc::cli

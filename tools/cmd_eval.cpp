@@ -20,7 +20,7 @@
 namespace uc::cli {
 
 static const std::string kEvalHelp = std::string(
-    "usage: unioncam eval --weights W.h5 --images DIR [IMAGE...] [options]\n"
+    "usage: unioncam eval [--weights W.h5] --images DIR [IMAGE...] [options]\n"
     "\n"
     "Scores every method's explanations over a set of images (METHODS.md): Average Drop,\n"
     "Average Increase, Insertion and Deletion AUC, Overall = Insertion - Deletion, and with\n"
@@ -30,6 +30,7 @@ static const std::string kEvalHelp = std::string(
     "are still scored and the exit code is 3.\n"
     "\n"
     "  --weights FILE        HDF5 weights\n"
+    "                        (default: $UNIONCAM_WEIGHTS, else the bundled demo model)\n"
     "  --images PATH         a folder or file of images; more may follow as arguments\n"
     "  --masks DIR           object masks: DIR/<image name>.png, non-zero pixels = object\n"
     "  --limit N             at most N images\n"
@@ -147,7 +148,6 @@ int cmd_eval(int argc, char** argv) {
     std::fputs(kEvalHelp.c_str(), stdout);
     return 0;
   }
-  const std::string weights_path = args.require("weights");
   std::vector<std::string> image_args = args.positional();
   if (args.has("images")) image_args.insert(image_args.begin(), args.get("images", ""));
   if (image_args.empty()) fail_usage("eval: no images given (--images DIR)");
@@ -174,7 +174,7 @@ int cmd_eval(int argc, char** argv) {
   if (static_cast<int>(images.size()) > limit) images.resize(static_cast<size_t>(limit));
   if (images.empty()) fail_input("no images to evaluate");
   CamOptions options;
-  const auto session = open_cam_session(args, weights_path, &options);
+  const auto session = open_cam_session(args, &options);
   if (!json && !quiet) std::cerr << session->device_note << "\n";
   Explainer& explainer = *session->explainer;
   const VggNetwork& net = *session->network;

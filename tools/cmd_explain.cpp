@@ -18,7 +18,7 @@
 namespace uc::cli {
 
 static const std::string kExplainHelp = std::string(
-    "usage: unioncam explain --weights W.h5 IMAGE... [options]\n"
+    "usage: unioncam explain [--weights W.h5] IMAGE... [options]\n"
     "\n"
     "Explains each image's prediction with class activation maps. Per image and method it\n"
     "writes DIR/<image>_<method>.png (the map over the image, JET colours) and with\n"
@@ -30,6 +30,7 @@ static const std::string kExplainHelp = std::string(
     "before any work unless --force is given.\n"
     "\n"
     "  --weights FILE        HDF5 weights (torchvision layout or Keras VGG16/19)\n"
+    "                        (default: $UNIONCAM_WEIGHTS, else the bundled demo model)\n"
     "  --method M            unioncam (default), gradcam, gradcampp, scorecam, groupcam,\n"
     "                        all, or a comma-separated list\n"
     "  --out DIR             output folder (default: explanations), created if missing\n"
@@ -83,7 +84,6 @@ int cmd_explain(int argc, char** argv) {
     std::fputs(kExplainHelp.c_str(), stdout);
     return 0;
   }
-  const std::string weights_path = args.require("weights");
   const std::vector<CamMethod> methods = parse_methods(args.get("method", "unioncam"));
   if (args.positional().empty()) fail_usage("explain: no images given");
   const double alpha = std::strtod(args.get("alpha", "0.5").c_str(), nullptr);
@@ -113,7 +113,7 @@ int cmd_explain(int argc, char** argv) {
   check_outputs(outputs, args.flag("force"));
 
   CamOptions options;
-  const auto session = open_cam_session(args, weights_path, &options);
+  const auto session = open_cam_session(args, &options);
   if (!json && !quiet) std::cerr << session->device_note << "\n";
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);

@@ -11,12 +11,13 @@
 namespace uc::cli {
 
 static const char* kInfoHelp =
-    "usage: unioncam info --weights W.h5 [--json]\n"
+    "usage: unioncam info [--weights W.h5] [--json]\n"
     "\n"
     "Describes a weights file (torchvision HDF5 layout or a Keras VGG16/19 file):\n"
     "architecture, parameter count, input size, preprocessing and classes.\n"
     "\n"
     "  --weights FILE  the HDF5 weights file\n"
+    "                  (default: $UNIONCAM_WEIGHTS, else the bundled demo model)\n"
     "  --json          print one JSON document instead of text\n"
     "\n"
     "example: unioncam info --weights vgg16.h5 --json\n";
@@ -28,7 +29,7 @@ int cmd_info(int argc, char** argv) {
     return 0;
   }
   if (!args.positional().empty()) fail_usage("info: unexpected argument '" + args.positional()[0] + "'");
-  const ModelWeights w = load_weights(args.require("weights"));
+  const ModelWeights w = load_weights(weights_path(args, false));
   const std::vector<std::string> names = effective_class_names(w);
   std::ostringstream o;
   if (args.flag("json")) {

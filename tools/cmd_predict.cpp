@@ -19,7 +19,7 @@
 namespace uc::cli {
 
 static const char* kPredictHelp =
-    "usage: unioncam predict --weights W.h5 IMAGE... [options]\n"
+    "usage: unioncam predict [--weights W.h5] IMAGE... [options]\n"
     "\n"
     "Classifies images (JPEG, PNG, BMP; resized bilinearly to the model's input size).\n"
     "IMAGE is a file, a folder (searched recursively for png/jpg/jpeg/bmp files, in sorted\n"
@@ -27,6 +27,7 @@ static const char* kPredictHelp =
     "skipped; the others are still classified and the exit code is 3.\n"
     "\n"
     "  --weights FILE        HDF5 weights (torchvision layout or Keras VGG16/19)\n"
+    "                        (default: $UNIONCAM_WEIGHTS, else the bundled demo model)\n"
     "  --topk K              predictions to print per image (default 5)\n"
     "  --device D            auto (default), cpu or cuda\n"
     "  --precision P         fp32 (default) or tf32 (CUDA only)\n"
@@ -66,7 +67,6 @@ int cmd_predict(int argc, char** argv) {
     std::fputs(kPredictHelp, stdout);
     return 0;
   }
-  const std::string weights_path = args.require("weights");
   if (args.positional().empty()) fail_usage("predict: no images given");
   const int topk_arg = args.get_int("topk", 5, 1, 1 << 20);
   const int batch_cap = args.get_int("batch", 16, 1, 4096);
@@ -78,7 +78,7 @@ int cmd_predict(int argc, char** argv) {
   int failures = 0;
   const std::vector<InputImage> inputs = expand_inputs(args.positional(), &failures);
 
-  const ModelWeights weights = load_weights(weights_path);
+  const ModelWeights weights = load_weights(weights_path(args, quiet));
   int in_h = weights.input_h, in_w = weights.input_w;
   if (args.has("input-size")) parse_input_size(args.get("input-size", ""), &in_h, &in_w);
   const std::vector<std::string> names = effective_class_names(weights);

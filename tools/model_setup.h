@@ -9,6 +9,14 @@
 
 namespace uc::cli {
 
+class Args;
+
+// The weights a model-running command uses: --weights when given, else $UNIONCAM_WEIGHTS, else
+// the bundled demo model (models/fashion_vgg16bn.h5 beside the binary's parent folder, or in the
+// source tree it was built from), so that `unioncam explain cat.jpg` works as it is. A default
+// choice is said on standard error unless `quiet`; without any, --weights is a usage error.
+std::string weights_path(const Args& args, bool quiet);
+
 // The names used for output: the file's own, else ImageNet's for 1000 classes, else "class N".
 std::vector<std::string> effective_class_names(const ModelWeights& weights);
 const char* class_names_source(const ModelWeights& weights);

@@ -25,6 +25,7 @@ static const char* kUsage =
     "on standard input.\n"
     "\n"
     "examples:\n"
+    "  unioncam explain cat.jpg          (the bundled demo model, or $UNIONCAM_WEIGHTS)\n"
     "  unioncam info --weights vgg16.h5\n"
     "  unioncam predict --weights vgg16.h5 photos/ --topk 3\n"
     "  unioncam explain --weights vgg16.h5 --method all --grid grid.png cat.jpg\n"
