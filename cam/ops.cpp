@@ -199,9 +199,9 @@ void cam_upsample_bilinear(Context& ctx, Tensor& out, const Tensor& in, int M, i
       const float wy = ty[y].w1;
       for (int x = 0; x < W; ++x) {
         const camops::BilinearTap t = tx[x];
-        const float top = (1.f - t.w1) * r0[t.i0] + t.w1 * r0[t.i1];
-        const float bottom = (1.f - t.w1) * r1[t.i0] + t.w1 * r1[t.i1];
-        dst[int64_t(y) * W + x] = (1.f - wy) * top + wy * bottom;
+        const float top = camops::blend(r0[t.i0], r0[t.i1], t.w1);
+        const float bottom = camops::blend(r1[t.i0], r1[t.i1], t.w1);
+        dst[int64_t(y) * W + x] = camops::blend(top, bottom, wy);
       }
     }
   }

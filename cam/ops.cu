@@ -216,9 +216,9 @@ __global__ void upsample_bilinear_kernel(float* out, const float* in, int64_t co
     const camops::BilinearTap ty = camops::bilinear_tap(y, h, H), tx = camops::bilinear_tap(x, w, W);
     const float* r0 = src + int64_t(ty.i0) * w;
     const float* r1 = src + int64_t(ty.i1) * w;
-    const float top = (1.f - tx.w1) * r0[tx.i0] + tx.w1 * r0[tx.i1];
-    const float bottom = (1.f - tx.w1) * r1[tx.i0] + tx.w1 * r1[tx.i1];
-    out[i] = (1.f - ty.w1) * top + ty.w1 * bottom;
+    const float top = camops::blend(r0[tx.i0], r0[tx.i1], tx.w1);
+    const float bottom = camops::blend(r1[tx.i0], r1[tx.i1], tx.w1);
+    out[i] = camops::blend(top, bottom, ty.w1);
   }
 }
 
@@ -376,10 +376,15 @@ __global__ void int_to_float_kernel(float* out, const int* in, int n) {
     out[i] = float(in[i]);
 }
 
-// rank[order[r]] = r: the inverse permutation.
+// rank[order[r]] = r: the inverse permutation. rank starts at INT_MAX-like 0x7f7f7f7f (never
+// taken) and the earliest rank of a pixel wins, as on the CPU, even if `order` is not a
+// permutation; a pixel index outside the image is a caller bug and traps.
 __global__ void inverse_rank_kernel(int* rank, const float* order, int n) {
-  for (int r = blockIdx.x * blockDim.x + threadIdx.x; r < n; r += gridDim.x * blockDim.x)
-    rank[__float2int_rn(order[r])] = r;
+  for (int r = blockIdx.x * blockDim.x + threadIdx.x; r < n; r += gridDim.x * blockDim.x) {
+    const int p = int(order[r]);  // truncation, as the CPU's int64_t(order[r])
+    if (p < 0 || p >= n) __trap();
+    atomicMin(&rank[p], r);
+  }
 }
 
 __global__ void curve_images_kernel(float* out, const int* rank, const float* start,
@@ -546,6 +551,7 @@ void cam_saliency_order_cuda(Context& ctx, Tensor& order, const Tensor& map, int
   CUDA_CHECK_LAUNCH();
   CUDA_CHECK(cub::DeviceRadixSort::SortPairsDescending(temp, temp_bytes, map.data(), keys_out,
                                                        pixels_in, pixels_out, n));
+  CUDA_CHECK_LAUNCH();  // with UNIONCAM_CUDA_SYNC=1 a fault in the sort is reported here
   int_to_float_kernel<<<gpu::blocks_for(n), gpu::kThreads>>>(order.data(), pixels_out, n);
   CUDA_CHECK_LAUNCH();
 }
@@ -554,6 +560,7 @@ void cam_curve_images_cuda(Context& ctx, Tensor& out, const Tensor& order, const
                            const Tensor& source, int first, int m, int step, int H, int W) {
   const int64_t plane = int64_t(H) * W, count = int64_t(m) * 3 * plane;
   int* rank = static_cast<int*>(ctx.cuda().workspace(sizeof(int) * size_t(plane)));
+  CUDA_CHECK(cudaMemsetAsync(rank, 0x7f, sizeof(int) * size_t(plane)));
   inverse_rank_kernel<<<gpu::blocks_for(plane), gpu::kThreads>>>(rank, order.data(), int(plane));
   CUDA_CHECK_LAUNCH();
   curve_images_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(

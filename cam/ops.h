@@ -74,7 +74,7 @@ void cam_class_scores(Context& ctx, Tensor& out, int offset, const Tensor& logit
 // score_g = ReLU(p_c(x_g) - p_c(x~)) with the blurred image's score at index 0).
 void cam_score_differences(Context& ctx, Tensor& out, const Tensor& scores, int offset, int count,
                            bool relu);
-// dst[0..size) = 0, then dst[index[i]] = src[i] for i < count (index holds integer floats):
+// dst[0..size) = 0, then dst[index[i]] = src[i] for i < count (index holds distinct integer floats):
 // per-channel weights from the scores of the channels that were forwarded.
 void cam_scatter(Context& ctx, Tensor& dst, const Tensor& src, const Tensor& index, int count,
                  int size);

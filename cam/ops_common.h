@@ -31,6 +31,12 @@ UC_HOST_DEVICE inline BilinearTap bilinear_tap(int d, int in, int out) {
   return {i0, i1, s - float(i0)};
 }
 
+// a + t (b - a) with one rounding (fused multiply-add on both backends, so they agree to the
+// bit): equal ends give exactly that value, so a constant map stays exactly constant at any
+// resize ratio (the (1 - t) a + t b form drifts by an ulp there, and Score-CAM's "max U_k ==
+// min U_k" would then forward channels that are constant).
+UC_HOST_DEVICE inline float blend(float a, float b, float t) { return fmaf(t, b - a, a); }
+
 // Mirror index i into [0, n-1] without repeating the edge (F.pad mode="reflect"), folding as
 // often as needed so kernels wider than the image still land inside.
 UC_HOST_DEVICE inline int reflect_index(int i, int n) {

@@ -34,7 +34,9 @@ void conv2d_backward(Context& ctx, Tensor* din, Tensor* dw, Tensor* db, const Te
                      const Tensor& in, const Tensor& w, const ConvShape& shape);
 // Inference: out = relu(conv2d(in, w) + b) in one call, in either layout (NHWC: in [n,h,w,c],
 // w [k,r,s,c], out [n,out_h,out_w,k]). CUDA: cuDNN's fused convolution-bias-activation. CPU: the
-// convolution then ReLU; NHWC there is a reference that converts through NCHW.
+// convolution then ReLU; NHWC there is a reference that converts through NCHW. A NaN reaching
+// the ReLU stays NaN on the CPU (and in the CUDA three-call fallback) but becomes 0 in cuDNN's
+// fused call, which is only known to accept CUDNN_NOT_PROPAGATE_NAN; finite inputs agree.
 void conv2d_bias_relu_forward(Context& ctx, Tensor& out, const Tensor& in, const Tensor& w,
                               const Tensor& b, const ConvShape& shape);
 

@@ -53,6 +53,20 @@ const Perf& pick(const Perf* perf, int count, size_t limit, MathMode math, const
               std::to_string(limit >> 20) + " MiB, math " + math_mode_name(math) + ")");
 }
 
+// Grows the shared workspace for d's algorithm and marks d chosen. If that fails (out of
+// memory, or the --max-memory cap), the descriptor gets its initial math type back, so a later
+// search is not confined to the math type of the algorithm that did not fit.
+template <typename Algo>
+void grow_workspace(ConvDirection<Algo>& d, MathMode math, CudaState& state) {
+  try {
+    state.workspace(d.workspace_bytes);
+  } catch (...) {
+    if (math == MathMode::TF32) cudnnSetConvolutionMathType(d.conv, initial_math(math));
+    throw;
+  }
+  d.chosen = true;
+}
+
 // Shared tail of the three searches: adopt the algorithm, its math type (tf32 only; fp32 stays
 // FMA) and its workspace, and grow the shared workspace now rather than during a later call.
 template <typename Algo, typename Perf, typename SizeFn>
@@ -64,8 +78,7 @@ void adopt(ConvDirection<Algo>& d, const Perf& p, MathMode math, CudaState& stat
   d.algo = p.algo;
   d.math_type = p.mathType;
   d.workspace_bytes = std::max(bytes, p.memory);
-  state.workspace(d.workspace_bytes);
-  d.chosen = true;
+  grow_workspace(d, math, state);
 }
 
 // Adopts the algorithm `from` chose for another batch size when cuDNN accepts it for this shape
@@ -83,8 +96,7 @@ bool reuse(ConvDirection<Algo>& d, const ConvDirection<Algo>& from, MathMode mat
   d.algo = from.algo;
   d.math_type = from.math_type;
   d.workspace_bytes = bytes;
-  state.workspace(bytes);
-  d.chosen = true;
+  grow_workspace(d, math, state);
   return true;
 }
 

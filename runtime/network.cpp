@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 
 #include "runtime/error.h"
 
@@ -168,6 +170,13 @@ VggNetwork::VggNetwork(Context& ctx, const ModelWeights& weights, const NetworkO
   for (const NetworkLayer& l : layers_) {
     largest = std::max(largest, shape_numel(l.out_shape));
     total_outputs += shape_numel(l.out_shape);
+  }
+  if (ctx.is_cuda()) {  // cuDNN's tensor descriptors hold fewer than 2^31 elements
+    const int64_t cap = std::numeric_limits<int32_t>::max() / largest;
+    if (max_batch_ > cap || max_grad_batch_ > cap)
+      fail_usage("batch " + std::to_string(std::max(max_batch_, max_grad_batch_)) + " at " +
+                 std::to_string(input_h_) + "x" + std::to_string(input_w_) +
+                 " passes cuDNN's limit of 2^31 elements per tensor: at most " + std::to_string(cap));
   }
   ping_ = Tensor::empty(backend, {max_batch_ * largest});
   pong_ = Tensor::empty(backend, {max_batch_ * largest});

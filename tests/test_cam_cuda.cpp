@@ -174,6 +174,18 @@ TEST_CASE("cuda/cam_ops bilinear upsample" * UC_NEEDS_GPU) {
     uc::cam_upsample_bilinear(gpu, out.gpu, to_cuda(in), s.M, s.h, s.w, s.H, s.W);
     check_same("bilinear upsample", out.gpu, out.cpu, 1e-5, 1e-6);
   }
+  // Constant maps stay exactly constant at ratios that are not powers of two, so Score-CAM's
+  // constant-channel rule skips the same channels on both backends.
+  for (const int h : {13, 17}) {
+    INFO("constant ", h, "x", h, " -> 224x224");
+    const int M = 4, H = 224;
+    std::vector<float> values(size_t(M) * h * h);
+    for (size_t i = 0; i < values.size(); ++i) values[i] = 0.1f + 0.37f * float(i / (size_t(h) * h));
+    const Tensor in = Tensor::from_host(Backend::CUDA, {M, h, h}, values);
+    Tensor out = Tensor::zeros(Backend::CUDA, {M, H, H}), index = Tensor::zeros(Backend::CUDA, {M});
+    uc::cam_upsample_bilinear(gpu, out, in, M, h, h, H, H);
+    CHECK(uc::cam_nonconstant_maps(gpu, index, out, M, H * H) == 0);
+  }
 }
 
 TEST_CASE("cuda/cam_ops min/max, normalization and non-constant maps" * UC_NEEDS_GPU) {

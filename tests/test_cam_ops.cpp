@@ -296,6 +296,30 @@ TEST_CASE("cam_ops/upsample_bilinear") {
   }
 }
 
+// Score-CAM skips a channel when its upsampled map is constant (METHODS.md): a constant
+// activation must stay exactly constant through the resize at any ratio, or rounding noise
+// would be forwarded as a mask (and the backends, which round differently, would disagree).
+TEST_CASE("cam_ops/upsample_bilinear keeps constant maps exactly constant") {
+  uc::Context ctx(Backend::CPU);
+  const float values[] = {0.1f, 1.f / 3.f, 7.77f, -2.5e-3f, 123.456f};
+  const int M = 5;
+  for (int h : {3, 6, 7, 13, 17, 23}) {
+    std::vector<float> in;
+    for (float v : values) in.insert(in.end(), size_t(h) * h, v);
+    for (int H : {96, 224, 100}) {
+      Tensor out = cpu_zeros({M, H, H}), index = cpu_zeros({M});
+      uc::cam_upsample_bilinear(ctx, out, cpu({M, h, h}, in), M, h, h, H, H);
+      const std::vector<float> got = out.to_host();
+      int64_t off = 0;
+      for (int m = 0; m < M; ++m)
+        for (int64_t p = 0; p < int64_t(H) * H; ++p, ++off)
+          if (got[size_t(off)] != values[m]) FAIL("map " << m << " of " << h << "x" << h << " -> " << H << ": "
+                                                    << got[size_t(off)] << " != " << values[m]);
+      CHECK(uc::cam_nonconstant_maps(ctx, index, out, M, H * H) == 0);
+    }
+  }
+}
+
 TEST_CASE("cam_ops/min_max, normalize, nonconstant") {
   uc::Context ctx(Backend::CPU);
   const int M = 5, n = 9 * 7;

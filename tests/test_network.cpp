@@ -140,6 +140,14 @@ TEST_CASE("cuda/whole network matches the CPU, forward and backward" * UC_NEEDS_
   }
 }
 
+TEST_CASE("cuda/a batch past cuDNN's 2^31 elements per tensor is a usage error" * UC_NEEDS_GPU) {
+  // 64x64, first width 64/8 = 8: the largest map is 8*64*64 elements per image, cap 65535.
+  const ModelWeights w = random_vgg_weights(11, false, 10, 1, 8, 64, 64);
+  Context ctx(Backend::CUDA, MathMode::FP32);
+  CHECK_THROWS_WITH_AS(VggNetwork(ctx, w, batches(65536, 1)), doctest::Contains("at most 65535"), Error);
+  CHECK_THROWS_WITH_AS(VggNetwork(ctx, w, batches(1, 65536)), doctest::Contains("2^31"), Error);
+}
+
 TEST_CASE("cuda/whole network in tf32 stays within 1e-2" * UC_NEEDS_GPU) {
   const ModelWeights w = random_vgg_weights(16, false, 10, 12, 4, 128, 64);
   const std::vector<float> x = seeded_input(1, 64, 64, 8);
