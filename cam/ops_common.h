@@ -23,7 +23,7 @@ struct BilinearTap {
 };
 UC_HOST_DEVICE inline BilinearTap bilinear_tap(int d, int in, int out) {
   const float scale = float(in) / float(out);
-  float s = scale * (float(d) + 0.5f) - 0.5f;
+  float s = fmaf(scale, float(d) + 0.5f, -0.5f);  // one rounding on both backends, whatever they contract
   if (s < 0.f) s = 0.f;  // left of the first centre clamps to it
   int i0 = int(s);
   if (i0 > in - 1) i0 = in - 1;

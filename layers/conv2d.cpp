@@ -96,9 +96,11 @@ void check_conv(const Context& ctx, const char* op, const Tensor& out, const cha
   UC_ASSERT(sh.n > 0 && sh.c > 0 && sh.k > 0 && sh.r > 0 && sh.s > 0 && sh.stride > 0 &&
                 sh.pad >= 0 && sh.out_h() > 0 && sh.out_w() > 0,
             std::string(op) + ": invalid ConvShape");
-  detail::expect_tensor(ctx, in, {sh.n, sh.c, sh.h, sh.w}, op, "in");
-  detail::expect_tensor(ctx, w, {sh.k, sh.c, sh.r, sh.s}, op, "w");
-  detail::expect_tensor(ctx, out, {sh.n, sh.k, sh.out_h(), sh.out_w()}, op, out_role);
+  UC_ASSERT(!sh.bf16 || (ctx.is_cuda() && sh.layout == Layout::NHWC),
+            std::string(op) + ": bf16 data only runs NHWC on CUDA");
+  detail::expect_tensor(ctx, in, {sh.n, sh.c, sh.h, sh.w}, op, "in", sh.bf16);
+  detail::expect_tensor(ctx, w, {sh.k, sh.c, sh.r, sh.s}, op, "w", sh.bf16);
+  detail::expect_tensor(ctx, out, {sh.n, sh.k, sh.out_h(), sh.out_w()}, op, out_role, sh.bf16);
 }
 
 }  // namespace
@@ -163,7 +165,7 @@ void conv2d_backward_im2col(Tensor* din, Tensor* dw, Tensor* db, const Tensor& d
 void conv2d_forward(Context& ctx, Tensor& out, const Tensor& in, const Tensor& w, const Tensor& b,
                     const ConvShape& sh) {
   check_conv(ctx, "conv2d_forward", out, "out", in, w, sh);
-  UC_ASSERT(sh.layout == Layout::NCHW, "conv2d_forward: NCHW only (NHWC: conv2d_bias_relu_forward)");
+  UC_ASSERT(sh.layout == Layout::NCHW && !sh.bf16, "conv2d_forward: NCHW float only (NHWC: conv2d_bias_relu_forward)");
   detail::expect_tensor(ctx, b, {sh.k}, "conv2d_forward", "b");
 #ifdef UNIONCAM_CUDA
   if (ctx.is_cuda()) return conv2d_forward_cuda(ctx, out, in, w, b, sh);
@@ -179,7 +181,7 @@ void conv2d_backward(Context& ctx, Tensor* din, Tensor* dw, Tensor* db, const Te
                      const Tensor& in, const Tensor& w, const ConvShape& sh) {
   const char* op = "conv2d_backward";
   check_conv(ctx, op, dout, "dout", in, w, sh);
-  UC_ASSERT(sh.layout == Layout::NCHW, "conv2d_backward: NCHW only");
+  UC_ASSERT(sh.layout == Layout::NCHW && !sh.bf16, "conv2d_backward: NCHW float only");
   if (din) detail::expect_tensor(ctx, *din, {sh.n, sh.c, sh.h, sh.w}, op, "din");
   if (dw) detail::expect_tensor(ctx, *dw, {sh.k, sh.c, sh.r, sh.s}, op, "dw");
   if (db) detail::expect_tensor(ctx, *db, {sh.k}, op, "db");
@@ -196,7 +198,7 @@ void conv2d_backward(Context& ctx, Tensor* din, Tensor* dw, Tensor* db, const Te
 void conv2d_bias_relu_forward(Context& ctx, Tensor& out, const Tensor& in, const Tensor& w,
                               const Tensor& b, const ConvShape& sh) {
   check_conv(ctx, "conv2d_bias_relu_forward", out, "out", in, w, sh);
-  detail::expect_tensor(ctx, b, {sh.k}, "conv2d_bias_relu_forward", "b");
+  detail::expect_tensor(ctx, b, {sh.k}, "conv2d_bias_relu_forward", "b", sh.bf16);
 #ifdef UNIONCAM_CUDA
   if (ctx.is_cuda()) return conv2d_bias_relu_forward_cuda(ctx, out, in, w, b, sh);
 #endif

@@ -11,7 +11,7 @@ namespace {
 const float kOne = 1.f, kZero = 0.f;
 
 ConvKey key_of(const ConvShape& s, MathMode math) {
-  return {s.n, s.c, s.h, s.w, s.k, s.r, s.s, s.stride, s.pad, math, s.layout == Layout::NHWC};
+  return {s.n, s.c, s.h, s.w, s.k, s.r, s.s, s.stride, s.pad, math, s.layout == Layout::NHWC, s.bf16};
 }
 
 int64_t in_numel(const ConvShape& s) { return int64_t(s.n) * s.c * s.h * s.w; }
@@ -25,9 +25,21 @@ void note_fused_fallback(const ConvShape& s, const char* why) {
   if (said) return;
   said = true;
   std::fprintf(stderr,
-               "note: cuDNN has no fused convolution-bias-ReLU for %dx%dx%dx%d -> %d (%s, %s); "
-               "such layers run as three calls\n",
-               s.n, s.c, s.h, s.w, s.k, s.layout == Layout::NHWC ? "NHWC" : "NCHW", why);
+               "note: cuDNN has no fused convolution-bias-ReLU for %dx%dx%dx%d -> %d (%s%s, %s); "
+               "such layers run as %s\n",
+               s.n, s.c, s.h, s.w, s.k, s.layout == Layout::NHWC ? "NHWC" : "NCHW", s.bf16 ? " bf16" : "",
+               why, s.bf16 ? "a convolution and a bias-ReLU kernel" : "three calls");
+}
+
+// out = bf16(max(0, out + b[channel])) on NHWC bf16 maps (channels fastest): the bias and ReLU
+// of a bf16 convolution when cuDNN has no fused form for it.
+__global__ void bias_relu_bf16_nhwc_kernel(__nv_bfloat16* out, const __nv_bfloat16* b, int64_t count,
+                                           int k) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    const float v = __bfloat162float(out[i]) + __bfloat162float(b[i % k]);
+    out[i] = __float2bfloat16_rn(v > 0.f ? v : 0.f);
+  }
 }
 
 }  // namespace
@@ -52,10 +64,10 @@ void conv2d_forward_cuda(Context& ctx, Tensor& out, const Tensor& in, const Tens
 // instead of three times. alpha2 = 0, so z (required) may be the output itself.
 void conv2d_bias_relu_forward_cuda(Context& ctx, Tensor& out, const Tensor& in, const Tensor& w,
                                    const Tensor& b, const ConvShape& shape) {
-  gpu::expect(in, in_numel(shape), "conv2d_bias_relu_forward input");
-  gpu::expect(w, w_numel(shape), "conv2d_bias_relu_forward weight");
-  gpu::expect(out, out_numel(shape), "conv2d_bias_relu_forward output");
-  gpu::expect(b, shape.k, "conv2d_bias_relu_forward bias");
+  gpu::expect(in, in_numel(shape), "conv2d_bias_relu_forward input", shape.bf16);
+  gpu::expect(w, w_numel(shape), "conv2d_bias_relu_forward weight", shape.bf16);
+  gpu::expect(out, out_numel(shape), "conv2d_bias_relu_forward output", shape.bf16);
+  gpu::expect(b, shape.k, "conv2d_bias_relu_forward bias", shape.bf16);
   CudaState& st = ctx.cuda();
   ConvPlan& p = st.conv_plan(key_of(shape, ctx.math()));
   const auto& a = st.forward_algo(p, in.data(), w.data(), out.data());
@@ -74,6 +86,16 @@ void conv2d_bias_relu_forward_cuda(Context& ctx, Tensor& out, const Tensor& in, 
     if (category != CUDNN_STATUS_NOT_SUPPORTED && category != CUDNN_STATUS_BAD_PARAM) CUDNN_CHECK(status);
     p.fused_unsupported = true;  // this algorithm has no fused form: three calls from now on
     note_fused_fallback(shape, cudnnGetErrorString(status));
+  }
+  if (shape.bf16) {  // the convolution, then bias and ReLU in one kernel of our own
+    CUDNN_CHECK(cudnnConvolutionForward(st.cudnn, &kOne, p.x, in.data(), p.w, w.data(), a.conv, a.algo,
+                                        st.workspace(a.workspace_bytes), a.workspace_bytes, &kZero,
+                                        p.y, out.data()));
+    const int64_t count = out_numel(shape);
+    bias_relu_bf16_nhwc_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(gpu::bf16_data(out),
+                                                                          gpu::bf16_data(b), count, shape.k);
+    CUDA_CHECK_LAUNCH();
+    return;
   }
   conv2d_forward_cuda(ctx, out, in, w, b, shape);  // the same plan: any layout
   CUDNN_CHECK(cudnnActivationForward(st.cudnn, st.relu, &kOne, p.y, out.data(), &kZero, p.y, out.data()));

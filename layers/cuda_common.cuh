@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include <cuda_bf16.h>
+
 #include "runtime/cuda_check.h"
 #include "runtime/cuda_state.cuh"
 #include "runtime/tensor.h"
@@ -17,12 +19,23 @@ inline unsigned blocks_for(int64_t count) {
   return static_cast<unsigned>(std::clamp<int64_t>((count + kThreads - 1) / kThreads, 1, 1 << 20));
 }
 
-// A caller bug (wrong backend or size) is reported before any device work is queued.
-inline void expect(const Tensor& t, int64_t numel, const char* what) {
+// A caller bug (wrong backend or size) is reported before any device work is queued. bf16:
+// `numel` values packed two per float (layers.h).
+inline void expect(const Tensor& t, int64_t numel, const char* what, bool bf16 = false) {
   UC_ASSERT(t.defined() && t.backend() == Backend::CUDA,
             std::string(what) + ": expected a CUDA tensor");
-  UC_ASSERT(t.numel() == numel, std::string(what) + ": expected " + std::to_string(numel) +
-                                    " elements, got " + shape_str(t.shape()));
+  const int64_t floats = bf16 ? (numel + 1) / 2 : numel;
+  UC_ASSERT(t.numel() == floats, std::string(what) + ": expected " + std::to_string(numel) +
+                                     (bf16 ? " bf16" : "") + " elements, got " + shape_str(t.shape()));
+}
+
+__device__ inline float to_float(float v) { return v; }
+__device__ inline float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
+
+// A float-typed tensor holding packed bfloat16 values (layers.h: bf16_floats) as the device sees it.
+inline __nv_bfloat16* bf16_data(Tensor& t) { return reinterpret_cast<__nv_bfloat16*>(t.data()); }
+inline const __nv_bfloat16* bf16_data(const Tensor& t) {
+  return reinterpret_cast<const __nv_bfloat16*>(t.data());
 }
 
 }  // namespace uc::gpu

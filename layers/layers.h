@@ -8,6 +8,7 @@
 // simply not computed.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "runtime/context.h"
 #include "runtime/tensor.h"
@@ -25,6 +26,7 @@ struct ConvShape {
   int r = 3, s = 3;                // kernel height, width
   int stride = 1, pad = 1;
   Layout layout = Layout::NCHW;    // NHWC: only conv2d_bias_relu_forward
+  bool bf16 = false;               // in, w, b, out in bfloat16 (NHWC, CUDA, bias-ReLU only)
   int out_h() const { return (h + 2 * pad - r) / stride + 1; }
   int out_w() const { return (w + 2 * pad - s) / stride + 1; }
 };
@@ -47,6 +49,17 @@ void convert_layout(Context& ctx, Tensor& out, Layout out_layout, const Tensor& 
 void convert_layout_host(float* out, Layout out_layout, const float* in, Layout in_layout, int n,
                          int c, int h, int w);
 
+// ---- bfloat16 storage: MathMode::BF16's fused inference steps --------------------------------
+// Tensors stay float-typed: `count` bf16 values are packed two per float, in bf16_floats(count)
+// floats (value i in the low half of float i/2 on little-endian machines).
+inline int64_t bf16_floats(int64_t count) { return (count + 1) / 2; }
+// Rounds to bfloat16 (to nearest, ties to even; NaN stays NaN, as __float2bfloat16_rn), packed.
+std::vector<float> pack_bf16(const float* values, int64_t count);
+std::vector<float> unpack_bf16(const float* packed, int64_t count);  // the float of each value
+// NCHW float feature maps -> NHWC bf16, and back: the two ends of the bf16 steps.
+void convert_to_bf16_nhwc(Context& ctx, Tensor& out, const Tensor& in, int n, int c, int h, int w);
+void convert_from_bf16_nhwc(Context& ctx, Tensor& out, const Tensor& in, int n, int c, int h, int w);
+
 // ---- relu (elementwise, any shape; out may alias in) -----------------------------------------
 void relu_forward(Context& ctx, Tensor& out, const Tensor& in);
 // din = dout * (out > 0); din may alias dout.
@@ -57,6 +70,7 @@ struct PoolShape {
   int n = 1, c = 0, h = 0, w = 0;
   int kernel = 2, stride = 2;
   Layout layout = Layout::NCHW;  // NHWC: forward only
+  bool bf16 = false;             // in and out in bfloat16 (NHWC forward, CUDA only)
   int out_h() const { return (h - kernel) / stride + 1; }
   int out_w() const { return (w - kernel) / stride + 1; }
 };

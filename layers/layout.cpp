@@ -1,5 +1,8 @@
 // Layout conversion between NCHW and NHWC feature maps (and KCRS/KRSC filters).
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
 
 #include "layers/layer_checks.h"
 #include "layers/layers.h"
@@ -39,6 +42,61 @@ void convert_layout(Context& ctx, Tensor& out, Layout out_layout, const Tensor& 
   if (ctx.is_cuda()) return convert_layout_cuda(ctx, out, out_layout, in, in_layout, n, c, h, w);
 #endif
   convert_layout_host(out.data(), out_layout, in.data(), in_layout, n, c, h, w);
+}
+
+namespace {
+uint16_t bf16_bits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40u);  // quiet NaN
+  u += 0x7fffu + ((u >> 16) & 1u);  // round to nearest, ties to even (carries into the exponent)
+  return static_cast<uint16_t>(u >> 16);
+}
+float bf16_value(uint16_t bits) {
+  const uint32_t u = uint32_t(bits) << 16;
+  float f;
+  std::memcpy(&f, &u, sizeof f);
+  return f;
+}
+}  // namespace
+
+std::vector<float> pack_bf16(const float* values, int64_t count) {
+  std::vector<float> packed(static_cast<size_t>(bf16_floats(count)), 0.f);
+  auto* halves = reinterpret_cast<uint16_t*>(packed.data());  // little-endian: value i at half i
+  for (int64_t i = 0; i < count; ++i) halves[i] = bf16_bits(values[i]);
+  return packed;
+}
+
+std::vector<float> unpack_bf16(const float* packed, int64_t count) {
+  std::vector<float> values(static_cast<size_t>(count));
+  const auto* halves = reinterpret_cast<const uint16_t*>(packed);
+  for (int64_t i = 0; i < count; ++i) values[static_cast<size_t>(i)] = bf16_value(halves[i]);
+  return values;
+}
+
+// The CPU versions are the reference for the CUDA kernels (nothing else runs bf16 on the CPU).
+void convert_to_bf16_nhwc(Context& ctx, Tensor& out, const Tensor& in, int n, int c, int h, int w) {
+  const Shape shape{n, c, h, w};
+  detail::expect_tensor(ctx, in, shape, "convert_to_bf16_nhwc", "in");
+  detail::expect_tensor(ctx, out, shape, "convert_to_bf16_nhwc", "out", true);
+#ifdef UNIONCAM_CUDA
+  if (ctx.is_cuda()) return convert_to_bf16_nhwc_cuda(ctx, out, in, n, c, h, w);
+#endif
+  std::vector<float> nhwc(static_cast<size_t>(in.numel()));
+  convert_layout_host(nhwc.data(), Layout::NHWC, in.data(), Layout::NCHW, n, c, h, w);
+  const std::vector<float> packed = pack_bf16(nhwc.data(), in.numel());
+  std::copy(packed.begin(), packed.end(), out.data());
+}
+
+void convert_from_bf16_nhwc(Context& ctx, Tensor& out, const Tensor& in, int n, int c, int h, int w) {
+  const Shape shape{n, c, h, w};
+  detail::expect_tensor(ctx, in, shape, "convert_from_bf16_nhwc", "in", true);
+  detail::expect_tensor(ctx, out, shape, "convert_from_bf16_nhwc", "out");
+#ifdef UNIONCAM_CUDA
+  if (ctx.is_cuda()) return convert_from_bf16_nhwc_cuda(ctx, out, in, n, c, h, w);
+#endif
+  const std::vector<float> nhwc = unpack_bf16(in.data(), out.numel());
+  convert_layout_host(out.data(), Layout::NCHW, nhwc.data(), Layout::NHWC, n, c, h, w);
 }
 
 }  // namespace uc

@@ -17,8 +17,10 @@ void check_pool(const Context& ctx, const char* op, const Tensor& in, const Tens
   UC_ASSERT(sh.n > 0 && sh.c > 0 && sh.kernel > 0 && sh.stride > 0 && sh.h >= sh.kernel &&
                 sh.w >= sh.kernel,
             std::string(op) + ": invalid PoolShape (window larger than the input, or empty)");
-  detail::expect_tensor(ctx, in, {sh.n, sh.c, sh.h, sh.w}, op, "in");
-  detail::expect_tensor(ctx, out, {sh.n, sh.c, sh.out_h(), sh.out_w()}, op, "out");
+  UC_ASSERT(!sh.bf16 || (ctx.is_cuda() && sh.layout == Layout::NHWC),
+            std::string(op) + ": bf16 data only runs NHWC on CUDA");
+  detail::expect_tensor(ctx, in, {sh.n, sh.c, sh.h, sh.w}, op, "in", sh.bf16);
+  detail::expect_tensor(ctx, out, {sh.n, sh.c, sh.out_h(), sh.out_w()}, op, "out", sh.bf16);
 }
 
 // Offset within the plane of the window's first maximal element.

@@ -11,13 +11,14 @@ namespace {
 // as the maximum (the CPU rule), so once best is NaN it stays. dy and dx are the element strides
 // of a window row and column. Forward and backward share it, so the backward's winner is the
 // element the forward chose, whatever the caller's `out` holds.
-__device__ int64_t window_argmax(const float* win, int64_t dy, int64_t dx, int kernel) {
+template <typename T>
+__device__ int64_t window_argmax(const T* win, int64_t dy, int64_t dx, int kernel) {
   int64_t arg = 0;
-  float best = win[0];
+  float best = gpu::to_float(win[0]);
   for (int ky = 0; ky < kernel; ++ky)
     for (int kx = 0; kx < kernel; ++kx) {
       const int64_t at = ky * dy + kx * dx;
-      const float v = win[at];
+      const float v = gpu::to_float(win[at]);
       if (!isnan(best) && (v > best || isnan(v))) best = v, arg = at;
     }
   return arg;
@@ -37,8 +38,10 @@ __global__ void maxpool_forward_kernel(float* out, const float* in, int64_t plan
 }
 
 // NHWC: one thread per output element, channels fastest, so neighbouring threads read
-// neighbouring addresses. Same window order and NaN rule as the NCHW kernel.
-__global__ void maxpool_forward_nhwc_kernel(float* out, const float* in, int64_t count, int c, int h,
+// neighbouring addresses. Same window order and NaN rule as the NCHW kernel. T: float, or bf16
+// for MathMode::BF16's steps (the maximum is one of the inputs, so no rounding).
+template <typename T>
+__global__ void maxpool_forward_nhwc_kernel(T* out, const T* in, int64_t count, int c, int h,
                                             int w, int oh, int ow, int kernel, int stride) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
        i += int64_t(gridDim.x) * blockDim.x) {
@@ -46,7 +49,7 @@ __global__ void maxpool_forward_nhwc_kernel(float* out, const float* in, int64_t
     const int64_t pixel = i / c;
     const int ox = int(pixel % ow), oy = int(pixel / ow % oh);
     const int64_t img = pixel / (int64_t(oh) * ow);
-    const float* win = in + ((img * h + int64_t(oy) * stride) * w + int64_t(ox) * stride) * c + ch;
+    const T* win = in + ((img * h + int64_t(oy) * stride) * w + int64_t(ox) * stride) * c + ch;
     out[i] = win[window_argmax(win, int64_t(w) * c, c, kernel)];
   }
 }
@@ -86,12 +89,17 @@ void maxpool2d_forward_cuda(Context&, Tensor& out, const Tensor& in, const PoolS
   check_pool(shape);
   const int64_t planes = int64_t(shape.n) * shape.c;
   const int oh = shape.out_h(), ow = shape.out_w();
-  gpu::expect(in, planes * shape.h * shape.w, "maxpool2d_forward input");
-  gpu::expect(out, planes * oh * ow, "maxpool2d_forward output");
+  gpu::expect(in, planes * shape.h * shape.w, "maxpool2d_forward input", shape.bf16);
+  gpu::expect(out, planes * oh * ow, "maxpool2d_forward output", shape.bf16);
   if (shape.layout == Layout::NHWC) {
-    maxpool_forward_nhwc_kernel<<<gpu::blocks_for(planes * oh * ow), gpu::kThreads>>>(
-        out.data(), in.data(), planes * oh * ow, shape.c, shape.h, shape.w, oh, ow, shape.kernel,
-        shape.stride);
+    const int64_t count = planes * oh * ow;
+    if (shape.bf16)
+      maxpool_forward_nhwc_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(
+          gpu::bf16_data(out), gpu::bf16_data(in), count, shape.c, shape.h, shape.w, oh, ow,
+          shape.kernel, shape.stride);
+    else
+      maxpool_forward_nhwc_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(
+          out.data(), in.data(), count, shape.c, shape.h, shape.w, oh, ow, shape.kernel, shape.stride);
     CUDA_CHECK_LAUNCH();
     return;
   }

@@ -15,12 +15,20 @@ void destroy_cuda_state(CudaState* state);
 }  // namespace detail
 #endif
 
-const char* math_mode_name(MathMode m) { return m == MathMode::TF32 ? "tf32" : "fp32"; }
+const char* math_mode_name(MathMode m) {
+  switch (m) {
+    case MathMode::FP32: return "fp32";
+    case MathMode::TF32: return "tf32";
+    case MathMode::BF16: return "bf16";
+  }
+  return "?";
+}
 
 MathMode parse_math_mode(const std::string& name) {
   if (name == "fp32") return MathMode::FP32;
   if (name == "tf32") return MathMode::TF32;
-  fail_usage("unknown precision '" + name + "': expected fp32 or tf32");
+  if (name == "bf16") return MathMode::BF16;
+  fail_usage("unknown precision '" + name + "': expected fp32, tf32 or bf16");
 }
 
 bool cuda_compiled() {

@@ -9,10 +9,16 @@
 namespace uc {
 
 // fp32: no tensor-core rounding anywhere. tf32: TF32 tensor cores for convolutions and GEMMs
-// (PyTorch's default for convolutions). Ignored on the CPU, which always computes in fp32.
-enum class MathMode { FP32, TF32 };
+// (PyTorch's default for convolutions). bf16: as tf32, except that forward()'s fused
+// convolutions and max-pools keep their feature maps and filters in bfloat16 (NHWC; tensor
+// cores accumulate in fp32), which halves their memory traffic; the classifier, the explained
+// layer's activations and gradients, and every CAM kernel stay fp32. Ignored on the CPU, which
+// always computes in fp32.
+enum class MathMode { FP32, TF32, BF16 };
 const char* math_mode_name(MathMode m);
-MathMode parse_math_mode(const std::string& name);  // "fp32" | "tf32", else usage error
+MathMode parse_math_mode(const std::string& name);  // "fp32" | "tf32" | "bf16", else usage error
+// Whether cuDNN and cuBLAS may use tensor cores (tf32 for float data) in this mode.
+inline bool uses_tensor_cores(MathMode m) { return m != MathMode::FP32; }
 
 bool cuda_compiled();          // this build has the CUDA backend
 bool cuda_device_available();  // compiled and at least one usable device

@@ -25,9 +25,10 @@ size_t search_limit() {
   return std::min({kMaxConvWorkspace, free_b / 4, headroom / 2}) / kAlign * kAlign;
 }
 
-// fp32 keeps cuDNN to FMA kernels; tf32 lets it pick TF32 tensor-core kernels for float data.
+// fp32 keeps cuDNN to FMA kernels; tf32 (and bf16) let it pick tensor-core kernels: TF32 for
+// float data, bf16 for bf16 data.
 cudnnMathType_t initial_math(MathMode math) {
-  return math == MathMode::TF32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH;
+  return uses_tensor_cores(math) ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH;
 }
 
 // Find lists candidates fastest first; take the first that ran, fits the limit and respects the
@@ -42,7 +43,7 @@ const Perf& pick(const Perf* perf, int count, size_t limit, MathMode math, const
       const Perf& p = perf[i];
       const bool tensor_op = p.mathType == CUDNN_TENSOR_OP_MATH ||
                              p.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
-      const bool allowed = math == MathMode::TF32 ? p.mathType != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION
+      const bool allowed = uses_tensor_cores(math) ? p.mathType != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION
                                                   : !tensor_op;
       const bool deterministic = p.determinism == CUDNN_DETERMINISTIC || !deterministic_only;
       if (p.status == CUDNN_STATUS_SUCCESS && p.memory <= limit && allowed && deterministic) return p;
@@ -61,7 +62,7 @@ void grow_workspace(ConvDirection<Algo>& d, MathMode math, CudaState& state) {
   try {
     state.workspace(d.workspace_bytes);
   } catch (...) {
-    if (math == MathMode::TF32) cudnnSetConvolutionMathType(d.conv, initial_math(math));
+    if (uses_tensor_cores(math)) cudnnSetConvolutionMathType(d.conv, initial_math(math));
     throw;
   }
   d.chosen = true;
@@ -72,7 +73,7 @@ void grow_workspace(ConvDirection<Algo>& d, MathMode math, CudaState& state) {
 template <typename Algo, typename Perf, typename SizeFn>
 void adopt(ConvDirection<Algo>& d, const Perf& p, MathMode math, CudaState& state,
            SizeFn workspace_size) {
-  if (math == MathMode::TF32) CUDNN_CHECK(cudnnSetConvolutionMathType(d.conv, p.mathType));
+  if (uses_tensor_cores(math)) CUDNN_CHECK(cudnnSetConvolutionMathType(d.conv, p.mathType));
   size_t bytes = 0;
   CUDNN_CHECK(workspace_size(p.algo, &bytes));
   d.algo = p.algo;
@@ -86,11 +87,11 @@ void adopt(ConvDirection<Algo>& d, const Perf& p, MathMode math, CudaState& stat
 template <typename Algo, typename SizeFn>
 bool reuse(ConvDirection<Algo>& d, const ConvDirection<Algo>& from, MathMode math, CudaState& state,
            SizeFn workspace_size) {
-  if (math == MathMode::TF32 && cudnnSetConvolutionMathType(d.conv, from.math_type) != CUDNN_STATUS_SUCCESS)
+  if (uses_tensor_cores(math) && cudnnSetConvolutionMathType(d.conv, from.math_type) != CUDNN_STATUS_SUCCESS)
     return false;
   size_t bytes = 0;
   if (workspace_size(from.algo, &bytes) != CUDNN_STATUS_SUCCESS || bytes > search_limit()) {
-    if (math == MathMode::TF32) CUDNN_CHECK(cudnnSetConvolutionMathType(d.conv, initial_math(math)));
+    if (uses_tensor_cores(math)) CUDNN_CHECK(cudnnSetConvolutionMathType(d.conv, initial_math(math)));
     return false;
   }
   d.algo = from.algo;
@@ -155,9 +156,12 @@ ConvPlan& CudaState::conv_plan(const ConvKey& key) {
   CUDNN_CHECK(cudnnCreateTensorDescriptor(&p->bias));
   CUDNN_CHECK(cudnnCreateFilterDescriptor(&p->w));
   const cudnnTensorFormat_t layout = key.nhwc ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
-  CUDNN_CHECK(cudnnSetTensor4dDescriptor(p->x, layout, CUDNN_DATA_FLOAT, key.n, key.c, key.h, key.w));
-  CUDNN_CHECK(cudnnSetFilter4dDescriptor(p->w, CUDNN_DATA_FLOAT, layout, key.k, key.c, key.r, key.s));
-  CUDNN_CHECK(cudnnSetTensor4dDescriptor(p->bias, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, key.k, 1, 1));
+  // bf16 data (cuDNN's PSEUDO_BFLOAT16 configuration): x, w, y and the bias in bf16, computed in
+  // float (the convolution descriptor's type below).
+  const cudnnDataType_t type = key.bf16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
+  CUDNN_CHECK(cudnnSetTensor4dDescriptor(p->x, layout, type, key.n, key.c, key.h, key.w));
+  CUDNN_CHECK(cudnnSetFilter4dDescriptor(p->w, type, layout, key.k, key.c, key.r, key.s));
+  CUDNN_CHECK(cudnnSetTensor4dDescriptor(p->bias, CUDNN_TENSOR_NCHW, type, 1, key.k, 1, 1));
   for (cudnnConvolutionDescriptor_t* c : {&p->fwd.conv, &p->bwd_data.conv, &p->bwd_filter.conv}) {
     CUDNN_CHECK(cudnnCreateConvolutionDescriptor(c));
     CUDNN_CHECK(cudnnSetConvolution2dDescriptor(*c, key.pad, key.pad, key.stride, key.stride, 1, 1,
@@ -169,8 +173,8 @@ ConvPlan& CudaState::conv_plan(const ConvKey& key) {
   UC_ASSERT(oh == (key.h + 2 * key.pad - key.r) / key.stride + 1 &&
                 ow == (key.w + 2 * key.pad - key.s) / key.stride + 1,
             "cuDNN's convolution output size differs from ConvShape's");
-  CUDNN_CHECK(cudnnSetTensor4dDescriptor(p->y, layout, CUDNN_DATA_FLOAT, n, k, oh, ow));
-  p->w_bytes = size_t(key.k) * key.c * key.r * key.s * sizeof(float);
+  CUDNN_CHECK(cudnnSetTensor4dDescriptor(p->y, layout, type, n, k, oh, ow));
+  p->w_bytes = size_t(key.k) * key.c * key.r * key.s * (key.bf16 ? 2 : sizeof(float));
   return *conv_plans_.emplace(key, std::move(p)).first->second;
 }
 
@@ -182,8 +186,8 @@ const ConvPlan* CudaState::searched_sibling(const ConvPlan& p, Direction ConvPla
 }
 
 const ConvDirection<cudnnConvolutionFwdAlgo_t>& CudaState::forward_algo(ConvPlan& p,
-                                                                       const float* x,
-                                                                       const float* w, float* y) {
+                                                                       const void* x,
+                                                                       const void* w, void* y) {
   if (p.fwd.chosen) return p.fwd;
   auto size = [&](cudnnConvolutionFwdAlgo_t a, size_t* bytes) {
     return cudnnGetConvolutionForwardWorkspaceSize(cudnn, p.x, p.w, p.fwd.conv, p.y, a, bytes);
@@ -258,7 +262,7 @@ CudaState* create_cuda_state(MathMode math) {
   CUDNN_CHECK(cudnnSetActivationDescriptor(state->fused_relu, CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN,
                                            std::numeric_limits<double>::max()));
   // CUBLAS_DEFAULT_MATH never uses TF32 for sgemm; TF32 must be asked for.
-  CUBLAS_CHECK(cublasSetMathMode(state->cublas, math == MathMode::TF32 ? CUBLAS_TF32_TENSOR_OP_MATH
+  CUBLAS_CHECK(cublasSetMathMode(state->cublas, uses_tensor_cores(math) ? CUBLAS_TF32_TENSOR_OP_MATH
                                                                        : CUBLAS_DEFAULT_MATH));
   return state.release();
 }

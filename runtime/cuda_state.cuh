@@ -33,11 +33,13 @@ class DeviceBuffer {
 
 // Plain fields rather than layers' ConvShape: the runtime floor does not include layers/.
 // nhwc: activations NHWC and filters KRSC (the inference fast path); else NCHW and KCRS.
+// bf16: data, filters and bias in bfloat16 (forward only; MathMode::BF16's inference path).
 struct ConvKey {
   int n, c, h, w, k, r, s, stride, pad;
   MathMode math;
   bool nhwc = false;
-  auto tie() const { return std::tie(n, c, h, w, k, r, s, stride, pad, math, nhwc); }
+  bool bf16 = false;
+  auto tie() const { return std::tie(n, c, h, w, k, r, s, stride, pad, math, nhwc, bf16); }
   bool operator<(const ConvKey& o) const { return tie() < o.tie(); }
 };
 
@@ -98,8 +100,8 @@ struct CudaState {
   // the real one accumulates. A shape that differs from an already searched one only in batch
   // size (Score-CAM's last partial batch, the metric curves) reuses that algorithm instead of
   // searching again, when cuDNN accepts it for the new size.
-  const ConvDirection<cudnnConvolutionFwdAlgo_t>& forward_algo(ConvPlan& p, const float* x,
-                                                               const float* w, float* y);
+  const ConvDirection<cudnnConvolutionFwdAlgo_t>& forward_algo(ConvPlan& p, const void* x,
+                                                               const void* w, void* y);
   const ConvDirection<cudnnConvolutionBwdDataAlgo_t>& backward_data_algo(ConvPlan& p,
                                                                          const float* w,
                                                                          const float* dy,

@@ -82,8 +82,9 @@ struct PingPong {
   Tensor* buffers[2];
   int n;
   int next = 0;
-  Tensor take(const Shape& per_image) {
-    Tensor t = buffers[next]->view(0, with_batch(n, per_image));
+  Tensor take(const Shape& per_image) { return take_flat(with_batch(n, per_image)); }
+  Tensor take_flat(const Shape& shape) {  // any shape: packed bf16 maps
+    Tensor t = buffers[next]->view(0, shape);
     next ^= 1;
     return t;
   }
@@ -228,8 +229,15 @@ VggNetwork::VggNetwork(Context& ctx, const ModelWeights& weights, const NetworkO
 // max-pool one pool. A stack of any other shape keeps steps_ empty (layer by layer).
 void VggNetwork::plan_inference(const ModelWeights& weights, const NetworkOptions& options) {
   if (!options.fuse_inference) return;
-  const bool nhwc = options.layout == ForwardLayout::NHWC ||
-                    (options.layout == ForwardLayout::Auto && ctx_.is_cuda() && ctx_.math() == MathMode::TF32);
+  // bf16 storage needs NHWC (cuDNN's bf16 tensor-core convolutions); an explicit NCHW keeps float.
+  const bool bf16 = ctx_.is_cuda() && ctx_.math() == MathMode::BF16 && options.layout != ForwardLayout::NCHW;
+  const bool nhwc = bf16 || options.layout == ForwardLayout::NHWC ||
+                    (options.layout == ForwardLayout::Auto && ctx_.is_cuda() && uses_tensor_cores(ctx_.math()));
+  const auto upload = [&](const Shape& shape, const std::vector<float>& v) {
+    if (!bf16) return Tensor::from_host(ctx_.backend(), shape, v);
+    const int64_t count = static_cast<int64_t>(v.size());
+    return Tensor::from_host(ctx_.backend(), {bf16_floats(count)}, pack_bf16(v.data(), count));
+  };
   std::vector<InferenceStep> steps;
   size_t i = 0;
   while (i < layers_.size() && layers_[i].kind != LayerKind::AdaptiveAvgPool) {
@@ -260,13 +268,13 @@ void VggNetwork::plan_inference(const ModelWeights& weights, const NetworkOption
       wf.swap(krsc);
       w_shape = {k, r, s, c};
     }
-    steps.push_back({LayerKind::Conv, i, j, Tensor::from_host(ctx_.backend(), w_shape, wf),
-                     Tensor::from_host(ctx_.backend(), {k}, bf)});
+    steps.push_back({LayerKind::Conv, i, j, upload(w_shape, wf), upload({k}, bf)});
     i = j + 1;
   }
   steps_ = std::move(steps);
   steps_end_ = i;
   layout_ = nhwc ? Layout::NHWC : Layout::NCHW;
+  bf16_ = bf16;
 }
 
 const NetworkLayer& VggNetwork::layer(const std::string& name) const {
@@ -328,33 +336,41 @@ Tensor VggNetwork::run_steps(const Tensor& input, int n, size_t count, Tensor* r
   Tensor current = input;
   PingPong buffers{{&ping_, &pong_}, n};
   const bool nhwc = layout_ == Layout::NHWC;
-  auto per_image = [&](const Shape& chw) { return nhwc ? Shape{chw[1], chw[2], chw[0]} : chw; };
+  // The next buffer for n maps of [c,h,w] in the steps' layout (and, in bf16, packed).
+  auto next_buffer = [&](const Shape& chw) {
+    if (bf16_) return buffers.take_flat({bf16_floats(n * shape_numel(chw))});
+    return buffers.take(nhwc ? Shape{chw[1], chw[2], chw[0]} : chw);
+  };
   if (nhwc) {
-    Tensor t = buffers.take({input_h_, input_w_, 3});
-    convert_layout(ctx_, t, Layout::NHWC, input, Layout::NCHW, n, 3, input_h_, input_w_);
+    Tensor t = next_buffer({3, input_h_, input_w_});
+    if (bf16_) convert_to_bf16_nhwc(ctx_, t, input, n, 3, input_h_, input_w_);
+    else convert_layout(ctx_, t, Layout::NHWC, input, Layout::NCHW, n, 3, input_h_, input_w_);
     current = t;
   }
   for (size_t i = 0; i < count; ++i) {
     const InferenceStep& step = steps_[i];
     // The last step writes straight into `result` unless a layout conversion follows.
     const bool last = i + 1 == count;
-    Tensor out = last && result && !nhwc ? *result : buffers.take(per_image(layers_[step.last].out_shape));
+    Tensor out = last && result && !nhwc ? *result : next_buffer(layers_[step.last].out_shape);
     if (step.kind == LayerKind::Conv) {
       ConvShape shape = conv_shape(layers_[step.first], n);
       shape.layout = layout_;
+      shape.bf16 = bf16_;
       conv2d_bias_relu_forward(ctx_, out, current, step.weight, step.bias, shape);
     } else {
       PoolShape shape = pool_shape(layers_[step.first], n);
       shape.layout = layout_;
+      shape.bf16 = bf16_;
       maxpool2d_forward(ctx_, out, current, shape);
     }
     current = out;
   }
-  if (nhwc) {
+  if (nhwc) {  // back to NCHW float for the layers after the steps
     const Shape& chw = layers_[steps_[count - 1].last].out_shape;
     Tensor t = result ? *result : buffers.take(chw);
-    convert_layout(ctx_, t, Layout::NCHW, current, Layout::NHWC, n, static_cast<int>(chw[0]),
-                   static_cast<int>(chw[1]), static_cast<int>(chw[2]));
+    const int c = static_cast<int>(chw[0]), h = static_cast<int>(chw[1]), w = static_cast<int>(chw[2]);
+    if (bf16_) convert_from_bf16_nhwc(ctx_, t, current, n, c, h, w);
+    else convert_layout(ctx_, t, Layout::NCHW, current, Layout::NHWC, n, c, h, w);
     current = t;
   }
   return current;

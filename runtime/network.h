@@ -20,8 +20,9 @@ namespace uc {
 enum class LayerKind { Conv, BatchNorm, ReLU, MaxPool, AdaptiveAvgPool, Linear, Dropout };
 const char* layer_kind_name(LayerKind kind);
 
-// Layout of forward()'s feature maps. Auto: NHWC on CUDA in tf32, where cuDNN's tensor-core
-// convolutions run ~1.5x faster than NCHW (GPU.md); NCHW otherwise.
+// Layout of forward()'s feature maps. Auto: NHWC on CUDA in tf32 and bf16, where cuDNN's
+// tensor-core convolutions run ~1.5x faster than NCHW (GPU.md); NCHW otherwise. bf16 storage
+// needs NHWC: an explicit NCHW keeps it float (computed as in tf32).
 enum class ForwardLayout { Auto, NCHW, NHWC };
 
 struct NetworkOptions {
@@ -85,6 +86,7 @@ class VggNetwork {
   // How forward() runs the feature layers: fused steps (and in which layout) or layer by layer.
   bool inference_fused() const { return !steps_.empty(); }
   Layout inference_layout() const { return layout_; }
+  bool inference_bf16() const { return bf16_; }  // the fused steps store bfloat16 (MathMode::BF16)
 
  private:
   // One step of forward()'s feature stack: a fused convolution (conv [+ BN] + ReLU: layers
@@ -92,7 +94,8 @@ class VggNetwork {
   struct InferenceStep {
     LayerKind kind;
     size_t first, last;
-    Tensor weight, bias;  // Conv: BatchNorm folded in, filters in layout_ ([k,r,s,c] for NHWC)
+    Tensor weight, bias;  // Conv: BatchNorm folded in, filters in layout_ ([k,r,s,c] for NHWC),
+                          // packed bf16 when bf16_
   };
   void plan_inference(const ModelWeights& weights, const NetworkOptions& options);
 
@@ -116,6 +119,7 @@ class VggNetwork {
   std::vector<InferenceStep> steps_;  // empty: forward() runs layer by layer
   size_t steps_end_ = 0;              // first layer after the steps (avgpool)
   Layout layout_ = Layout::NCHW;
+  bool bf16_ = false;
 };
 
 }  // namespace uc

@@ -35,7 +35,7 @@ expect 3 "$tmp/truncated.h5" -- "$bin" info --weights "$tmp/truncated.h5"
 
 expect 2 "unknown option --bogus" -- "$bin" predict --weights "$weights" --bogus "${images[0]}"
 expect 2 "no images" -- "$bin" predict --weights "$weights"
-expect 2 "fp32 or tf32" -- "$bin" predict --weights "$weights" --precision fp8 "${images[0]}"
+expect 2 "fp32, tf32 or bf16" -- "$bin" predict --weights "$weights" --precision fp8 "${images[0]}"
 expect 2 "--topk" -- "$bin" predict --weights "$weights" --topk 0 "${images[0]}"
 expect 2 "multiples of 32" -- "$bin" predict --weights "$weights" --input-size 50 "${images[0]}"
 expect 2 "auto, cpu or cuda" -- "$bin" predict --weights "$weights" --device tpu "${images[0]}"

@@ -1,8 +1,11 @@
 // The doctest runner. `--gpu-or-skip` (CTest's `cuda` test): without a usable CUDA device, say so
-// and exit 77, which CTest reports as "Skipped" rather than a silent pass.
+// and exit 77, which CTest reports as "Skipped" rather than a silent pass. UNIONCAM_REQUIRE_GPU=1
+// (set by the GPU check) makes that a failure instead: on the GPU machine a driver problem must
+// not come back looking green.
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <vector>
@@ -19,7 +22,8 @@ int main(int argc, char** argv) {
   if (gpu_or_skip && !uc::cuda_device_available()) {
     std::cout << "skipped: no usable CUDA device (" << uc::cuda_unavailable_reason()
               << "), so the CUDA-against-CPU tests did not run\n";
-    return 77;
+    const char* require = std::getenv("UNIONCAM_REQUIRE_GPU");
+    return require != nullptr && *require != '\0' && std::strcmp(require, "0") != 0 ? 1 : 77;
   }
   doctest::Context context(static_cast<int>(args.size()), args.data());
   return context.run();

@@ -8,6 +8,8 @@ tests=$1; src=$2; build=$3
 python=${PYTHON:-/usr/bin/python3}
 if ! "$python" -c "import torch, torchvision, h5py" 2>/dev/null; then
   echo "PyTorch, torchvision or h5py is not installed for $python: full-size comparison skipped"
+  # The GPU check requires every comparison to run (UNIONCAM_REQUIRE_GPU=1): fail, not skip.
+  [ "${UNIONCAM_REQUIRE_GPU:-0}" != 0 ] && exit 1
   exit 77
 fi
 dir=$build/full_vgg16

@@ -269,12 +269,37 @@ TEST_CASE("cam/Score-CAM does not depend on the masked-input batch size") {
   CHECK_CLOSE("UnionCAM batch 7 vs 64", ua.map, ub.map, 1e-5, 0.0);
 }
 
+namespace {
+// How far a reduced-precision map may be from the fp32 CPU one. Group-CAM's scores are
+// differences of probabilities (~1e-3) that the rounding moves by a few percent, so its maps
+// (and UnionCAM's with a Group-CAM region) move most: an emulation of TF32 on these fixtures put
+// Group-CAM at 8.0e-3 and everything else at <= 3.0e-3.
+double reduced_precision_tolerance(CamMethod m, const CamOptions& o) {
+  const bool group = m == CamMethod::GroupCam || (m == CamMethod::UnionCam && o.region == RegionMethod::GroupCam);
+  return group ? 3e-2 : 1e-2;
+}
+// Compares a reduced-precision explanation with the CPU's. UnionCAM may select the other map when
+// its two β are closer than the rounding; the maps are then not comparable, and that is said.
+void check_reduced_precision(const std::string& what, const CamResult& r, const CamResult& c, CamMethod m,
+                             double tol) {
+  if (m == CamMethod::UnionCam && r.unioncam.fused != c.unioncam.fused) {
+    MESSAGE(what << ": UnionCAM selected the other map (beta_reg " << r.unioncam.beta_reg << " vs beta_dr "
+                 << r.unioncam.beta_dr << "; fp32 " << c.unioncam.beta_reg << " vs " << c.unioncam.beta_dr << ")");
+    CHECK(std::fabs(c.unioncam.beta_reg - c.unioncam.beta_dr) < 1e-2);  // only a near tie may flip
+    return;
+  }
+  CHECK_CLOSE(what + " map", r.map, c.map, tol, 0.0);
+}
+}  // namespace
+
 TEST_CASE("cuda/every CAM method and metric matches the CPU" * UC_NEEDS_GPU) {
   for (const char* name : {"vgg11_default", "vgg11_pixel", "vgg11_groupcam", "vgg16bn_fused", "vgg11_constant"}) {
     CAPTURE(name);
     const Fixture f(name);
     const std::vector<uint8_t> mask = f.mask();
+    reset_peak_allocated_bytes(Backend::CUDA);
     Run cpu(f, Backend::CPU), gpu(f, Backend::CUDA), tf32(f, Backend::CUDA, MathMode::TF32);
+    CHECK(peak_allocated_bytes(Backend::CUDA) > 0);  // the work really went to the device
     CHECK(gpu.ex.target_class() == cpu.ex.target_class());
     for (CamMethod m : all_cam_methods()) {
       const std::string method = cam_method_name(m);
@@ -282,7 +307,7 @@ TEST_CASE("cuda/every CAM method and metric matches the CPU" * UC_NEEDS_GPU) {
       const CamResult c = cpu.ex.explain(m), g = gpu.ex.explain(m);
       CHECK_CLOSE(method + " fp32 map", g.map, c.map, 1e-4, 0.0);
       CHECK(g.degenerate == c.degenerate);
-      CHECK_CLOSE(method + " tf32 map", tf32.ex.explain(m).map, c.map, 1e-2, 0.0);
+      check_reduced_precision(method + " tf32", tf32.ex.explain(m), c, m, reduced_precision_tolerance(m, f.options));
       if (m == CamMethod::UnionCam) {
         CHECK(g.unioncam.fused == c.unioncam.fused);
         CHECK_CLOSE("betas", (std::vector<float>{g.unioncam.beta_den, g.unioncam.beta_reg, g.unioncam.beta_dr}),

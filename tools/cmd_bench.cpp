@@ -29,10 +29,11 @@ static const char* kBenchHelp =
     "  --depth D        11, 13, 16 (default) or 19, for random weights\n"
     "  --batchnorm      random weights with BatchNorm\n"
     "  --device D       auto (default), cpu or cuda\n"
-    "  --precision P    fp32 (default) or tf32\n"
+    "  --precision P    fp32 (default), tf32 or bf16\n"
     "  --batch N        throughput batch (default 32)\n"
     "  --layout L       how forward() runs the convolutions: auto (default: NHWC on cuda in\n"
-    "                   tf32, else NCHW), nchw, nhwc (each fused with bias, BatchNorm and ReLU)\n"
+    "                   tf32 and bf16, else NCHW), nchw, nhwc (each fused with bias, BatchNorm\n"
+    "                   and ReLU; bf16 storage needs nhwc)\n"
     "                   or unfused (layer by layer)\n"
     "  --runs N         timed runs for batch 1 (default 10)\n"
     "  --methods LIST   time CAM methods instead (below)\n"
@@ -181,7 +182,8 @@ int cmd_bench(int argc, char** argv) {
   options.max_batch = batch;
   options.max_grad_batch = 1;
   VggNetwork net(ctx, weights, options);
-  const std::string ran = net.inference_fused() ? std::string(layout_name(net.inference_layout())) + " fused" : "unfused";
+  const std::string ran = !net.inference_fused() ? "unfused"
+                          : std::string(layout_name(net.inference_layout())) + (net.inference_bf16() ? " bf16" : "") + " fused";
   const int h = net.input_h(), w = net.input_w();
   std::vector<float> host(static_cast<size_t>(batch) * 3 * h * w);
   for (size_t i = 0; i < host.size(); ++i) host[i] = static_cast<float>((i * 2654435761u) % 1000) / 500.f - 1.f;

@@ -1,5 +1,5 @@
 // `unioncam predict --weights W.h5 IMAGE|DIR|-... [--topk 5] [--device auto|cpu|cuda]
-//  [--precision fp32|tf32] [--input-size N|HxW] [--batch N] [--max-pixels N] [--json] [--quiet]`
+//  [--precision fp32|tf32|bf16] [--input-size N|HxW] [--batch N] [--max-pixels N] [--json] [--quiet]`
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -30,7 +30,7 @@ static const char* kPredictHelp =
     "                        (default: $UNIONCAM_WEIGHTS, else the bundled demo model)\n"
     "  --topk K              predictions to print per image (default 5)\n"
     "  --device D            auto (default), cpu or cuda\n"
-    "  --precision P         fp32 (default) or tf32 (CUDA only)\n"
+    "  --precision P         fp32 (default), tf32 or bf16 (CUDA only; see the README)\n"
     "  --input-size N|HxW    override the model input size (multiples of 32)\n"
     "  --batch N             images per forward batch (default 16)\n"
     "  --max-pixels N        refuse images with more pixels (default 100000000)\n"

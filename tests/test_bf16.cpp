@@ -1,0 +1,202 @@
+// MathMode::BF16: the packing and rounding rule (host, the reference for the CUDA kernels), the
+// NCHW float <-> NHWC bf16 conversions on the CPU, and on CUDA (skipped without a GPU) every bf16
+// step against the CPU in fp32 and the whole network's forward.
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "layers/layers.h"
+#include "runtime/error.h"
+#include "runtime/network.h"
+#include "tests/check.h"
+#include "weights/random_vgg.h"
+
+using namespace uc;
+
+namespace {
+uint32_t bits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  return u;
+}
+float from_bits(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, sizeof f);
+  return f;
+}
+// What one value becomes after packing and unpacking.
+float bf16_round(float v) { return unpack_bf16(pack_bf16(&v, 1).data(), 1)[0]; }
+
+double max_abs(const std::vector<float>& v) {
+  double m = 0;
+  for (float e : v) m = std::max(m, static_cast<double>(std::fabs(e)));
+  return m;
+}
+}  // namespace
+
+TEST_CASE("bf16/rounding is to nearest, ties to even, as __float2bfloat16_rn") {
+  CHECK(bf16_round(1.f) == 1.f);
+  CHECK(bf16_round(-2.5f) == -2.5f);
+  const float ulp = 1.f / 128;  // bf16 keeps 7 fraction bits: 1 + k/128
+  CHECK(bf16_round(1.f + ulp / 2) == 1.f);                 // tie, 1.0 is even
+  CHECK(bf16_round(1.f + 3 * ulp / 2) == 1.f + 2 * ulp);   // tie, 1 + 2/128 is even
+  CHECK(bf16_round(1.f + ulp / 2 + 1e-6f) == 1.f + ulp);   // past the tie
+  CHECK(bf16_round(1.f + ulp / 2 - 1e-6f) == 1.f);
+  CHECK(bf16_round(std::numeric_limits<float>::max()) == INFINITY);  // rounds up past the largest bf16
+  CHECK(bf16_round(-INFINITY) == -INFINITY);
+  CHECK(std::isnan(bf16_round(NAN)));
+  CHECK(std::isnan(bf16_round(from_bits(0x7f800001u))));  // a NaN whose payload would round to inf
+  CHECK(bits(bf16_round(-0.f)) == 0x80000000u);
+  CHECK(bf16_round(1e-40f) == from_bits(bits(1e-40f) & 0xffff0000u));  // subnormals keep their top bits
+  // Every bf16 value survives a round trip; others move by at most half an ulp, 2^-8 relative.
+  const std::vector<float> v = test::random_vector(1001, 7, -100.f, 100.f);
+  const std::vector<float> packed = pack_bf16(v.data(), 1001);
+  CHECK(packed.size() == 501);  // two per float, the odd one padded
+  const std::vector<float> back = unpack_bf16(packed.data(), 1001);
+  for (size_t i = 0; i < v.size(); ++i) {
+    CHECK(std::fabs(back[i] - v[i]) <= std::ldexp(std::fabs(v[i]), -8));
+    CHECK(bf16_round(back[i]) == back[i]);
+  }
+}
+
+TEST_CASE("bf16/NCHW float <-> NHWC bf16 conversions on the CPU") {
+  Context ctx(Backend::CPU);
+  const int n = 2, c = 5, h = 3, w = 7;
+  const std::vector<float> x = test::random_vector(size_t(n) * c * h * w, 11, -3.f, 3.f);
+  const Tensor in = Tensor::from_host(Backend::CPU, {n, c, h, w}, x);
+  Tensor packed = Tensor::empty(Backend::CPU, {bf16_floats(in.numel())});
+  convert_to_bf16_nhwc(ctx, packed, in, n, c, h, w);
+  const std::vector<float> nhwc = unpack_bf16(packed.data(), in.numel());
+  for (int img = 0; img < n; ++img)
+    for (int ch = 0; ch < c; ++ch)
+      for (int p = 0; p < h * w; ++p)
+        CHECK(nhwc[size_t((img * h * w + p) * c + ch)] == bf16_round(x[size_t((img * c + ch) * h * w + p)]));
+  Tensor back = Tensor::empty(Backend::CPU, {n, c, h, w});
+  convert_from_bf16_nhwc(ctx, back, packed, n, c, h, w);
+  const std::vector<float> b = back.to_host();
+  for (size_t i = 0; i < x.size(); ++i) CHECK(b[i] == bf16_round(x[i]));
+  // A float-sized tensor where a packed one belongs is a caller bug, named as such.
+  CHECK_THROWS_WITH_AS(convert_to_bf16_nhwc(ctx, back, in, n, c, h, w), doctest::Contains("in bf16"), Error);
+}
+
+TEST_CASE("bf16/the precision name parses; the CPU computes it in fp32") {
+  CHECK(parse_math_mode("bf16") == MathMode::BF16);
+  CHECK(std::string(math_mode_name(MathMode::BF16)) == "bf16");
+  CHECK_THROWS_WITH_AS(parse_math_mode("fp16"), doctest::Contains("fp32, tf32 or bf16"), Error);
+  const ModelWeights w = random_vgg_weights(11, true, 10, 3, 16, 32, 32);
+  const std::vector<float> x = test::random_vector(size_t(2) * 3 * 32 * 32, 4, -2.f, 2.f);
+  std::vector<float> logits[2];
+  for (MathMode math : {MathMode::FP32, MathMode::BF16}) {
+    Context ctx(Backend::CPU, math);
+    NetworkOptions o;
+    o.max_batch = 2;
+    VggNetwork net(ctx, w, o);
+    CHECK_FALSE(net.inference_bf16());
+    logits[math == MathMode::BF16] = net.forward(Tensor::from_host(Backend::CPU, {2, 3, 32, 32}, x)).to_host();
+  }
+  CHECK_CLOSE("cpu bf16 = fp32", logits[1], logits[0], 0.0, 0.0);
+  // bf16 data asked of a CPU layer is refused, not silently computed in float.
+  Context ctx(Backend::CPU);
+  ConvShape s{1, 8, 4, 4, 8, 3, 3, 1, 1};
+  s.layout = Layout::NHWC;
+  s.bf16 = true;
+  Tensor t = Tensor::zeros(Backend::CPU, {bf16_floats(128)}), wt = Tensor::zeros(Backend::CPU, {bf16_floats(576)}),
+         b = Tensor::zeros(Backend::CPU, {bf16_floats(8)});
+  CHECK_THROWS_WITH_AS(conv2d_bias_relu_forward(ctx, t, t, wt, b, s), doctest::Contains("CUDA"), Error);
+}
+
+TEST_CASE("cuda/bf16 conversions, pooling and fused convolutions match the CPU" * UC_NEEDS_GPU) {
+  Context cpu(Backend::CPU), gpu(Backend::CUDA, MathMode::BF16);
+  // Conversions round the same way (exact), and back.
+  {
+    const int n = 3, c = 5, h = 9, w = 11;
+    const Tensor x = test::random_cpu({n, c, h, w}, 21);
+    Tensor packed = Tensor::empty(Backend::CPU, {bf16_floats(x.numel())});
+    Tensor gpacked = Tensor::empty(Backend::CUDA, packed.shape());
+    convert_to_bf16_nhwc(cpu, packed, x, n, c, h, w);
+    convert_to_bf16_nhwc(gpu, gpacked, test::to_cuda(x), n, c, h, w);
+    CHECK_CLOSE("to bf16 nhwc", unpack_bf16(gpacked.to_host().data(), x.numel()),
+                unpack_bf16(packed.data(), x.numel()), 0.0, 0.0);
+    Tensor back = Tensor::empty(Backend::CPU, x.shape()), gback = Tensor::empty(Backend::CUDA, x.shape());
+    convert_from_bf16_nhwc(cpu, back, packed, n, c, h, w);
+    convert_from_bf16_nhwc(gpu, gback, gpacked, n, c, h, w);
+    CHECK_CLOSE("from bf16 nhwc", gback.to_host(), back.to_host(), 0.0, 0.0);
+  }
+  // Max-pool picks one of its inputs: exact against the CPU's NHWC pool of the same values.
+  for (PoolShape s : {PoolShape{2, 16, 14, 14, 2, 2}, PoolShape{1, 3, 7, 9, 3, 2}}) {
+    s.layout = Layout::NHWC;
+    const int64_t in_count = int64_t(s.n) * s.c * s.h * s.w, out_count = int64_t(s.n) * s.c * s.out_h() * s.out_w();
+    const std::vector<float> v = unpack_bf16(pack_bf16(test::random_vector(size_t(in_count), 22).data(), in_count).data(), in_count);
+    Tensor out = Tensor::empty(Backend::CPU, {out_count});
+    maxpool2d_forward(cpu, out, Tensor::from_host(Backend::CPU, {in_count}, v), s);
+    PoolShape sb = s;
+    sb.bf16 = true;
+    Tensor gout = Tensor::empty(Backend::CUDA, {bf16_floats(out_count)});
+    maxpool2d_forward(gpu, gout, Tensor::from_host(Backend::CUDA, {bf16_floats(in_count)}, pack_bf16(v.data(), in_count)), sb);
+    CHECK_CLOSE("maxpool bf16", unpack_bf16(gout.to_host().data(), out_count), out.to_host(), 0.0, 0.0);
+  }
+  // Convolution + bias + ReLU on bf16-rounded data: the CPU computes the same products in fp32,
+  // cuDNN accumulates in fp32 and rounds the output once (or twice in the unfused fallback).
+  for (ConvShape s : {ConvShape{2, 64, 28, 28, 128, 3, 3, 1, 1}, ConvShape{2, 3, 32, 32, 16, 3, 3, 1, 1},
+                      ConvShape{1, 8, 7, 7, 8, 3, 3, 1, 1}}) {
+    s.layout = Layout::NHWC;
+    INFO("c=", s.c, " k=", s.k, " ", s.h, "x", s.w);
+    const int64_t xn = int64_t(s.n) * s.h * s.w * s.c, wn = int64_t(s.k) * s.r * s.s * s.c;
+    const int64_t yn = int64_t(s.n) * s.out_h() * s.out_w() * s.k;
+    auto rounded = [](const std::vector<float>& v) { return unpack_bf16(pack_bf16(v.data(), int64_t(v.size())).data(), int64_t(v.size())); };
+    const std::vector<float> x = rounded(test::random_vector(size_t(xn), 23)), w = rounded(test::random_vector(size_t(wn), 24)),
+                             b = rounded(test::random_vector(size_t(s.k), 25));
+    Tensor out = Tensor::empty(Backend::CPU, {yn});
+    conv2d_bias_relu_forward(cpu, out, Tensor::from_host(Backend::CPU, {xn}, x), Tensor::from_host(Backend::CPU, {wn}, w),
+                             Tensor::from_host(Backend::CPU, {s.k}, b), s);
+    ConvShape sb = s;
+    sb.bf16 = true;
+    Tensor gout = Tensor::empty(Backend::CUDA, {bf16_floats(yn)});
+    conv2d_bias_relu_forward(gpu, gout, Tensor::from_host(Backend::CUDA, {bf16_floats(xn)}, pack_bf16(x.data(), xn)),
+                             Tensor::from_host(Backend::CUDA, {bf16_floats(wn)}, pack_bf16(w.data(), wn)),
+                             Tensor::from_host(Backend::CUDA, {bf16_floats(s.k)}, pack_bf16(b.data(), s.k)), sb);
+    const std::vector<float> expected = out.to_host();
+    CHECK_CLOSE("fused conv bf16", unpack_bf16(gout.to_host().data(), yn), expected, 1e-2 * max_abs(expected), 1e-2);
+  }
+}
+
+TEST_CASE("cuda/whole network in bf16 stays within 5e-2 of the CPU" * UC_NEEDS_GPU) {
+  for (bool bn : {false, true}) {
+    CAPTURE(bn);
+    const ModelWeights w = random_vgg_weights(16, bn, 10, 41, 8, 64, 64);
+    const std::vector<float> x = test::random_vector(size_t(3) * 3 * 64 * 64, 42, -2.f, 2.f);
+    std::vector<float> logits[2], grads[2];
+    for (int g = 0; g < 2; ++g) {
+      const Backend backend = g ? Backend::CUDA : Backend::CPU;
+      Context ctx(backend, g ? MathMode::BF16 : MathMode::FP32);
+      NetworkOptions o;
+      o.max_batch = 3;
+      o.max_grad_batch = 1;
+      VggNetwork net(ctx, w, o);
+      CHECK(net.inference_bf16() == (g == 1));
+      if (g) CHECK(net.inference_layout() == Layout::NHWC);
+      const Tensor input = Tensor::from_host(backend, {3, 3, 64, 64}, x);
+      logits[g] = net.forward(input).to_host();
+      // An explanation's pass: bf16 steps up to the target layer, fp32/tf32 from there on.
+      const std::string target = net.last_conv_relu();
+      net.forward_keep(input.view(0, {1, 3, 64, 64}), target);
+      std::vector<float> seed(10, 0.f);
+      seed[3] = 1.f;
+      // Per-channel sums (Grad-CAM's weights): bf16 rounding may move a max-pool's winner within
+      // its window, which moves a gradient value between cells but not between channels.
+      const Tensor grad = net.backward(Tensor::from_host(backend, {1, 10}, seed), target);
+      const std::vector<float> gv = grad.to_host();
+      const size_t channels = size_t(grad.dim(1)), plane = gv.size() / channels;
+      grads[g].assign(channels, 0.f);
+      for (size_t i = 0; i < gv.size(); ++i) grads[g][i / plane] += gv[i];
+    }
+    CHECK_CLOSE("bf16 logits", logits[1], logits[0], 5e-2 * max_abs(logits[0]), 5e-2);
+    CHECK_CLOSE("bf16 channel gradients at the target", grads[1], grads[0], 5e-2 * max_abs(grads[0]), 5e-2);
+  }
+  // An explicit NCHW layout keeps the steps in float (bf16 storage needs NHWC).
+  Context ctx(Backend::CUDA, MathMode::BF16);
+  NetworkOptions o;
+  o.layout = ForwardLayout::NCHW;
+  VggNetwork net(ctx, random_vgg_weights(11, false, 10, 1, 32, 16, 32), o);
+  CHECK_FALSE(net.inference_bf16());
+}
