@@ -3,6 +3,7 @@
 #pragma once
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -64,6 +65,13 @@ inline std::vector<float> random_vector(size_t n, uint32_t seed, float lo = -1.f
   std::vector<float> v(n);
   for (auto& x : v) x = dist(gen);
   return v;
+}
+
+// The largest magnitude: the scale of "relative to the largest element" tolerances.
+inline double max_abs(const std::vector<float>& v) {
+  double m = 0;
+  for (float e : v) m = std::max(m, static_cast<double>(std::fabs(e)));
+  return m;
 }
 
 // A CPU tensor of uniform random values in [lo, hi).

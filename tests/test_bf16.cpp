@@ -27,11 +27,6 @@ float from_bits(uint32_t u) {
 // What one value becomes after packing and unpacking.
 float bf16_round(float v) { return unpack_bf16(pack_bf16(&v, 1).data(), 1)[0]; }
 
-double max_abs(const std::vector<float>& v) {
-  double m = 0;
-  for (float e : v) m = std::max(m, static_cast<double>(std::fabs(e)));
-  return m;
-}
 }  // namespace
 
 TEST_CASE("bf16/rounding is to nearest, ties to even, as __float2bfloat16_rn") {
@@ -156,7 +151,7 @@ TEST_CASE("cuda/bf16 conversions, pooling and fused convolutions match the CPU" 
                              Tensor::from_host(Backend::CUDA, {bf16_floats(wn)}, pack_bf16(w.data(), wn)),
                              Tensor::from_host(Backend::CUDA, {bf16_floats(s.k)}, pack_bf16(b.data(), s.k)), sb);
     const std::vector<float> expected = out.to_host();
-    CHECK_CLOSE("fused conv bf16", unpack_bf16(gout.to_host().data(), yn), expected, 1e-2 * max_abs(expected), 1e-2);
+    CHECK_CLOSE("fused conv bf16", unpack_bf16(gout.to_host().data(), yn), expected, 1e-2 * test::max_abs(expected), 1e-2);
   }
 }
 
@@ -190,8 +185,8 @@ TEST_CASE("cuda/whole network in bf16 stays within 5e-2 of the CPU" * UC_NEEDS_G
       grads[g].assign(channels, 0.f);
       for (size_t i = 0; i < gv.size(); ++i) grads[g][i / plane] += gv[i];
     }
-    CHECK_CLOSE("bf16 logits", logits[1], logits[0], 5e-2 * max_abs(logits[0]), 5e-2);
-    CHECK_CLOSE("bf16 channel gradients at the target", grads[1], grads[0], 5e-2 * max_abs(grads[0]), 5e-2);
+    CHECK_CLOSE("bf16 logits", logits[1], logits[0], 5e-2 * test::max_abs(logits[0]), 5e-2);
+    CHECK_CLOSE("bf16 channel gradients at the target", grads[1], grads[0], 5e-2 * test::max_abs(grads[0]), 5e-2);
   }
   // An explicit NCHW layout keeps the steps in float (bf16 storage needs NHWC).
   Context ctx(Backend::CUDA, MathMode::BF16);

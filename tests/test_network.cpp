@@ -193,11 +193,6 @@ std::vector<float> forward_logits(Backend backend, MathMode math, const ModelWei
   return net.forward(Tensor::from_host(backend, {n, 3, size, size}, x)).to_host();
 }
 
-double max_abs(const std::vector<float>& v) {
-  double m = 0;
-  for (float e : v) m = std::max(m, static_cast<double>(std::fabs(e)));
-  return m;
-}
 }  // namespace
 
 TEST_CASE("network/forward's fused steps (BatchNorm folded, NCHW or NHWC) match layer by layer") {
@@ -209,7 +204,7 @@ TEST_CASE("network/forward's fused steps (BatchNorm folded, NCHW or NHWC) match 
     for (const ForwardVariant& v : kForwardVariants) {
       CAPTURE(v.name);
       CHECK_CLOSE(v.name, forward_logits(Backend::CPU, MathMode::FP32, w, v, x, 2, 64), expected,
-                  1e-5 * max_abs(expected), 1e-5);
+                  1e-5 * test::max_abs(expected), 1e-5);
     }
   }
   // Auto is NCHW on the CPU (NHWC is only chosen for CUDA in tf32).
@@ -225,7 +220,7 @@ TEST_CASE("cuda/whole network forward in every layout matches the CPU" * UC_NEED
     const ModelWeights w = random_vgg_weights(16, bn, 10, 23, 8, 64, 64);
     const std::vector<float> x = seeded_input(3, 64, 64, 24);
     const std::vector<float> expected = forward_logits(Backend::CPU, MathMode::FP32, w, kForwardVariants[0], x, 3, 64);
-    const double scale = max_abs(expected);
+    const double scale = test::max_abs(expected);
     for (const ForwardVariant& v : kForwardVariants) {
       CAPTURE(v.name);
       CHECK_CLOSE(std::string("fp32 ") + v.name, forward_logits(Backend::CUDA, MathMode::FP32, w, v, x, 3, 64),
@@ -258,10 +253,10 @@ TEST_CASE("network/forward_keep from the target layer runs the layers before it 
       const std::vector<float> act = net.activation(target).to_host();
       const std::vector<float> grad = net.backward(one_hot(Backend::CPU, 2, 10, {3, 8}), target).to_host();
       const std::vector<float> logits_from = net.forward_keep(x, target).to_host();
-      CHECK_CLOSE("logits", logits_from, logits, 1e-5 * max_abs(logits), 1e-5);
-      CHECK_CLOSE("activation", net.activation(target).to_host(), act, 1e-5 * max_abs(act), 1e-5);
+      CHECK_CLOSE("logits", logits_from, logits, 1e-5 * test::max_abs(logits), 1e-5);
+      CHECK_CLOSE("activation", net.activation(target).to_host(), act, 1e-5 * test::max_abs(act), 1e-5);
       CHECK_CLOSE("gradient", net.backward(one_hot(Backend::CPU, 2, 10, {3, 8}), target).to_host(), grad,
-                  1e-5 * max_abs(grad), 1e-5);
+                  1e-5 * test::max_abs(grad), 1e-5);
       // The fused layers kept nothing: asking below the target is a caller bug.
       CHECK_THROWS_AS(net.activation("features.0"), Error);
       CHECK_THROWS_AS(net.backward(one_hot(Backend::CPU, 2, 10, {3, 8}), "input"), Error);

@@ -30,15 +30,10 @@ std::vector<int64_t> read_classes(const h5::File& f) {
 
 std::string read_attr(const h5::File& f, const char* name) { return f.read_strings("/", name).at(0); }
 
-double max_abs(const std::vector<float>& v) {
-  double m = 0;
-  for (float x : v) m = std::max(m, static_cast<double>(std::fabs(x)));
-  return m;
-}
 
 // Relative to the largest element, as the issue states: |a - e| <= tol * max|e|.
 #define CHECK_REL_TO_MAX(name, actual, expected, tol) \
-  CHECK_CLOSE(name, actual, expected, (tol) * max_abs(expected), 0.0)
+  CHECK_CLOSE(name, actual, expected, (tol) * test::max_abs(expected), 0.0)
 
 // What to compare besides logits, the target activation and its gradient.
 enum class Depth {
