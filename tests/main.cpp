@@ -20,10 +20,11 @@ int main(int argc, char** argv) {
     else args.push_back(argv[i]);
   }
   if (gpu_or_skip && !uc::cuda_device_available()) {
-    std::cout << "skipped: no usable CUDA device (" << uc::cuda_unavailable_reason()
-              << "), so the CUDA-against-CPU tests did not run\n";
     const char* require = std::getenv("UNIONCAM_REQUIRE_GPU");
-    return require != nullptr && *require != '\0' && std::strcmp(require, "0") != 0 ? 1 : 77;
+    const bool required = require != nullptr && *require != '\0' && std::strcmp(require, "0") != 0;
+    std::cout << (required ? "FAILED (UNIONCAM_REQUIRE_GPU is set)" : "skipped") << ": no usable CUDA device ("
+              << uc::cuda_unavailable_reason() << "), so the CUDA-against-CPU tests did not run\n";
+    return required ? 1 : 77;
   }
   doctest::Context context(static_cast<int>(args.size()), args.data());
   return context.run();
