@@ -198,7 +198,7 @@ void conv2d_backward(Context& ctx, Tensor* din, Tensor* dw, Tensor* db, const Te
 void conv2d_bias_relu_forward(Context& ctx, Tensor& out, const Tensor& in, const Tensor& w,
                               const Tensor& b, const ConvShape& sh) {
   check_conv(ctx, "conv2d_bias_relu_forward", out, "out", in, w, sh);
-  detail::expect_tensor(ctx, b, {sh.k}, "conv2d_bias_relu_forward", "b", sh.bf16);
+  detail::expect_tensor(ctx, b, {sh.k}, "conv2d_bias_relu_forward", "b");  // float, also in bf16
 #ifdef UNIONCAM_CUDA
   if (ctx.is_cuda()) return conv2d_bias_relu_forward_cuda(ctx, out, in, w, b, sh);
 #endif

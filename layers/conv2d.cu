@@ -18,29 +18,37 @@ int64_t in_numel(const ConvShape& s) { return int64_t(s.n) * s.c * s.h * s.w; }
 int64_t w_numel(const ConvShape& s) { return int64_t(s.k) * s.c * s.r * s.s; }
 int64_t out_numel(const ConvShape& s) { return int64_t(s.n) * s.k * s.out_h() * s.out_w(); }
 
-// Said once per process: the fallback is correct but reads and writes the activations three
-// times, which a benchmark should explain.
-void note_fused_fallback(const ConvShape& s, const char* why) {
-  static bool said = false;
-  if (said) return;
-  said = true;
+// Said once per process and kind of plan (layout, data type): the fallback is correct but reads
+// and writes the activations more often, which a benchmark should explain.
+void note_fused_fallback(const ConvShape& s, cudnnStatus_t status) {
+  static bool said[2][2] = {};
+  bool& done = said[s.layout == Layout::NHWC][s.bf16];
+  if (done) return;
+  done = true;
   std::fprintf(stderr,
                "note: cuDNN has no fused convolution-bias-ReLU for %dx%dx%dx%d -> %d (%s%s, %s); "
                "such layers run as %s\n",
                s.n, s.c, s.h, s.w, s.k, s.layout == Layout::NHWC ? "NHWC" : "NCHW", s.bf16 ? " bf16" : "",
-               why, s.bf16 ? "a convolution and a bias-ReLU kernel" : "three calls");
+               cudnnGetErrorString(status), s.bf16 ? "a convolution and a bias-ReLU kernel" : "three calls");
 }
 
 // out = bf16(max(0, out + b[channel])) on NHWC bf16 maps (channels fastest): the bias and ReLU
-// of a bf16 convolution when cuDNN has no fused form for it.
-__global__ void bias_relu_bf16_nhwc_kernel(__nv_bfloat16* out, const __nv_bfloat16* b, int64_t count,
-                                           int k) {
+// of a bf16 convolution when cuDNN has no fused form for it. The bias stays float.
+__global__ void bias_relu_bf16_nhwc_kernel(__nv_bfloat16* out, const float* b, int64_t count, int k) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
        i += int64_t(gridDim.x) * blockDim.x) {
-    const float v = __bfloat162float(out[i]) + __bfloat162float(b[i % k]);
+    const float v = __bfloat162float(out[i]) + b[i % k];
     out[i] = __float2bfloat16_rn(v > 0.f ? v : 0.f);
   }
 }
+
+__global__ void float_to_bf16_kernel(__nv_bfloat16* out, const float* in, int n) {
+  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x)
+    out[i] = __float2bfloat16_rn(in[i]);
+}
+
+constexpr size_t kAlign = 256;
+size_t aligned(size_t bytes) { return (bytes + kAlign - 1) / kAlign * kAlign; }
 
 }  // namespace
 
@@ -61,39 +69,50 @@ void conv2d_forward_cuda(Context& ctx, Tensor& out, const Tensor& in, const Tens
 }
 
 // One cuDNN call for convolution, bias and ReLU: the activations are read and written once
-// instead of three times. alpha2 = 0, so z (required) may be the output itself.
+// instead of three times. alpha2 = 0, so z (required) may be the output itself. The bias is
+// float in every configuration.
 void conv2d_bias_relu_forward_cuda(Context& ctx, Tensor& out, const Tensor& in, const Tensor& w,
                                    const Tensor& b, const ConvShape& shape) {
   gpu::expect(in, in_numel(shape), "conv2d_bias_relu_forward input", shape.bf16);
   gpu::expect(w, w_numel(shape), "conv2d_bias_relu_forward weight", shape.bf16);
   gpu::expect(out, out_numel(shape), "conv2d_bias_relu_forward output", shape.bf16);
-  gpu::expect(b, shape.k, "conv2d_bias_relu_forward bias", shape.bf16);
+  gpu::expect(b, shape.k, "conv2d_bias_relu_forward bias");
   CudaState& st = ctx.cuda();
   ConvPlan& p = st.conv_plan(key_of(shape, ctx.math()));
   const auto& a = st.forward_algo(p, in.data(), w.data(), out.data());
-  if (!p.fused_unsupported) {
-    const cudnnStatus_t status = cudnnConvolutionBiasActivationForward(
-        st.cudnn, &kOne, p.x, in.data(), p.w, w.data(), a.conv, a.algo,
-        st.workspace(a.workspace_bytes), a.workspace_bytes,
-        &kZero, p.y, out.data(), p.bias, b.data(), st.fused_relu, p.y, out.data());
-    if (status == CUDNN_STATUS_SUCCESS) {
-      UC_SYNC_IF_DEBUGGING();
-      return;
-    }
-    // cuDNN 9 refines NOT_SUPPORTED into codes 3001..3014 (_SHAPE, _LAYOUT, ...) and BAD_PARAM
-    // likewise; both mean "no fused form here". The fallback's own calls report real errors.
-    const auto category = static_cast<cudnnStatus_t>(CUDNN_STATUS_CATEGORY(status));
-    if (category != CUDNN_STATUS_NOT_SUPPORTED && category != CUDNN_STATUS_BAD_PARAM) CUDNN_CHECK(status);
-    p.fused_unsupported = true;  // this algorithm has no fused form: three calls from now on
-    note_fused_fallback(shape, cudnnGetErrorString(status));
+  using FusedBias = ConvPlan::FusedBias;
+  // Any refusal moves the plan to the next form. cuDNN 9 refuses with NOT_SUPPORTED or BAD_PARAM
+  // sub-codes (3001..3014, ...) or, for runtime-fused kernels, a compilation failure; a real
+  // device fault would surface again in the fallback's own checked calls.
+  cudnnStatus_t status = CUDNN_STATUS_SUCCESS;
+  const auto fused = [&](cudnnTensorDescriptor_t bias_desc, const void* bias, void* workspace) {
+    status = cudnnConvolutionBiasActivationForward(st.cudnn, &kOne, p.x, in.data(), p.w, w.data(), a.conv,
+                                                   a.algo, workspace, a.workspace_bytes, &kZero, p.y,
+                                                   out.data(), bias_desc, bias, st.fused_relu, p.y, out.data());
+    if (status != CUDNN_STATUS_SUCCESS) return false;
+    UC_SYNC_IF_DEBUGGING();
+    return true;
+  };
+  if (p.fused == FusedBias::Float) {
+    if (fused(p.bias, b.data(), st.workspace(a.workspace_bytes))) return;
+    p.fused = shape.bf16 ? FusedBias::Bf16 : FusedBias::None;
   }
+  if (p.fused == FusedBias::Bf16) {  // the bias as bf16 too, converted into the workspace's tail
+    char* ws = static_cast<char*>(st.workspace(aligned(a.workspace_bytes) + shape.k * sizeof(__nv_bfloat16)));
+    auto* bias16 = reinterpret_cast<__nv_bfloat16*>(ws + aligned(a.workspace_bytes));
+    float_to_bf16_kernel<<<gpu::blocks_for(shape.k), gpu::kThreads>>>(bias16, b.data(), shape.k);
+    CUDA_CHECK_LAUNCH();
+    if (fused(p.bias_bf16, bias16, a.workspace_bytes ? ws : nullptr)) return;
+    p.fused = FusedBias::None;
+  }
+  if (status != CUDNN_STATUS_SUCCESS) note_fused_fallback(shape, status);  // the first refusal only
   if (shape.bf16) {  // the convolution, then bias and ReLU in one kernel of our own
     CUDNN_CHECK(cudnnConvolutionForward(st.cudnn, &kOne, p.x, in.data(), p.w, w.data(), a.conv, a.algo,
                                         st.workspace(a.workspace_bytes), a.workspace_bytes, &kZero,
                                         p.y, out.data()));
     const int64_t count = out_numel(shape);
-    bias_relu_bf16_nhwc_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(gpu::bf16_data(out),
-                                                                          gpu::bf16_data(b), count, shape.k);
+    bias_relu_bf16_nhwc_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(gpu::bf16_data(out), b.data(),
+                                                                          count, shape.k);
     CUDA_CHECK_LAUNCH();
     return;
   }

@@ -60,17 +60,21 @@ float bf16_value(uint16_t bits) {
 }
 }  // namespace
 
+// The halves are laid out as the device reads __nv_bfloat16 arrays (little-endian: value i at
+// bytes 2i, 2i+1); copied through memcpy, the one well-defined way to retype bytes.
 std::vector<float> pack_bf16(const float* values, int64_t count) {
-  std::vector<float> packed(static_cast<size_t>(bf16_floats(count)), 0.f);
-  auto* halves = reinterpret_cast<uint16_t*>(packed.data());  // little-endian: value i at half i
-  for (int64_t i = 0; i < count; ++i) halves[i] = bf16_bits(values[i]);
+  std::vector<uint16_t> halves(static_cast<size_t>(2 * bf16_floats(count)), 0);
+  for (int64_t i = 0; i < count; ++i) halves[static_cast<size_t>(i)] = bf16_bits(values[i]);
+  std::vector<float> packed(static_cast<size_t>(bf16_floats(count)));
+  std::memcpy(packed.data(), halves.data(), packed.size() * sizeof(float));
   return packed;
 }
 
 std::vector<float> unpack_bf16(const float* packed, int64_t count) {
+  std::vector<uint16_t> halves(static_cast<size_t>(2 * bf16_floats(count)));
+  std::memcpy(halves.data(), packed, static_cast<size_t>(bf16_floats(count)) * sizeof(float));
   std::vector<float> values(static_cast<size_t>(count));
-  const auto* halves = reinterpret_cast<const uint16_t*>(packed);
-  for (int64_t i = 0; i < count; ++i) values[static_cast<size_t>(i)] = bf16_value(halves[i]);
+  for (int64_t i = 0; i < count; ++i) values[static_cast<size_t>(i)] = bf16_value(halves[static_cast<size_t>(i)]);
   return values;
 }
 

@@ -61,15 +61,17 @@ struct ConvPlan {
   ConvPlan& operator=(const ConvPlan&) = delete;
 
   ConvKey key{};
-  cudnnTensorDescriptor_t x = nullptr, y = nullptr, bias = nullptr;
+  // bias: FLOAT [1,k,1,1] in the key's layout; bias_bf16: the same in bf16 (bf16 plans only).
+  cudnnTensorDescriptor_t x = nullptr, y = nullptr, bias = nullptr, bias_bf16 = nullptr;
   cudnnFilterDescriptor_t w = nullptr;
   ConvDirection<cudnnConvolutionFwdAlgo_t> fwd;
   ConvDirection<cudnnConvolutionBwdDataAlgo_t> bwd_data;
   ConvDirection<cudnnConvolutionBwdFilterAlgo_t> bwd_filter;
   size_t w_bytes = 0;  // filter size, for the scratch gradient used while searching
-  // Set when cudnnConvolutionBiasActivationForward refused this shape/algorithm: the layer then
-  // runs convolution, bias and ReLU as three calls.
-  bool fused_unsupported = false;
+  // How cudnnConvolutionBiasActivationForward takes this shape and algorithm, learnt on first
+  // use: with a float bias; (bf16 data) with a bf16 copy of it; or not at all (None), and the
+  // layer then runs the convolution and bias + ReLU separately.
+  enum class FusedBias { Float, Bf16, None } fused = FusedBias::Float;
 };
 
 struct CudaState {

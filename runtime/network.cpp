@@ -233,7 +233,7 @@ void VggNetwork::plan_inference(const ModelWeights& weights, const NetworkOption
   const bool bf16 = ctx_.is_cuda() && ctx_.math() == MathMode::BF16 && options.layout != ForwardLayout::NCHW;
   const bool nhwc = bf16 || options.layout == ForwardLayout::NHWC ||
                     (options.layout == ForwardLayout::Auto && ctx_.is_cuda() && uses_tensor_cores(ctx_.math()));
-  const auto upload = [&](const Shape& shape, const std::vector<float>& v) {
+  const auto upload = [&](const Shape& shape, const std::vector<float>& v) {  // filters (biases stay float)
     if (!bf16) return Tensor::from_host(ctx_.backend(), shape, v);
     const int64_t count = static_cast<int64_t>(v.size());
     return Tensor::from_host(ctx_.backend(), {bf16_floats(count)}, pack_bf16(v.data(), count));
@@ -268,7 +268,7 @@ void VggNetwork::plan_inference(const ModelWeights& weights, const NetworkOption
       wf.swap(krsc);
       w_shape = {k, r, s, c};
     }
-    steps.push_back({LayerKind::Conv, i, j, upload(w_shape, wf), upload({k}, bf)});
+    steps.push_back({LayerKind::Conv, i, j, upload(w_shape, wf), Tensor::from_host(ctx_.backend(), {k}, bf)});
     i = j + 1;
   }
   steps_ = std::move(steps);

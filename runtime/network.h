@@ -95,7 +95,7 @@ class VggNetwork {
     LayerKind kind;
     size_t first, last;
     Tensor weight, bias;  // Conv: BatchNorm folded in, filters in layout_ ([k,r,s,c] for NHWC),
-                          // packed bf16 when bf16_
+                          // packed bf16 when bf16_ (the bias stays float)
   };
   void plan_inference(const ModelWeights& weights, const NetworkOptions& options);
 

@@ -96,7 +96,7 @@ TEST_CASE("bf16/the precision name parses; the CPU computes it in fp32") {
   s.layout = Layout::NHWC;
   s.bf16 = true;
   Tensor t = Tensor::zeros(Backend::CPU, {bf16_floats(128)}), wt = Tensor::zeros(Backend::CPU, {bf16_floats(576)}),
-         b = Tensor::zeros(Backend::CPU, {bf16_floats(8)});
+         b = Tensor::zeros(Backend::CPU, {8});
   CHECK_THROWS_WITH_AS(conv2d_bias_relu_forward(ctx, t, t, wt, b, s), doctest::Contains("CUDA"), Error);
 }
 
@@ -133,7 +133,7 @@ TEST_CASE("cuda/bf16 conversions, pooling and fused convolutions match the CPU" 
   // Convolution + bias + ReLU on bf16-rounded data: the CPU computes the same products in fp32,
   // cuDNN accumulates in fp32 and rounds the output once (or twice in the unfused fallback).
   for (ConvShape s : {ConvShape{2, 64, 28, 28, 128, 3, 3, 1, 1}, ConvShape{2, 3, 32, 32, 16, 3, 3, 1, 1},
-                      ConvShape{1, 8, 7, 7, 8, 3, 3, 1, 1}}) {
+                      ConvShape{1, 8, 7, 7, 8, 3, 3, 1, 1}, ConvShape{1, 3, 5, 5, 3, 3, 3, 1, 1}}) {  // the last: odd counts
     s.layout = Layout::NHWC;
     INFO("c=", s.c, " k=", s.k, " ", s.h, "x", s.w);
     const int64_t xn = int64_t(s.n) * s.h * s.w * s.c, wn = int64_t(s.k) * s.r * s.s * s.c;
@@ -149,7 +149,7 @@ TEST_CASE("cuda/bf16 conversions, pooling and fused convolutions match the CPU" 
     Tensor gout = Tensor::empty(Backend::CUDA, {bf16_floats(yn)});
     conv2d_bias_relu_forward(gpu, gout, Tensor::from_host(Backend::CUDA, {bf16_floats(xn)}, pack_bf16(x.data(), xn)),
                              Tensor::from_host(Backend::CUDA, {bf16_floats(wn)}, pack_bf16(w.data(), wn)),
-                             Tensor::from_host(Backend::CUDA, {bf16_floats(s.k)}, pack_bf16(b.data(), s.k)), sb);
+                             Tensor::from_host(Backend::CUDA, {s.k}, b), sb);
     const std::vector<float> expected = out.to_host();
     CHECK_CLOSE("fused conv bf16", unpack_bf16(gout.to_host().data(), yn), expected, 1e-2 * test::max_abs(expected), 1e-2);
   }

@@ -329,8 +329,8 @@ TEST_CASE("cuda/every CAM method and metric matches the CPU" * UC_NEEDS_GPU) {
 // of this mode on the fixtures (3x its worst case over 51 runs with perturbed summation order):
 // maps within 5e-2 where they are well conditioned. Two cases are not: on vgg11_default a
 // classifier unit sits 4e-3 below its ReLU's kink, so bf16's logit error may switch it on and
-// re-weight the gradient methods (up to 0.12 emulated; their maps are compared on the other
-// fixtures), and on vgg16bn_fused Group-CAM's scores (~1e-3) are about bf16's noise (0.2), and
+// re-weight the gradient methods (up to 0.12 emulated: 0.36 here, which still catches a wrong
+// map), and on vgg16bn_fused Group-CAM's scores (~1e-3) are about bf16's noise (0.2), and
 // UnionCAM's two β differ by 2e-4 there, so its selection may flip.
 TEST_CASE("cuda/CAM methods and metrics in bf16 stay close to fp32" * UC_NEEDS_GPU) {
   for (const char* name : {"vgg11_default", "vgg11_pixel", "vgg11_groupcam", "vgg16bn_fused", "vgg11_constant"}) {
@@ -348,9 +348,10 @@ TEST_CASE("cuda/CAM methods and metrics in bf16 stay close to fp32" * UC_NEEDS_G
       CHECK(b.degenerate == c.degenerate);
       const bool kinked = fixture == "vgg11_default" &&
                           (m == CamMethod::GradCam || m == CamMethod::GradCamPP || m == CamMethod::GroupCam);
-      const double tol = fixture == "vgg16bn_fused" && m == CamMethod::GroupCam ? 0.2
+      const double tol = kinked ? 0.36
+                         : fixture == "vgg16bn_fused" && m == CamMethod::GroupCam ? 0.2
                          : fixture == "vgg16bn_fused" && m == CamMethod::UnionCam ? 0.15 : 5e-2;
-      if (!kinked) check_reduced_precision(method + " bf16", b, c, m, tol);
+      check_reduced_precision(method + " bf16", b, c, m, tol);
       if (m == CamMethod::UnionCam && fixture != "vgg16bn_fused") CHECK(b.unioncam.fused == c.unioncam.fused);
       if (m == CamMethod::UnionCam)
         CHECK_CLOSE("bf16 betas", (std::vector<float>{b.unioncam.beta_den, b.unioncam.beta_reg, b.unioncam.beta_dr}),

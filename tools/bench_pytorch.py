@@ -16,7 +16,8 @@ torch.cuda.max_memory_allocated() over the timed runs. The JSON mirrors `unionca
 Without --tf32 the GPU runs in strict fp32 (cuDNN and cuBLAS TF32 off), matching unioncam's
 fp32 mode; --tf32 turns both on, matching its tf32 mode. --bf16 matches its bf16 mode: TF32 on,
 the model channels-last, and forwards without gradients (the latency, the throughput and the
-CAM methods' masked forwards) under torch.autocast to bfloat16. Batch 32 on a CPU takes seconds per
+CAM methods' masked forwards, the layers before features.29) under torch.autocast to bfloat16;
+autocast also runs the classifier in bfloat16, where unioncam keeps it in fp32 (TF32 products). Batch 32 on a CPU takes seconds per
 forward, so it is timed over two runs (--runs32) with no warm-up of its own.
 """
 import argparse
@@ -28,6 +29,13 @@ import time
 
 import torch
 import torchvision
+
+
+BF16 = False  # --bf16: forwards without gradients run under autocast to bfloat16
+
+
+def inference_precision():
+    return torch.autocast("cuda", dtype=torch.bfloat16) if BF16 else contextlib.nullcontext()
 
 
 def timed(fn, device, runs, warmup):
@@ -81,8 +89,8 @@ class BatchedCams:
         self.model, self.x = model, x
         self.size = tuple(x.shape[1:])
         self.trunk, self.head = model.features[:30], model.features[30:]
-        with torch.no_grad():
-            act = self.trunk(x[None])
+        with torch.no_grad(), inference_precision():  # as unioncam: the layers before the target in bf16
+            act = self.trunk(x[None]).float()
         act.requires_grad_(True)
         logits = model.classifier(torch.flatten(model.avgpool(self.head(act)), 1))
         self.c = int(logits[0].argmax())
@@ -148,13 +156,6 @@ class BatchedCams:
         L_dr = norm_maps((bd * L_den + br * L_reg if bd + br > 0 else L_den + L_reg)[None])[0]
         beta_dr = float(self.masked_scores(L_dr[None])[0] - s[0])
         return L_dr if beta_dr > float(s[2] - s[0]) else L_reg
-
-
-BF16 = False  # --bf16: forwards without gradients run under autocast to bfloat16
-
-
-def inference_precision():
-    return torch.autocast("cuda", dtype=torch.bfloat16) if BF16 else contextlib.nullcontext()
 
 
 def bench_cams(args, model, device):
@@ -255,8 +256,8 @@ def main():
 
         def gradcam_step():
             # Gradients are needed only from the score back to features.29's output.
-            with torch.no_grad():
-                act = trunk(x1)
+            with torch.no_grad(), inference_precision():
+                act = trunk(x1).float()
             act.requires_grad_(True)
             logits = model.classifier(torch.flatten(model.avgpool(head(act)), 1))
             logits[0, logits[0].argmax()].backward()

@@ -62,14 +62,18 @@ fi
 bench() {
   fits 40 "bench $1" || return 0
   echo "== bench $1" | tee -a "$out/bench.log"
-  timeout "$(( $(left) - 10 ))" bash tools/bench.sh $build --device cuda --precision "$1" --batch 128 --methods all 2>&1 | tee -a "$out/bench.log"
-  cp $build/bench.json "$out/bench_$1.json" 2>/dev/null || true
+  rm -f $build/bench.json  # never report an earlier precision's results as this one's
+  if timeout "$(( $(left) - 10 ))" bash tools/bench.sh $build --device cuda --precision "$1" --batch 128 --methods all 2>&1 | tee -a "$out/bench.log"; then
+    cp $build/bench.json "$out/bench_$1.json"
+  else
+    echo "bench $1 failed or ran out of time" | tee -a "$out/summary.log"; status=1
+  fi
 }
 # How forward() should run the convolutions (NetworkOptions::layout): each variant at batch 128.
 layouts() {
   for l in nhwc nchw unfused; do
     fits 15 "layout $1 $l" || return 0
-    timeout 30 $build/unioncam bench --device cuda --precision "$1" --batch 128 --layout $l --runs 20 --json 2>&1 | tee -a "$out/layouts.log"
+    timeout "$(( $(left) < 30 ? $(left) : 30 ))" $build/unioncam bench --device cuda --precision "$1" --batch 128 --layout $l --runs 20 --json 2>&1 | tee -a "$out/layouts.log"
   done
 }
 bench tf32
