@@ -12,6 +12,7 @@ namespace detail {
 // runtime/context_cuda.cu: handles, workspace and algorithm cache live there.
 CudaState* create_cuda_state(MathMode math);
 void destroy_cuda_state(CudaState* state);
+std::string cuda_library_summary();  // "cuda: ..." and "device: ..." lines
 }  // namespace detail
 #endif
 
@@ -67,6 +68,29 @@ std::string cuda_device_name() {
 #else
   return "";
 #endif
+}
+
+std::string build_summary() {
+#ifndef UNIONCAM_VERSION
+#define UNIONCAM_VERSION "unknown"
+#endif
+  std::string s = std::string("unioncam ") + UNIONCAM_VERSION + "\n";
+#ifdef UNIONCAM_DNNL
+  s += "cpu convolutions: oneDNN\n";
+#else
+  s += "cpu convolutions: im2col + matrix products\n";
+#endif
+#ifdef UNIONCAM_OPENBLAS
+  s += "cpu matrix products: OpenBLAS\n";
+#else
+  s += "cpu matrix products: built-in\n";
+#endif
+#ifdef UNIONCAM_CUDA
+  s += detail::cuda_library_summary();
+#else
+  s += "cuda: not built (no nvcc or cuDNN at build time)\n";
+#endif
+  return s;
 }
 
 Backend resolve_backend(const std::string& name, std::string* note) {

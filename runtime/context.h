@@ -26,6 +26,10 @@ bool cuda_device_available();  // compiled and at least one usable device
 // CUDA runtime's own words (an old driver, no device node, ...), so that a user can act on them.
 const std::string& cuda_unavailable_reason();
 std::string cuda_device_name();
+// What this build and machine offer, for `unioncam --version`: the version, the CPU libraries,
+// the CUDA, cuDNN and cuBLAS versions compiled in and found at run time, and the device (or why
+// none is usable). One "key: value" per line.
+std::string build_summary();
 
 // "cpu" | "cuda" | "auto". cuda without a device (or without a CUDA build) is a usage/device
 // error, never a silent fallback. auto picks CUDA when usable; `note` says what was chosen.

@@ -1,5 +1,6 @@
 // The CUDA half of Context: handles, the shared workspace, and the convolution plan cache.
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <limits>
 #include <string>
@@ -275,6 +276,30 @@ CudaState* create_cuda_state(MathMode math) {
 void destroy_cuda_state(CudaState* state) { delete state; }
 
 const char* cublas_status_string(cublasStatus_t status) { return cublasGetStatusString(status); }
+
+// Versions as "major.minor[.patch]" from the libraries' integer encodings.
+std::string cuda_library_summary() {
+  auto cuda_version = [](int v) { return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10); };
+  auto cudnn_version = [](size_t v) {  // cuDNN 9: major * 10000 + minor * 100 + patch
+    return std::to_string(v / 10000) + "." + std::to_string(v % 10000 / 100) + "." + std::to_string(v % 100);
+  };
+#ifndef UNIONCAM_CUDA_ARCHS
+#define UNIONCAM_CUDA_ARCHS "?"
+#endif
+  std::string s = "cuda: built with CUDA " + cuda_version(CUDART_VERSION) + " (code for sm_" UNIONCAM_CUDA_ARCHS "), cuDNN " +
+                  cudnn_version(CUDNN_VERSION) + "; cuDNN found at run time: " + cudnn_version(cudnnGetVersion());
+  int driver = 0;
+  if (cudaDriverGetVersion(&driver) == cudaSuccess && driver > 0) s += ", driver supports CUDA " + cuda_version(driver);
+  else s += ", no CUDA driver";
+  s += "\n";
+  if (!cuda_device_available()) return s + "device: none usable (" + cuda_unavailable_reason() + ")\n";
+  cudaDeviceProp prop{};
+  CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
+  char line[256];
+  std::snprintf(line, sizeof line, "device: %s, compute capability %d.%d, %.1f GiB\n", prop.name, prop.major,
+                prop.minor, double(prop.totalGlobalMem) / (1 << 30));
+  return s + line;
+}
 
 bool sync_after_launch() {
   static const bool sync = [] {

@@ -10,6 +10,8 @@ source "$src/tests/cli_lib.sh"
 expect 2 "usage" -- "$bin"
 expect 0 "commands" -- "$bin" --help
 expect 2 "unknown command" -- "$bin" frobnicate
+expect 0 "cpu convolutions:" -- "$bin" --version
+expect 0 "device: " -- "$bin" version
 expect 0 "usage: unioncam predict" -- "$bin" predict --help
 expect 0 "vgg11" -- "$bin" info --weights "$weights"
 expect 0 '"arch"' -- "$bin" info --weights "$weights" --json

@@ -46,6 +46,7 @@ timeout "$(left)" cmake --build $build -j "$(nproc)" >"$out/build_full.log" 2>&1
 grep -E "error|warning|undefined reference" "$out/build_full.log" | head -50 | tee -a "$out/build.log"
 [ -x $build/unioncam_tests ] && [ -x $build/unioncam ] || { echo "build failed: see build_full.log" | tee -a "$out/build.log"; exit 1; }
 echo "build done at $SECONDS s" | tee -a "$out/summary.log"
+$build/unioncam --version 2>&1 | tee -a "$out/machine.log"  # what the binary itself sees: cuDNN, driver, device
 
 # UNIONCAM_CUDA_SYNC=1: a fault inside a kernel is reported at its launch (file:line), not at
 # the next copy. UNIONCAM_REQUIRE_GPU=1: no usable GPU (or no PyTorch) fails instead of skipping.

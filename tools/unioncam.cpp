@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cam/image.h"
+#include "runtime/context.h"
 #include "runtime/error.h"
 #include "tools/cli.h"
 
@@ -20,6 +21,7 @@ static const char* kUsage =
     "  explain   class activation maps of predictions, drawn over the images\n"
     "  eval      score the CAM methods over a set of images (drop/increase, insertion/deletion)\n"
     "  bench     time the network and the CAM methods\n"
+    "  version   this build's libraries and the CUDA device it sees (also --version)\n"
     "\n"
     "Images are files, folders (searched recursively for png/jpg/jpeg/bmp) or - for one image\n"
     "on standard input.\n"
@@ -57,6 +59,10 @@ int main(int argc, char** argv) {
   const std::string command = argv[1];
   if (command == "--help" || command == "-h" || command == "help") {
     std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (command == "--version" || command == "version") {
+    std::fputs(uc::build_summary().c_str(), stdout);
     return 0;
   }
   try {
