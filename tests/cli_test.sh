@@ -46,7 +46,7 @@ if ! command -v nvidia-smi >/dev/null || ! nvidia-smi -L >/dev/null 2>&1; then
 fi
 expect 0 "1." -- "$bin" predict --weights "$weights" --device cpu "${images[@]}"
 "$bin" predict --weights "$weights" --device cpu --topk 3 --json "${images[@]}" >"$tmp/pred.json"
-json_check "$tmp/pred.json" "d['device']=='cpu' and len(d['images'])==${#images[@]} and all(len(i['top'])==3 for i in d['images'])"
+json_check "$tmp/pred.json" "d['weights']=='$weights' and d['device']=='cpu' and len(d['images'])==${#images[@]} and all(len(i['top'])==3 for i in d['images'])"
 json_check "$tmp/pred.json" "all(i['top'][0]['prob']>=i['top'][1]['prob']>=i['top'][2]['prob'] and 0<i['top'][0]['prob']<=1 for i in d['images'])"
 # Same image at a larger input size runs (resized), and a bad image is skipped with exit 3.
 expect 0 "1." -- "$bin" predict --weights "$weights" --device cpu --input-size 96x128 "${images[0]}"
@@ -66,7 +66,7 @@ expect 2 "--theta" -- "$bin" explain --weights "$weights" --theta 101 "$img"
 expect 2 "--batch" -- "$bin" explain --weights "$weights" --batch 0 "$img"
 expect 0 "gradcam" -- "$bin" explain --weights "$weights" --device cpu --method gradcam --class class3 --out "$tmp/ex" "$img"
 "$bin" explain --weights "$weights" --device cpu --method all --save-map --force --json --out "$tmp/ex" "${images[@]}" >"$tmp/ex.json" 2>"$tmp/err"
-json_check "$tmp/ex.json" "len(d['images'])==${#images[@]} and all(len(i['methods'])==5 for i in d['images'])"
+json_check "$tmp/ex.json" "d['weights']=='$weights' and len(d['images'])==${#images[@]} and all(len(i['methods'])==5 for i in d['images'])"
 json_check "$tmp/ex.json" "all(m['selected'] in ('fused','region') and 'beta_dr' in m and m['theta']==10 for m in (i['methods']['unioncam'] for i in d['images']))"
 count=$((count + 1))
 if ! "$python" - "$tmp/ex.json" <<'PY'
@@ -87,7 +87,7 @@ mkdir -p "$tmp/masks"; for f in "${images[@]}"; do cp "$f" "$tmp/masks/"; done
 expect 3 "$tmp/nowhere" -- "$bin" eval --weights "$weights" --device cpu --images "$tmp/nowhere"
 expect 0 "Insertion" -- "$bin" eval --weights "$weights" --device cpu --images "$src/tests/fixtures/images" --methods gradcam --limit 1
 "$bin" eval --weights "$weights" --device cpu --images "$src/tests/fixtures/images" --masks "$tmp/masks" --methods gradcam,unioncam --json >"$tmp/eval.json" 2>"$tmp/err"
-json_check "$tmp/eval.json" "d['n_images']==${#images[@]} and set(d['methods'])=={'gradcam','unioncam'}"
+json_check "$tmp/eval.json" "d['weights']=='$weights' and d['n_images']==${#images[@]} and set(d['methods'])=={'gradcam','unioncam'}"
 json_check "$tmp/eval.json" "all(abs(m['pointing']-100)<1e-9 and abs(m['energy']-100)<1e-6 and abs(m['overall']-(m['insertion']-m['deletion']))<1e-6 for m in d['methods'].values())"
 # --per-image: the per-image rows reproduce the JSON's means and 95 % half-widths.
 "$bin" eval --weights "$weights" --device cpu --images "$src/tests/fixtures/images" --methods gradcam,scorecam \

@@ -113,7 +113,8 @@ std::unique_ptr<CamSession> open_cam_session(const Args& args, CamOptions* optio
   if (args.has("batch")) args.get_int("batch", 0, 1, 1 << 16);  // usage errors before loading anything
   const int max_memory_mb = args.get_int("max-memory", 0, 1, 1 << 24);
   if (max_memory_mb > 0) set_memory_limit(backend, static_cast<size_t>(max_memory_mb) << 20);
-  s->weights = load_weights(weights_path(args, args.flag("quiet")));
+  s->weights_file = weights_path(args, args.flag("quiet"));
+  s->weights = load_weights(s->weights_file);
   s->class_names = effective_class_names(s->weights);
   *options = parse_cam_options(args, s->class_names);
   s->context = std::make_unique<Context>(backend, math);

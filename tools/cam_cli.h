@@ -27,6 +27,7 @@ int default_cam_batch(Backend backend, const ModelWeights& weights);
 // The model, a context and a network planned for masked batches, validated before any work.
 struct CamSession {
   ModelWeights weights;
+  std::string weights_file;  // as given, or the default chosen (model_setup.h)
   std::vector<std::string> class_names;
   std::unique_ptr<Context> context;
   std::unique_ptr<VggNetwork> network;

@@ -233,7 +233,7 @@ int cmd_eval(int argc, char** argv) {
 
   std::ostringstream o;
   if (json) {
-    o << "{\"n_images\":" << done << ",\"methods\":{";
+    o << "{\"weights\":" << json_string(session->weights_file) << ",\"n_images\":" << done << ",\"methods\":{";
     for (size_t m = 0; m < methods.size(); ++m) {
       const MetricsSummary& s = summaries[m];
       o << (m ? "," : "") << json_string(cam_method_name(methods[m])) << ":{\"avg_drop\":" << json_number(s.avg_drop)

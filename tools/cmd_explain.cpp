@@ -125,7 +125,8 @@ int cmd_explain(int argc, char** argv) {
   Progress progress(inputs.size(), !quiet);
   std::vector<std::vector<GridCell>> grid;
   std::ostringstream doc;
-  doc << "{\"device\":" << json_string(backend_name(session->context->backend())) << ",\"images\":[";
+  doc << "{\"weights\":" << json_string(session->weights_file)
+      << ",\"device\":" << json_string(backend_name(session->context->backend())) << ",\"images\":[";
   bool first_image = true;
   for (const InputImage& in : inputs) {
     Image original;

@@ -78,7 +78,8 @@ int cmd_predict(int argc, char** argv) {
   int failures = 0;
   const std::vector<InputImage> inputs = expand_inputs(args.positional(), &failures);
 
-  const ModelWeights weights = load_weights(weights_path(args, quiet));
+  const std::string weights_file = weights_path(args, quiet);
+  const ModelWeights weights = load_weights(weights_file);
   int in_h = weights.input_h, in_w = weights.input_w;
   if (args.has("input-size")) parse_input_size(args.get("input-size", ""), &in_h, &in_w);
   const std::vector<std::string> names = effective_class_names(weights);
@@ -132,7 +133,8 @@ int cmd_predict(int argc, char** argv) {
 
   std::ostringstream o;
   if (json) {
-    o << "{\"device\":" << json_string(backend_name(backend)) << ",\"precision\":"
+    o << "{\"weights\":" << json_string(weights_file) << ",\"device\":" << json_string(backend_name(backend))
+      << ",\"precision\":"
       << json_string(math_mode_name(math)) << ",\"images\":[";
     for (size_t r = 0; r < results.size(); ++r) {
       const Prediction& p = results[r];
