@@ -332,7 +332,11 @@ static void check_input(const Tensor& input, int max_n, int h, int w, Backend ba
   UC_ASSERT(input.backend() == backend, std::string(what) + ": input on the wrong backend");
 }
 
-Tensor VggNetwork::run_steps(const Tensor& input, int n, size_t count, Tensor* result) {
+Tensor VggNetwork::run_steps(const Tensor& input, int n, size_t count, Tensor* result,
+                             const std::function<void(const std::string&)>* mark) {
+  const auto marked = [&](const std::string& part) {
+    if (mark) (*mark)(part);
+  };
   Tensor current = input;
   PingPong buffers{{&ping_, &pong_}, n};
   const bool nhwc = layout_ == Layout::NHWC;
@@ -346,6 +350,7 @@ Tensor VggNetwork::run_steps(const Tensor& input, int n, size_t count, Tensor* r
     if (bf16_) convert_to_bf16_nhwc(ctx_, t, input, n, 3, input_h_, input_w_);
     else convert_layout(ctx_, t, Layout::NHWC, input, Layout::NCHW, n, 3, input_h_, input_w_);
     current = t;
+    marked(bf16_ ? "to nhwc bf16" : "to nhwc");
   }
   for (size_t i = 0; i < count; ++i) {
     const InferenceStep& step = steps_[i];
@@ -364,6 +369,12 @@ Tensor VggNetwork::run_steps(const Tensor& input, int n, size_t count, Tensor* r
       maxpool2d_forward(ctx_, out, current, shape);
     }
     current = out;
+    if (mark) {
+      const std::string& first = layers_[step.first].name;
+      const std::string& end = layers_[step.last].name;
+      marked(step.kind == LayerKind::MaxPool ? first + " pool"
+                                             : first + "-" + end.substr(end.find('.') + 1) + " conv");
+    }
   }
   if (nhwc) {  // back to NCHW float for the layers after the steps
     const Shape& chw = layers_[steps_[count - 1].last].out_shape;
@@ -372,17 +383,20 @@ Tensor VggNetwork::run_steps(const Tensor& input, int n, size_t count, Tensor* r
     if (bf16_) convert_from_bf16_nhwc(ctx_, t, current, n, c, h, w);
     else convert_layout(ctx_, t, Layout::NCHW, current, Layout::NHWC, n, c, h, w);
     current = t;
+    marked("to nchw");
   }
   return current;
 }
 
-Tensor VggNetwork::forward(const Tensor& input) {
+Tensor VggNetwork::forward(const Tensor& input) { return forward(input, nullptr); }
+
+Tensor VggNetwork::forward(const Tensor& input, const std::function<void(const std::string&)>& mark) {
   check_input(input, max_batch_, input_h_, input_w_, ctx_.backend(), "forward");
   const int n = static_cast<int>(input.dim(0));
   Tensor current = input;
   size_t first = 0;
   if (!steps_.empty()) {
-    current = run_steps(input, n, steps_.size(), nullptr);
+    current = run_steps(input, n, steps_.size(), nullptr, mark ? &mark : nullptr);
     first = steps_end_;
   }
   // The classifier starts in the buffer the steps did not end in.
@@ -393,11 +407,12 @@ Tensor VggNetwork::forward(const Tensor& input) {
     if (l.kind == LayerKind::Dropout) continue;
     if (l.kind == LayerKind::ReLU && current.data() != input.data()) {
       relu_forward(ctx_, current, current);
-      continue;
+    } else {
+      Tensor out = buffers.take(l.out_shape);
+      run_layer(l, n, out, current);
+      current = out;
     }
-    Tensor out = buffers.take(l.out_shape);
-    run_layer(l, n, out, current);
-    current = out;
+    if (mark) mark(l.name);
   }
   return current.reshape({n, classes()});
 }

@@ -7,6 +7,7 @@
 // buffers for inference batches of up to `max_batch`; and, for backward, one buffer per layer
 // output plus a gradient ping-pong pair for up to `max_grad_batch` images.
 #pragma once
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,10 @@ class VggNetwork {
   // Inference: input [n,3,H,W] on the context's backend, n <= max_batch. Returns the logits
   // [n, classes], a view valid until the next forward call.
   Tensor forward(const Tensor& input);
+  // The same, calling mark(part) after each part's work is queued: each fused step (named by its
+  // layers, "features.0-2 conv", "features.4 pool"), a layout conversion ("to nhwc", "to nchw")
+  // and each later layer ("avgpool", "classifier.0", ...). A profiler synchronizes in `mark` and reads a clock (`unioncam bench --profile`).
+  Tensor forward(const Tensor& input, const std::function<void(const std::string&)>& mark);
 
   // Forward keeping every layer's output (n <= max_grad_batch), for activation() and backward().
   // With `keep_from` (a layer name), the layers before it run as forward() runs them (fused, no
@@ -102,7 +107,8 @@ class VggNetwork {
   void run_layer(const NetworkLayer& layer, int n, Tensor& out, const Tensor& in);
   // Runs the first `count` fused steps on input (n images) through the ping-pong buffers; the
   // result, NCHW, is written to `out` when given, else returned as a buffer view.
-  Tensor run_steps(const Tensor& input, int n, size_t count, Tensor* out);
+  Tensor run_steps(const Tensor& input, int n, size_t count, Tensor* out,
+                   const std::function<void(const std::string&)>* mark = nullptr);
   Tensor batch_view(const Tensor& buffer, int n, const Shape& per_image) const;
 
   Context& ctx_;

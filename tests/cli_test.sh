@@ -114,6 +114,10 @@ json_check "$tmp/bench.json" "list(d['methods'])==['gradcam','gradcampp','scorec
 json_check "$tmp/bench.json" "all(m['ms']>0 and m['peak_bytes']>0 for m in d['methods'].values()) and 0<d['methods']['scorecam']['live_channels']<=d['channels']"
 json_check "$tmp/bench.json" "d['methods']['unioncam']['masked_inputs'] in (d['methods']['unioncam']['live_channels']+3, d['methods']['unioncam']['live_channels']+4)"
 expect 2 "unknown" -- "$bin" bench --weights "$weights" --device cpu --methods gradcam,nosuchcam
+# bench --profile: the batch forward part by part, every fused step and classifier layer named.
+"$bin" bench --weights "$weights" --device cpu --batch 2 --runs 1 --profile --json >"$tmp/prof.json" 2>"$tmp/err"
+json_check "$tmp/prof.json" "[p['part'] for p in d['profile']][:2]==['features.0-1 conv','features.2 pool'] and d['profile'][-1]['part']=='classifier.6' and all(p['ms']>=0 for p in d['profile'])"
+expect 0 "part by part" -- "$bin" bench --weights "$weights" --device cpu --batch 2 --runs 1 --profile
 
 # --max-memory: the masked-input batch is halved until it fits; the maps do not change.
 "$bin" explain --weights "$weights" --device cpu --method scorecam --save-map --out "$tmp/cap0" "$img" >/dev/null 2>&1

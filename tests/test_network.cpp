@@ -238,6 +238,29 @@ TEST_CASE("cuda/whole network forward in every layout matches the CPU" * UC_NEED
   }
 }
 
+TEST_CASE("network/forward with marks: same logits, every part named once, in order") {
+  const ModelWeights w = random_vgg_weights(11, true, 10, 5, 16, 32, 32);
+  const Tensor x = Tensor::from_host(Backend::CPU, {2, 3, 32, 32}, seeded_input(2, 32, 32, 6));
+  for (ForwardLayout layout : {ForwardLayout::NCHW, ForwardLayout::NHWC}) {
+    Context ctx(Backend::CPU);
+    NetworkOptions o = batches(2, 0);
+    o.layout = layout;
+    VggNetwork net(ctx, w, o);
+    const std::vector<float> plain = net.forward(x).to_host();
+    std::vector<std::string> parts;
+    const std::vector<float> marked = net.forward(x, [&](const std::string& p) { parts.push_back(p); }).to_host();
+    CHECK_CLOSE("logits with marks", marked, plain, 0.0, 0.0);
+    // VGG11-BN: 8 fused convolutions and 5 pools, the conversions (NHWC), avgpool, 5 classifier
+    // layers (dropouts are skipped: identity at inference).
+    const size_t conversions = layout == ForwardLayout::NHWC ? 2 : 0;
+    REQUIRE(parts.size() == 13 + conversions + 1 + 5);
+    CHECK(parts[conversions ? 1 : 0] == "features.0-2 conv");
+    CHECK(parts[conversions ? 4 : 3] == "features.7 pool");
+    if (conversions) CHECK((parts.front() == "to nhwc" && parts[14] == "to nchw"));
+    CHECK(parts.back() == "classifier.6");
+  }
+}
+
 TEST_CASE("network/forward_keep from the target layer runs the layers before it fused, same results") {
   for (bool bn : {false, true}) {
     CAPTURE(bn);

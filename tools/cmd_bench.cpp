@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <random>
 #include <sstream>
@@ -38,6 +39,8 @@ static const char* kBenchHelp =
     "  --runs N         timed runs for batch 1 (default 10)\n"
     "  --methods LIST   time CAM methods instead (below)\n"
     "  --warmup N       untimed runs per method before timing (--methods; default 1)\n"
+    "  --profile        also time the batch forward part by part (each fused step, layout\n"
+    "                   conversion and classifier layer, synchronizing after each)\n"
     "  --json           print one JSON line\n"
     "  --quiet          no note on standard error about the device chosen\n"
     "\n"
@@ -156,7 +159,7 @@ int bench_cams(const Args& args, const ModelWeights& weights, Backend backend, M
 
 int cmd_bench(int argc, char** argv) {
   Args args("bench", argc, argv, {"weights", "depth", "device", "precision", "batch", "runs", "methods", "warmup", "layout"},
-            {"batchnorm", "json", "quiet", "help"});
+            {"batchnorm", "json", "quiet", "help", "profile"});
   if (args.flag("help")) {
     std::fputs(kBenchHelp, stdout);
     return 0;
@@ -212,6 +215,28 @@ int cmd_bench(int argc, char** argv) {
   for (int r = 0; r < std::max(1, runs / 2); ++r)
     fwd_bwd.push_back(time_it([&] { net.forward_keep(one, target); net.backward(dlogits, target); }));
 
+  // --profile: the batch forward again, synchronizing after each part (fused step, conversion,
+  // classifier layer) to time it alone; the median per part over the runs.
+  std::vector<std::string> parts;
+  std::vector<std::vector<double>> part_ms;
+  if (args.flag("profile")) {
+    double last = 0;
+    size_t at = 0;
+    const std::function<void(const std::string&)> mark = [&](const std::string& part) {
+      ctx.synchronize();
+      const double t = now_ms();
+      if (at == parts.size()) parts.push_back(part), part_ms.emplace_back();
+      part_ms[at++].push_back(t - last);
+      last = t;
+    };
+    for (int r = 0; r < big_runs; ++r) {
+      ctx.synchronize();
+      at = 0;
+      last = now_ms();
+      net.forward(big, mark);
+    }
+  }
+
   const double b1 = median(single), bn = median(many), fb = median(fwd_bwd);
   const double throughput = batch * 1000.0 / bn;
   std::ostringstream o;
@@ -221,7 +246,14 @@ int cmd_bench(int argc, char** argv) {
       << ",\"input\":" << h << ",\"batch1_ms\":" << json_number(b1) << ",\"batch\":" << batch
       << ",\"batch_img_s\":" << json_number(throughput) << ",\"layout\":" << json_string(ran)
       << ",\"fwd_bwd_ms\":" << json_number(fb)
-      << ",\"target_layer\":" << json_string(target) << "}\n";
+      << ",\"target_layer\":" << json_string(target);
+    if (!parts.empty()) {
+      o << ",\"profile\":[";
+      for (size_t i = 0; i < parts.size(); ++i)
+        o << (i ? "," : "") << "{\"part\":" << json_string(parts[i]) << ",\"ms\":" << json_number(median(part_ms[i])) << "}";
+      o << "]";
+    }
+    o << "}\n";
   } else {
     char line[256];
     std::snprintf(line, sizeof line,
@@ -230,6 +262,16 @@ int cmd_bench(int argc, char** argv) {
                   weights.arch.name().c_str(), weights.path.c_str(), h, w, backend_name(backend),
                   math_mode_name(math), ran.c_str(), b1, runs, batch, throughput, target.c_str(), fb);
     o << line;
+    if (!parts.empty()) {
+      double total = 0;
+      for (const auto& ms : part_ms) total += median(ms);
+      o << "  forward batch " << batch << ", part by part (synchronized after each; median of " << big_runs << "):\n";
+      for (size_t i = 0; i < parts.size(); ++i) {
+        const double ms = median(part_ms[i]);
+        std::snprintf(line, sizeof line, "    %-24s %9.3f ms %5.1f%%\n", parts[i].c_str(), ms, 100 * ms / total);
+        o << line;
+      }
+    }
   }
   std::cout << o.str();
   return 0;

@@ -71,10 +71,12 @@ bench() {
   fi
 }
 # How forward() should run the convolutions (NetworkOptions::layout): each variant at batch 128.
+# The default (nhwc) also part by part (--profile): where the time of the batch-128 target goes.
 layouts() {
   for l in nhwc nchw unfused; do
     fits 15 "layout $1 $l" || return 0
-    timeout "$(( $(left) < 30 ? $(left) : 30 ))" $build/unioncam bench --device cuda --precision "$1" --batch 128 --layout $l --runs 20 --json 2>&1 | tee -a "$out/layouts.log"
+    profile=""; [ $l = nhwc ] && profile=--profile
+    timeout "$(( $(left) < 30 ? $(left) : 30 ))" $build/unioncam bench --device cuda --precision "$1" --batch 128 --layout $l --runs 20 $profile --json 2>&1 | tee -a "$out/layouts.log"
   done
 }
 bench tf32
