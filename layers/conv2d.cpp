@@ -96,8 +96,7 @@ void check_conv(const Context& ctx, const char* op, const Tensor& out, const cha
   UC_ASSERT(sh.n > 0 && sh.c > 0 && sh.k > 0 && sh.r > 0 && sh.s > 0 && sh.stride > 0 &&
                 sh.pad >= 0 && sh.out_h() > 0 && sh.out_w() > 0,
             std::string(op) + ": invalid ConvShape");
-  UC_ASSERT(!sh.bf16 || (ctx.is_cuda() && sh.layout == Layout::NHWC),
-            std::string(op) + ": bf16 data only runs NHWC on CUDA");
+  UC_ASSERT(!sh.bf16 || sh.layout == Layout::NHWC, std::string(op) + ": bf16 data only runs NHWC");
   detail::expect_tensor(ctx, in, {sh.n, sh.c, sh.h, sh.w}, op, "in", sh.bf16);
   detail::expect_tensor(ctx, w, {sh.k, sh.c, sh.r, sh.s}, op, "w", sh.bf16);
   detail::expect_tensor(ctx, out, {sh.n, sh.k, sh.out_h(), sh.out_w()}, op, out_role, sh.bf16);
@@ -202,6 +201,18 @@ void conv2d_bias_relu_forward(Context& ctx, Tensor& out, const Tensor& in, const
 #ifdef UNIONCAM_CUDA
   if (ctx.is_cuda()) return conv2d_bias_relu_forward_cuda(ctx, out, in, w, b, sh);
 #endif
+  if (sh.bf16) {  // the CPU reference of the bf16 path: the same products in fp32, rounded once
+    ConvShape f = sh;
+    f.bf16 = false;
+    const std::vector<float> x = unpack_bf16(in.data(), int64_t(sh.n) * sh.c * sh.h * sh.w);
+    const std::vector<float> wf = unpack_bf16(w.data(), int64_t(sh.k) * sh.c * sh.r * sh.s);
+    Tensor y = Tensor::empty(Backend::CPU, {sh.n, sh.out_h(), sh.out_w(), sh.k});
+    conv2d_bias_relu_forward(ctx, y, Tensor::from_host(Backend::CPU, {sh.n, sh.h, sh.w, sh.c}, x),
+                             Tensor::from_host(Backend::CPU, {sh.k, sh.r, sh.s, sh.c}, wf), b, f);
+    const std::vector<float> packed = pack_bf16(y.data(), y.numel());
+    std::copy(packed.begin(), packed.end(), out.data());
+    return;
+  }
   if (sh.layout == Layout::NCHW) {
     conv2d_forward(ctx, out, in, w, b, sh);
     relu_forward(ctx, out, out);

@@ -1,6 +1,8 @@
 // Max-pool on the CPU. The backward pass recomputes each window's argmax from the input with
 // PyTorch's rule (first maximum in row-major order; a NaN counts as the maximum).
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "layers/layer_checks.h"
 #include "layers/layers.h"
@@ -17,8 +19,7 @@ void check_pool(const Context& ctx, const char* op, const Tensor& in, const Tens
   UC_ASSERT(sh.n > 0 && sh.c > 0 && sh.kernel > 0 && sh.stride > 0 && sh.h >= sh.kernel &&
                 sh.w >= sh.kernel,
             std::string(op) + ": invalid PoolShape (window larger than the input, or empty)");
-  UC_ASSERT(!sh.bf16 || (ctx.is_cuda() && sh.layout == Layout::NHWC),
-            std::string(op) + ": bf16 data only runs NHWC on CUDA");
+  UC_ASSERT(!sh.bf16 || sh.layout == Layout::NHWC, std::string(op) + ": bf16 data only runs NHWC");
   detail::expect_tensor(ctx, in, {sh.n, sh.c, sh.h, sh.w}, op, "in", sh.bf16);
   detail::expect_tensor(ctx, out, {sh.n, sh.c, sh.out_h(), sh.out_w()}, op, "out", sh.bf16);
 }
@@ -65,6 +66,14 @@ void maxpool2d_forward(Context& ctx, Tensor& out, const Tensor& in, const PoolSh
 #ifdef UNIONCAM_CUDA
   if (ctx.is_cuda()) return maxpool2d_forward_cuda(ctx, out, in, sh);
 #endif
+  if (sh.bf16) {  // the CPU reference of the bf16 path; the maximum is one of the inputs: exact
+    const std::vector<float> x = unpack_bf16(in.data(), int64_t(sh.n) * sh.c * sh.h * sh.w);
+    std::vector<float> y(size_t(sh.n) * sh.c * sh.out_h() * sh.out_w());
+    maxpool2d_forward_nhwc(y.data(), x.data(), sh);
+    const std::vector<float> packed = pack_bf16(y.data(), int64_t(y.size()));
+    std::copy(packed.begin(), packed.end(), out.data());
+    return;
+  }
   if (sh.layout == Layout::NHWC) return maxpool2d_forward_nhwc(out.data(), in.data(), sh);
   const int oh = sh.out_h(), ow = sh.out_w();
   const int64_t planes = int64_t(sh.n) * sh.c;

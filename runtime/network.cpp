@@ -230,7 +230,8 @@ VggNetwork::VggNetwork(Context& ctx, const ModelWeights& weights, const NetworkO
 void VggNetwork::plan_inference(const ModelWeights& weights, const NetworkOptions& options) {
   if (!options.fuse_inference) return;
   // bf16 storage needs NHWC (cuDNN's bf16 tensor-core convolutions); an explicit NCHW keeps float.
-  const bool bf16 = ctx_.is_cuda() && ctx_.math() == MathMode::BF16 && options.layout != ForwardLayout::NCHW;
+  const bool bf16 = (ctx_.is_cuda() || options.bf16_reference) && ctx_.math() == MathMode::BF16 &&
+                    options.layout != ForwardLayout::NCHW;
   const bool nhwc = bf16 || options.layout == ForwardLayout::NHWC ||
                     (options.layout == ForwardLayout::Auto && ctx_.is_cuda() && uses_tensor_cores(ctx_.math()));
   const auto upload = [&](const Shape& shape, const std::vector<float>& v) {  // filters (biases stay float)

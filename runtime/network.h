@@ -35,6 +35,9 @@ struct NetworkOptions {
   // fused call; false runs the layers one by one, as forward_keep() always does.
   bool fuse_inference = true;
   ForwardLayout layout = ForwardLayout::Auto;  // only with fuse_inference
+  // MathMode::BF16 on the CPU, which otherwise computes it as fp32: run the fused steps in bf16
+  // too, through the layers' CPU reference of the bf16 path (for tests against CUDA).
+  bool bf16_reference = false;
 };
 
 struct NetworkLayer {

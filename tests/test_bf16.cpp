@@ -90,14 +90,71 @@ TEST_CASE("bf16/the precision name parses; the CPU computes it in fp32") {
     logits[math == MathMode::BF16] = net.forward(Tensor::from_host(Backend::CPU, {2, 3, 32, 32}, x)).to_host();
   }
   CHECK_CLOSE("cpu bf16 = fp32", logits[1], logits[0], 0.0, 0.0);
-  // bf16 data asked of a CPU layer is refused, not silently computed in float.
+}
+
+// The CPU reference of the bf16 path (what the CUDA tests compare with): each fused step reads
+// bf16, computes in fp32 and rounds its output once; pooling picks one of its bf16 inputs.
+TEST_CASE("bf16/the CPU reference of the bf16 layers rounds each output once") {
   Context ctx(Backend::CPU);
-  ConvShape s{1, 8, 4, 4, 8, 3, 3, 1, 1};
+  ConvShape s{2, 3, 5, 5, 3, 3, 3, 1, 1};  // odd element counts: 75 per image
   s.layout = Layout::NHWC;
-  s.bf16 = true;
-  Tensor t = Tensor::zeros(Backend::CPU, {bf16_floats(128)}), wt = Tensor::zeros(Backend::CPU, {bf16_floats(576)}),
-         b = Tensor::zeros(Backend::CPU, {8});
-  CHECK_THROWS_WITH_AS(conv2d_bias_relu_forward(ctx, t, t, wt, b, s), doctest::Contains("CUDA"), Error);
+  const int64_t xn = 150, wn = 81, yn = 150;
+  const std::vector<float> x = unpack_bf16(pack_bf16(test::random_vector(xn, 51).data(), xn).data(), xn);
+  const std::vector<float> w = unpack_bf16(pack_bf16(test::random_vector(wn, 52).data(), wn).data(), wn);
+  const Tensor b = test::random_cpu({3}, 53);
+  Tensor y = Tensor::empty(Backend::CPU, {yn});
+  conv2d_bias_relu_forward(ctx, y, Tensor::from_host(Backend::CPU, {xn}, x), Tensor::from_host(Backend::CPU, {wn}, w), b, s);
+  ConvShape sb = s;
+  sb.bf16 = true;
+  Tensor yb = Tensor::empty(Backend::CPU, {bf16_floats(yn)});
+  conv2d_bias_relu_forward(ctx, yb, Tensor::from_host(Backend::CPU, {bf16_floats(xn)}, pack_bf16(x.data(), xn)),
+                           Tensor::from_host(Backend::CPU, {bf16_floats(wn)}, pack_bf16(w.data(), wn)), b, sb);
+  const std::vector<float> got = unpack_bf16(yb.data(), yn), full = y.to_host();
+  for (size_t i = 0; i < got.size(); ++i) CHECK(got[i] == bf16_round(full[i]));
+  PoolShape p{1, 3, 6, 6, 2, 2};
+  p.layout = Layout::NHWC;
+  p.bf16 = true;
+  Tensor pooled = Tensor::empty(Backend::CPU, {bf16_floats(27)});
+  maxpool2d_forward(ctx, pooled, Tensor::from_host(Backend::CPU, {bf16_floats(108)}, pack_bf16(x.data(), 108)), p);
+  const std::vector<float> pv = unpack_bf16(pooled.data(), 27);
+  for (int i = 0; i < 27; ++i) {  // channel-fastest windows of 2x2 over a 6x6x3 map
+    const int ch = i % 3, px = i / 3, oy = px / 3, ox = px % 3;
+    float best = -INFINITY;
+    for (int dy = 0; dy < 2; ++dy)
+      for (int dx = 0; dx < 2; ++dx) best = std::max(best, x[size_t(((2 * oy + dy) * 6 + 2 * ox + dx) * 3 + ch)]);
+    CHECK(pv[size_t(i)] == best);
+  }
+}
+
+// The whole bf16 network path on the CPU reference: packing, the steps' buffers, the
+// conversions at both ends, forward_keep's fused prefix and the classifier after it.
+TEST_CASE("bf16/the network's bf16 steps on the CPU reference stay within 5e-2 of fp32") {
+  for (bool bn : {false, true}) {
+    CAPTURE(bn);
+    const ModelWeights w = random_vgg_weights(16, bn, 10, 61, 8, 64, 64);
+    const std::vector<float> x = test::random_vector(size_t(3) * 3 * 64 * 64, 62, -2.f, 2.f);
+    std::vector<float> logits[2], kept[2];
+    for (int b = 0; b < 2; ++b) {
+      Context ctx(Backend::CPU, b ? MathMode::BF16 : MathMode::FP32);
+      NetworkOptions o;
+      o.max_batch = 3;
+      o.max_grad_batch = 1;
+      o.bf16_reference = true;
+      VggNetwork net(ctx, w, o);
+      CHECK(net.inference_bf16() == (b == 1));
+      const Tensor input = Tensor::from_host(Backend::CPU, {3, 3, 64, 64}, x);
+      logits[b] = net.forward(input).to_host();
+      const std::string target = net.last_conv_relu();
+      kept[b] = net.forward_keep(input.view(0, {1, 3, 64, 64}), target).to_host();
+      std::vector<float> seed(10, 0.f);
+      seed[2] = 1.f;
+      CHECK(net.backward(Tensor::from_host(Backend::CPU, {1, 10}, seed), target).numel() > 0);
+    }
+    CHECK_CLOSE("bf16 reference logits", logits[1], logits[0], 5e-2 * test::max_abs(logits[0]), 5e-2);
+    CHECK_CLOSE("bf16 reference, forward_keep", kept[1], std::vector<float>(logits[0].begin(), logits[0].begin() + 10),
+                5e-2 * test::max_abs(logits[0]), 5e-2);
+    CHECK(logits[1] != logits[0]);  // it really rounded
+  }
 }
 
 TEST_CASE("cuda/bf16 conversions, pooling and fused convolutions match the CPU" * UC_NEEDS_GPU) {
@@ -186,6 +243,15 @@ TEST_CASE("cuda/whole network in bf16 stays within 5e-2 of the CPU" * UC_NEEDS_G
       for (size_t i = 0; i < gv.size(); ++i) grads[g][i / plane] += gv[i];
     }
     CHECK_CLOSE("bf16 logits", logits[1], logits[0], 5e-2 * test::max_abs(logits[0]), 5e-2);
+    {  // against the CPU reference of the same bf16 path: only the summation order differs
+      Context ctx(Backend::CPU, MathMode::BF16);
+      NetworkOptions o;
+      o.max_batch = 3;
+      o.bf16_reference = true;
+      VggNetwork ref(ctx, w, o);
+      const std::vector<float> expected = ref.forward(Tensor::from_host(Backend::CPU, {3, 3, 64, 64}, x)).to_host();
+      CHECK_CLOSE("bf16 logits against the CPU's bf16", logits[1], expected, 3e-2 * test::max_abs(expected), 3e-2);
+    }
     CHECK_CLOSE("bf16 channel gradients at the target", grads[1], grads[0], 5e-2 * test::max_abs(grads[0]), 5e-2);
   }
   // An explicit NCHW layout keeps the steps in float (bf16 storage needs NHWC).

@@ -76,13 +76,16 @@ struct Run {
   Context ctx;
   VggNetwork net;
   Explainer ex;
-  Run(const Fixture& f, Backend backend, MathMode math = MathMode::FP32, int max_batch = 16, int batch = 0)
-      : ctx(backend, math), net(ctx, f.weights, network_options(max_batch)), ex(net, f.weights, with_batch(f.options, batch)) {
+  Run(const Fixture& f, Backend backend, MathMode math = MathMode::FP32, int max_batch = 16, int batch = 0,
+      bool bf16_reference = false)
+      : ctx(backend, math), net(ctx, f.weights, network_options(max_batch, bf16_reference)),
+        ex(net, f.weights, with_batch(f.options, batch)) {
     ex.set_image(f.input);
   }
-  static NetworkOptions network_options(int max_batch) {
+  static NetworkOptions network_options(int max_batch, bool bf16_reference) {
     NetworkOptions o;
     o.max_batch = max_batch;
+    o.bf16_reference = bf16_reference;
     return o;
   }
   static CamOptions with_batch(CamOptions o, int batch) {
@@ -332,13 +335,15 @@ TEST_CASE("cuda/every CAM method and metric matches the CPU" * UC_NEEDS_GPU) {
 // re-weight the gradient methods (up to 0.12 emulated: 0.36 here, which still catches a wrong
 // map), and on vgg16bn_fused Group-CAM's scores (~1e-3) are about bf16's noise (0.2), and
 // UnionCAM's two β differ by 2e-4 there, so its selection may flip.
-TEST_CASE("cuda/CAM methods and metrics in bf16 stay close to fp32" * UC_NEEDS_GPU) {
+// Checked on CUDA and on the CPU's reference of the bf16 path (which is what the emulation was).
+namespace {
+void check_bf16_explanations(Backend backend) {
   for (const char* name : {"vgg11_default", "vgg11_pixel", "vgg11_groupcam", "vgg16bn_fused", "vgg11_constant"}) {
     CAPTURE(name);
     const std::string fixture = name;
     const Fixture f(name);
     const std::vector<uint8_t> mask = f.mask();
-    Run cpu(f, Backend::CPU), bf16(f, Backend::CUDA, MathMode::BF16);
+    Run cpu(f, Backend::CPU), bf16(f, backend, MathMode::BF16, 16, 0, /*bf16_reference=*/true);
     CHECK(bf16.net.inference_bf16());
     CHECK(bf16.ex.target_class() == cpu.ex.target_class());
     for (CamMethod m : all_cam_methods()) {
@@ -368,6 +373,15 @@ TEST_CASE("cuda/CAM methods and metrics in bf16 stay close to fp32" * UC_NEEDS_G
       if (fixture != "vgg16bn_fused") CHECK(mb.increase == mc.increase);  // O - Y is 5e-4 there
     }
   }
+}
+}  // namespace
+
+TEST_CASE("bf16/CAM methods and metrics on the CPU's bf16 reference stay close to fp32") {
+  check_bf16_explanations(Backend::CPU);
+}
+
+TEST_CASE("cuda/CAM methods and metrics in bf16 stay close to fp32" * UC_NEEDS_GPU) {
+  check_bf16_explanations(Backend::CUDA);
 }
 
 // cuDNN's algorithm search prefers deterministic algorithms (runtime/context_cuda.cu: some
