@@ -179,9 +179,21 @@ VggNetwork::VggNetwork(Context& ctx, const ModelWeights& weights, const NetworkO
                  std::to_string(input_h_) + "x" + std::to_string(input_w_) +
                  " passes cuDNN's limit of 2^31 elements per tensor: at most " + std::to_string(cap));
   }
-  ping_ = Tensor::empty(backend, {max_batch_ * largest});
-  pong_ = Tensor::empty(backend, {max_batch_ * largest});
-  planned_bytes_ = 2 * static_cast<size_t>(max_batch_ * largest) * sizeof(float);
+  plan_inference(weights, options);
+  // bf16 steps keep their maps packed, in half the floats; the layers after them stay float.
+  int64_t inference_floats = max_batch_ * largest;
+  if (bf16_) {
+    int64_t steps_largest = 3LL * input_h_ * input_w_, after_largest = 0;
+    for (size_t i = 0; i < layers_.size(); ++i) {
+      int64_t& part = i < steps_end_ ? steps_largest : after_largest;
+      part = std::max(part, shape_numel(layers_[i].out_shape));
+    }
+    after_largest = std::max(after_largest, shape_numel(layers_[steps_end_ - 1].out_shape));  // "to nchw"
+    inference_floats = std::max(bf16_floats(max_batch_ * steps_largest), max_batch_ * after_largest);
+  }
+  ping_ = Tensor::empty(backend, {inference_floats});
+  pong_ = Tensor::empty(backend, {inference_floats});
+  planned_bytes_ = 2 * static_cast<size_t>(inference_floats) * sizeof(float);
   if (max_grad_batch_ > 0) {
     Tensor arena = Tensor::empty(backend, {max_grad_batch_ * total_outputs});
     int64_t offset = 0;
@@ -194,7 +206,6 @@ VggNetwork::VggNetwork(Context& ctx, const ModelWeights& weights, const NetworkO
     grad_pong_ = Tensor::empty(backend, {max_grad_batch_ * largest});
     planned_bytes_ += static_cast<size_t>(max_grad_batch_ * (total_outputs + 2 * largest)) * sizeof(float);
   }
-  plan_inference(weights, options);
   // The feature layers' own weights, for forward_keep/backward and an unfused forward. Without
   // backward, a network whose features all run fused (plan_inference fuses all or none) needs
   // none of them (VGG16: 59 MB less).

@@ -4,7 +4,7 @@
 // `avgpool`, `classifier.N`.
 //
 // Memory is planned once, in the constructor: the weights; a ping-pong pair of activation
-// buffers for inference batches of up to `max_batch`; and, for backward, one buffer per layer
+// buffers for inference batches of up to `max_batch` (half-size maps in bf16); and, for backward, one buffer per layer
 // output plus a gradient ping-pong pair for up to `max_grad_batch` images.
 #pragma once
 #include <functional>
