@@ -6,6 +6,7 @@
 
 #include <cuda_bf16.h>
 
+#include "layers/layers.h"
 #include "runtime/cuda_check.h"
 #include "runtime/cuda_state.cuh"
 #include "runtime/tensor.h"
@@ -24,7 +25,7 @@ inline unsigned blocks_for(int64_t count) {
 inline void expect(const Tensor& t, int64_t numel, const char* what, bool bf16 = false) {
   UC_ASSERT(t.defined() && t.backend() == Backend::CUDA,
             std::string(what) + ": expected a CUDA tensor");
-  const int64_t floats = bf16 ? (numel + 1) / 2 : numel;
+  const int64_t floats = bf16 ? bf16_floats(numel) : numel;
   UC_ASSERT(t.numel() == floats, std::string(what) + ": expected " + std::to_string(numel) +
                                      (bf16 ? " bf16" : "") + " elements, got " + shape_str(t.shape()));
 }

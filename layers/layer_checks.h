@@ -2,6 +2,7 @@
 #pragma once
 #include <string>
 
+#include "layers/layers.h"
 #include "runtime/context.h"
 #include "runtime/error.h"
 #include "runtime/tensor.h"
@@ -14,7 +15,7 @@ namespace uc::detail {
 inline void expect_tensor(const Context& ctx, const Tensor& t, const Shape& expected,
                           const char* op, const char* role, bool bf16 = false) {
   UC_ASSERT(t.defined(), std::string(op) + ": " + role + " is not allocated");
-  UC_ASSERT(t.numel() == (bf16 ? (shape_numel(expected) + 1) / 2 : shape_numel(expected)),
+  UC_ASSERT(t.numel() == (bf16 ? bf16_floats(shape_numel(expected)) : shape_numel(expected)),
             std::string(op) + ": " + role + " has shape " + shape_str(t.shape()) +
                 " but the layer shape expects " + shape_str(expected) + (bf16 ? " in bf16" : ""));
   UC_ASSERT(t.backend() == ctx.backend(),

@@ -24,8 +24,12 @@ float from_bits(uint32_t u) {
   std::memcpy(&f, &u, sizeof f);
   return f;
 }
-// What one value becomes after packing and unpacking.
+// What values become after packing and unpacking.
 float bf16_round(float v) { return unpack_bf16(pack_bf16(&v, 1).data(), 1)[0]; }
+std::vector<float> bf16_rounded(const std::vector<float>& v) {
+  const int64_t n = static_cast<int64_t>(v.size());
+  return unpack_bf16(pack_bf16(v.data(), n).data(), n);
+}
 
 }  // namespace
 
@@ -99,8 +103,8 @@ TEST_CASE("bf16/the CPU reference of the bf16 layers rounds each output once") {
   ConvShape s{2, 3, 5, 5, 3, 3, 3, 1, 1};  // odd element counts: 75 per image
   s.layout = Layout::NHWC;
   const int64_t xn = 150, wn = 81, yn = 150;
-  const std::vector<float> x = unpack_bf16(pack_bf16(test::random_vector(xn, 51).data(), xn).data(), xn);
-  const std::vector<float> w = unpack_bf16(pack_bf16(test::random_vector(wn, 52).data(), wn).data(), wn);
+  const std::vector<float> x = bf16_rounded(test::random_vector(xn, 51));
+  const std::vector<float> w = bf16_rounded(test::random_vector(wn, 52));
   const Tensor b = test::random_cpu({3}, 53);
   Tensor y = Tensor::empty(Backend::CPU, {yn});
   conv2d_bias_relu_forward(ctx, y, Tensor::from_host(Backend::CPU, {xn}, x), Tensor::from_host(Backend::CPU, {wn}, w), b, s);
@@ -183,7 +187,7 @@ TEST_CASE("cuda/bf16 conversions, pooling and fused convolutions match the CPU" 
   for (PoolShape s : {PoolShape{2, 16, 14, 14, 2, 2}, PoolShape{1, 3, 7, 9, 3, 2}}) {
     s.layout = Layout::NHWC;
     const int64_t in_count = int64_t(s.n) * s.c * s.h * s.w, out_count = int64_t(s.n) * s.c * s.out_h() * s.out_w();
-    const std::vector<float> v = unpack_bf16(pack_bf16(test::random_vector(size_t(in_count), 22).data(), in_count).data(), in_count);
+    const std::vector<float> v = bf16_rounded(test::random_vector(size_t(in_count), 22));
     Tensor out = Tensor::empty(Backend::CPU, {out_count});
     maxpool2d_forward(cpu, out, Tensor::from_host(Backend::CPU, {in_count}, v), s);
     PoolShape sb = s;
@@ -200,9 +204,9 @@ TEST_CASE("cuda/bf16 conversions, pooling and fused convolutions match the CPU" 
     INFO("c=", s.c, " k=", s.k, " ", s.h, "x", s.w);
     const int64_t xn = int64_t(s.n) * s.h * s.w * s.c, wn = int64_t(s.k) * s.r * s.s * s.c;
     const int64_t yn = int64_t(s.n) * s.out_h() * s.out_w() * s.k;
-    auto rounded = [](const std::vector<float>& v) { return unpack_bf16(pack_bf16(v.data(), int64_t(v.size())).data(), int64_t(v.size())); };
-    const std::vector<float> x = rounded(test::random_vector(size_t(xn), 23)), w = rounded(test::random_vector(size_t(wn), 24)),
-                             b = rounded(test::random_vector(size_t(s.k), 25));
+    const std::vector<float> x = bf16_rounded(test::random_vector(size_t(xn), 23)),
+                             w = bf16_rounded(test::random_vector(size_t(wn), 24)),
+                             b = bf16_rounded(test::random_vector(size_t(s.k), 25));
     Tensor out = Tensor::empty(Backend::CPU, {yn});
     conv2d_bias_relu_forward(cpu, out, Tensor::from_host(Backend::CPU, {xn}, x), Tensor::from_host(Backend::CPU, {wn}, w),
                              Tensor::from_host(Backend::CPU, {s.k}, b), s);
