@@ -136,6 +136,9 @@ def main():
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--train-limit", type=int)
+    p.add_argument("--extra-train", action="append", default=[], metavar="DIR",
+                   help="also train on DIR/train (another make_dataset.py output, e.g. a different --seed); "
+                        "repeatable. Val and test stay those of --data")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--widths", default="8,16,32,64,64", help="the five per-block conv widths")
     p.add_argument("--init-from", help="continue from this exported .h5 (same depth; a narrower one is widened "
@@ -150,6 +153,9 @@ def main():
     gen = torch.Generator().manual_seed(a.seed)
     t0 = time.time()
     xtr, ytr = load_split(a.data, "train", a.size, a.train_limit)
+    for extra in a.extra_train:
+        xex, yex = load_split(extra, "train", a.size)
+        xtr, ytr = torch.cat([xtr, xex]), torch.cat([ytr, yex])
     xva, yva = load_split(a.data, "val", a.size)
     xte, yte = load_split(a.data, "test", a.size)
     f = xtr.float() / 255
