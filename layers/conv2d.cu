@@ -33,7 +33,7 @@ void note_fused_fallback(const ConvShape& s, cudnnStatus_t status) {
 }
 
 // out = bf16(max(0, out + b[channel])) on NHWC bf16 maps (channels fastest): the bias and ReLU
-// of a bf16 convolution when cuDNN has no fused form for it. The bias stays float.
+// of a bf16 convolution when cuDNN has no fused form for it (b: float, bf16 values).
 __global__ void bias_relu_bf16_nhwc_kernel(__nv_bfloat16* out, const float* b, int64_t count, int k) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
        i += int64_t(gridDim.x) * blockDim.x) {

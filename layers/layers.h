@@ -26,7 +26,7 @@ struct ConvShape {
   int r = 3, s = 3;                // kernel height, width
   int stride = 1, pad = 1;
   Layout layout = Layout::NCHW;    // NHWC: only conv2d_bias_relu_forward
-  bool bf16 = false;               // in, w, out in bfloat16, b float (NHWC, CUDA, bias-ReLU only)
+  bool bf16 = false;               // in, w, out in bfloat16, b float holding bf16 values (NHWC, bias-ReLU only)
   int out_h() const { return (h + 2 * pad - r) / stride + 1; }
   int out_w() const { return (w + 2 * pad - s) / stride + 1; }
 };

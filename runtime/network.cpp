@@ -245,7 +245,7 @@ void VggNetwork::plan_inference(const ModelWeights& weights, const NetworkOption
                     options.layout != ForwardLayout::NCHW;
   const bool nhwc = bf16 || options.layout == ForwardLayout::NHWC ||
                     (options.layout == ForwardLayout::Auto && ctx_.is_cuda() && uses_tensor_cores(ctx_.math()));
-  const auto upload = [&](const Shape& shape, const std::vector<float>& v) {  // filters (biases stay float)
+  const auto upload = [&](const Shape& shape, const std::vector<float>& v) {  // filters (biases are float)
     if (!bf16) return Tensor::from_host(ctx_.backend(), shape, v);
     const int64_t count = static_cast<int64_t>(v.size());
     return Tensor::from_host(ctx_.backend(), {bf16_floats(count)}, pack_bf16(v.data(), count));
@@ -273,6 +273,10 @@ void VggNetwork::plan_inference(const ModelWeights& weights, const NetworkOption
       host_batchnorm(weights, layers_[i + 1].name, k, &scale, &shift);
       batchnorm_fold_into_conv(wf.data(), bf.data(), k, c * r * s, scale.data(), shift.data());
     }
+    // In bf16 the bias is stored as float but rounded to bf16 once here: cuDNN's bf16 fused
+    // call may only take a bf16 bias, so every form it settles on (float bias, bf16 copy, our
+    // own bias-ReLU kernel) and the CPU reference then add the same values.
+    if (bf16) bf = unpack_bf16(pack_bf16(bf.data(), k).data(), k);
     Shape w_shape{k, c, r, s};
     if (nhwc) {
       std::vector<float> krsc(wf.size());

@@ -166,6 +166,33 @@ TEST_CASE("bf16/the network's bf16 steps on the CPU reference stay within 5e-2 o
   }
 }
 
+TEST_CASE("bf16/the network rounds the convolutions' biases to bf16 once, at load") {
+  // cuDNN's bf16 fused call may take the bias only in bf16, so the plan rounds it for every
+  // backend: weights whose conv biases are already bf16 values give bit-identical logits.
+  ModelWeights w = random_vgg_weights(11, false, 10, 71, 8, 32, 32);
+  ModelWeights rounded = w;
+  int changed = 0;
+  for (auto& [name, array] : w.tensors) {  // torchvision starts conv biases at 0: make them not
+    if (name.rfind("features.", 0) != 0 || name.find(".bias") == std::string::npos) continue;
+    array.data = test::random_vector(array.data.size(), 73 + changed, -0.3f, 0.3f);
+    rounded.tensors[name].data = bf16_rounded(array.data);
+    changed += rounded.tensors[name].data != array.data;
+  }
+  REQUIRE(changed > 0);
+  const Tensor input = Tensor::from_host(Backend::CPU, {2, 3, 32, 32},
+                                         test::random_vector(size_t(2) * 3 * 32 * 32, 72, -2.f, 2.f));
+  std::vector<float> logits[2];
+  for (int i = 0; i < 2; ++i) {
+    Context ctx(Backend::CPU, MathMode::BF16);
+    NetworkOptions o;
+    o.max_batch = 2;
+    o.bf16_reference = true;
+    VggNetwork net(ctx, i ? rounded : w, o);
+    logits[i] = net.forward(input).to_host();
+  }
+  CHECK_CLOSE("logits, raw against pre-rounded biases", logits[0], logits[1], 0.0, 0.0);
+}
+
 TEST_CASE("cuda/bf16 conversions, pooling and fused convolutions match the CPU" * UC_NEEDS_GPU) {
   Context cpu(Backend::CPU), gpu(Backend::CUDA, MathMode::BF16);
   // Conversions round the same way (exact), and back.
