@@ -13,10 +13,11 @@ namespace {
 std::vector<float> seeded_input(int n, int h, int w, uint32_t seed) {
   return test::random_vector(static_cast<size_t>(n) * 3 * h * w, seed, -2.f, 2.f);
 }
-NetworkOptions batches(int max_batch, int max_grad_batch) {
+NetworkOptions batches(int max_batch, int max_grad_batch, ForwardLayout layout = ForwardLayout::Auto) {
   NetworkOptions o;
   o.max_batch = max_batch;
   o.max_grad_batch = max_grad_batch;
+  o.layout = layout;
   return o;
 }
 Tensor one_hot(Backend b, int n, int classes, const std::vector<int>& cls) {
@@ -181,9 +182,8 @@ const ForwardVariant kForwardVariants[] = {{"layer by layer", false, ForwardLayo
 std::vector<float> forward_logits(Backend backend, MathMode math, const ModelWeights& w, const ForwardVariant& v,
                                   const std::vector<float>& x, int n, int size) {
   Context ctx(backend, math);
-  NetworkOptions o = batches(n, 0);
+  NetworkOptions o = batches(n, 0, v.layout);
   o.fuse_inference = v.fuse;
-  o.layout = v.layout;
   VggNetwork net(ctx, w, o);
   CHECK(net.inference_fused() == v.fuse);
   if (v.fuse) CHECK(net.inference_layout() == (v.layout == ForwardLayout::NHWC ? Layout::NHWC : Layout::NCHW));
@@ -243,9 +243,7 @@ TEST_CASE("network/forward with marks: same logits, every part named once, in or
   const Tensor x = Tensor::from_host(Backend::CPU, {2, 3, 32, 32}, seeded_input(2, 32, 32, 6));
   for (ForwardLayout layout : {ForwardLayout::NCHW, ForwardLayout::NHWC}) {
     Context ctx(Backend::CPU);
-    NetworkOptions o = batches(2, 0);
-    o.layout = layout;
-    VggNetwork net(ctx, w, o);
+    VggNetwork net(ctx, w, batches(2, 0, layout));
     const std::vector<float> plain = net.forward(x).to_host();
     std::vector<std::string> parts;
     const std::vector<float> marked = net.forward(x, [&](const std::string& p) { parts.push_back(p); }).to_host();
@@ -268,9 +266,7 @@ TEST_CASE("network/forward_keep from the target layer runs the layers before it 
     const Tensor x = Tensor::from_host(Backend::CPU, {2, 3, 64, 64}, seeded_input(2, 64, 64, 32));
     for (ForwardLayout layout : {ForwardLayout::NCHW, ForwardLayout::NHWC}) {
       Context ctx(Backend::CPU);
-      NetworkOptions o = batches(2, 2);
-      o.layout = layout;
-      VggNetwork net(ctx, w, o);
+      VggNetwork net(ctx, w, batches(2, 2, layout));
       const std::string target = net.last_conv_relu();
       const std::vector<float> logits = net.forward_keep(x).to_host();
       const std::vector<float> act = net.activation(target).to_host();

@@ -3,20 +3,17 @@
 
   check_demo_model.py models/fashion_vgg16bn.h5 DATA_DIR 200 [build/unioncam]    (run from the repository root)
 """
-import json, subprocess, sys, csv, os
+import sys, csv, os
 import numpy as np, torch, torch.nn.functional as F
 from PIL import Image
-sys.path.insert(0, 'tools'); import vgg_common as vc
+sys.path.insert(0, 'tools'); import vgg_common as vc, model_accuracy
 torch.set_num_threads(1)
 W, D, N = sys.argv[1], sys.argv[2], int(sys.argv[3])
 BIN = sys.argv[4] if len(sys.argv) > 4 else 'build/unioncam'
 rows = list(csv.DictReader(open(os.path.join(D, 'test', 'labels.csv'))))[:N]
 paths = [os.path.join(D, 'test', 'images', r['file']) for r in rows]
 y = np.array([int(r['class']) for r in rows])
-out = json.loads(subprocess.run([BIN, 'predict', '--weights', W, '--topk', '1', '--json'] + paths,
-                                capture_output=True, text=True, check=True).stdout)
-rt = np.array([im['top'][0]['class'] for im in out['images']])
-rtl = np.array([im['top'][0]['logit'] for im in out['images']])
+rt, rtl = model_accuracy.predict(BIN, W, paths)
 state, attrs = vc.read_torchvision_h5(W)
 m = vc.model_from_state_dict(state, 'vgg16_bn')
 s = int(attrs['input_size']); mean = torch.tensor(attrs.get('mean',[0.485,0.456,0.406])).float().view(1,3,1,1); std = torch.tensor(attrs.get('std',[0.229,0.224,0.225])).float().view(1,3,1,1)

@@ -19,15 +19,16 @@ import numpy as np
 
 
 def predict(binary, weights, paths, chunk=2000):
-    """Top-1 class of every image, from unioncam predict --json (chunked: argument-length limits)."""
+    """Top-1 class and its logit for every image, from unioncam predict --json (chunked:
+    argument-length limits)."""
     top = []
     for i in range(0, len(paths), chunk):
         run = subprocess.run([binary, "predict", "--weights", weights, "--topk", "1", "--json", "--quiet",
                               "--device", "cpu"] + paths[i:i + chunk], capture_output=True, text=True)
         if run.returncode != 0:
             raise SystemExit(f"{binary} predict failed on {weights} (exit {run.returncode}): {run.stderr.strip()}")
-        top += [im["top"][0]["class"] for im in json.loads(run.stdout)["images"]]
-    return np.array(top)
+        top += [(im["top"][0]["class"], im["top"][0]["logit"]) for im in json.loads(run.stdout)["images"]]
+    return np.array([c for c, _ in top]), np.array([z for _, z in top])
 
 
 def interval(x):
@@ -51,7 +52,7 @@ def main():
     names = {int(r["class"]): r["class_name"] for r in rows}
     first = None
     for w in a.weights:
-        right = (predict(a.bin, w, paths) == y).astype(np.float64)
+        right = (predict(a.bin, w, paths)[0] == y).astype(np.float64)
         acc, hw = interval(right)
         print(f"{w}: {100 * acc:.2f} % ± {100 * hw:.2f} on {len(y)} images")
         print("  per class: " + ", ".join(f"{names[c]} {100 * right[y == c].mean():.1f} %" for c in sorted(names)))
