@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Trains the demo model: a narrow VGG16-BN (torchvision config D, per-block widths --widths,
 default 8,16,32,64,64; classifier hidden 128, 10 Fashion-MNIST classes) on the data set of
-make_dataset.py, time-boxed, and exports the best epoch (by val accuracy) with vgg_common.
+make_dataset.py, time-boxed, and exports the best epoch (by val accuracy; --select last: the last) with vgg_common.
 --init-from continues from an exported model, widening it first when --widths are wider.
 models/README.md has the commands that made the bundled model.
 
@@ -146,6 +146,9 @@ def main():
     p.add_argument("--ema", type=float, default=0.0,
                    help="also keep an exponential moving average of the weights and BatchNorm statistics with "
                         "this decay (e.g. 0.999); each epoch the better of the two on val is the candidate")
+    p.add_argument("--select", choices=["best", "last"], default="best",
+                   help="export the candidate of the epoch best on val, or of the last epoch (the end of the "
+                        "cosine cycle; the 1,000-image val split is too small to choose between close epochs)")
     a = p.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -213,13 +216,13 @@ def main():
         print(f"epoch {epoch} ({seen} images) loss {loss_sum / max(1, seen):.3f} train acc {hits / max(1, seen):.4f} val {va:.4f}"
               + (f" ema val {va_ema:.4f}" if ema is not None else "") + f" [{time.time() - start:.0f} s]", flush=True)
         candidate = ema if va_ema > va else model
-        if max(va, va_ema) > best:
-            best = max(va, va_ema)
+        if max(va, va_ema) > best or a.select == "last":
+            best = max(va, va_ema)  # with --select last: the last epoch's
             best_state = {k: v.detach().clone() for k, v in candidate.state_dict().items()}
             export(a.out + ".best", best_state, mean, std, a.size)  # a usable checkpoint if stopped early
     model.load_state_dict(best_state)
     te = accuracy(model, xte, yte, mean, std)
-    print(f"best val {best:.4f}; test {te:.4f} ({len(yte)} images); trained {time.time() - start:.0f} s, "
+    print(f"{a.select} val {best:.4f}; test {te:.4f} ({len(yte)} images); trained {time.time() - start:.0f} s, "
           f"{epoch} epochs, {steps} steps", flush=True)
     export(a.out, model.state_dict(), mean, std, a.size)
     os.remove(a.out + ".best")
