@@ -21,14 +21,16 @@ import numpy as np
 def predict(binary, weights, paths, chunk=2000):
     """Top-1 class and its logit for every image, from unioncam predict --json (chunked:
     argument-length limits)."""
-    top = []
+    classes, logits = [], []
     for i in range(0, len(paths), chunk):
         run = subprocess.run([binary, "predict", "--weights", weights, "--topk", "1", "--json", "--quiet",
                               "--device", "cpu"] + paths[i:i + chunk], capture_output=True, text=True)
         if run.returncode != 0:
             raise SystemExit(f"{binary} predict failed on {weights} (exit {run.returncode}): {run.stderr.strip()}")
-        top += [(im["top"][0]["class"], im["top"][0]["logit"]) for im in json.loads(run.stdout)["images"]]
-    return np.array([c for c, _ in top]), np.array([z for _, z in top])
+        for im in json.loads(run.stdout)["images"]:
+            classes.append(im["top"][0]["class"])
+            logits.append(im["top"][0]["logit"])
+    return np.array(classes), np.array(logits)
 
 
 def interval(x):

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Trains the demo model: a narrow VGG16-BN (torchvision config D, per-block widths --widths,
 default 8,16,32,64,64; classifier hidden 128, 10 Fashion-MNIST classes) on the data set of
-make_dataset.py, time-boxed, and exports the best epoch (by val accuracy; --select last: the last) with vgg_common.
+make_dataset.py, time-boxed, and exports with vgg_common the epoch best on val (or with
+--select last, the last epoch).
 --init-from continues from an exported model, widening it first when --widths are wider.
 models/README.md has the commands that made the bundled model.
 
@@ -183,7 +184,7 @@ def main():
     ema = copy.deepcopy(model) if a.ema > 0 else None
     budget = a.minutes * 60
     start = time.time()
-    best, best_state, epoch, steps = -1.0, None, 0, 0
+    chosen_val, chosen_state, epoch, steps = -1.0, None, 0, 0
     while time.time() - start < budget:
         epoch += 1
         model.train()
@@ -216,13 +217,13 @@ def main():
         print(f"epoch {epoch} ({seen} images) loss {loss_sum / max(1, seen):.3f} train acc {hits / max(1, seen):.4f} val {va:.4f}"
               + (f" ema val {va_ema:.4f}" if ema is not None else "") + f" [{time.time() - start:.0f} s]", flush=True)
         candidate = ema if va_ema > va else model
-        if max(va, va_ema) > best or a.select == "last":
-            best = max(va, va_ema)  # with --select last: the last epoch's
-            best_state = {k: v.detach().clone() for k, v in candidate.state_dict().items()}
-            export(a.out + ".best", best_state, mean, std, a.size)  # a usable checkpoint if stopped early
-    model.load_state_dict(best_state)
+        if max(va, va_ema) > chosen_val or a.select == "last":
+            chosen_val = max(va, va_ema)
+            chosen_state = {k: v.detach().clone() for k, v in candidate.state_dict().items()}
+            export(a.out + ".best", chosen_state, mean, std, a.size)  # a usable checkpoint if stopped early
+    model.load_state_dict(chosen_state)
     te = accuracy(model, xte, yte, mean, std)
-    print(f"{a.select} val {best:.4f}; test {te:.4f} ({len(yte)} images); trained {time.time() - start:.0f} s, "
+    print(f"{a.select} val {chosen_val:.4f}; test {te:.4f} ({len(yte)} images); trained {time.time() - start:.0f} s, "
           f"{epoch} epochs, {steps} steps", flush=True)
     export(a.out, model.state_dict(), mean, std, a.size)
     os.remove(a.out + ".best")
