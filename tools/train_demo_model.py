@@ -171,7 +171,8 @@ def main():
     torch.manual_seed(a.seed)
     gen = torch.Generator().manual_seed(a.seed)
     t0 = time.time()
-    parts = [load_split(a.data, "train", a.size, a.train_limit)] + [load_split(d, "train", a.size) for d in a.extra_train]
+    parts = [load_split(a.data, "train", a.size, a.train_limit)]
+    parts += [load_split(d, "train", a.size) for d in a.extra_train]
     xtr, ytr = torch.cat([x for x, _ in parts]), torch.cat([y for _, y in parts])
     del parts
     xva, yva = load_split(a.data, "val", a.size)
