@@ -2,8 +2,10 @@
 """Test accuracy of one or more weights files on a make_dataset.py test split, computed by the
 runtime (unioncam predict --json), with its 95 % interval, per class, and for each later file
 the paired difference against the first (the same images, so a small gain can be told from noise).
+With --ensemble, also the accuracy of the files' mean class probabilities: what one model might
+reach if it were distilled from them.
 
-  tools/model_accuracy.py DATA_DIR W1.h5 [W2.h5 ...] [--limit N] [--bin build/unioncam]
+  tools/model_accuracy.py DATA_DIR W1.h5 [W2.h5 ...] [--limit N] [--ensemble] [--bin build/unioncam]
 
 DATA_DIR holds test/labels.csv and test/images/ (make_dataset.py --train 0 --val 0 --test 10000
 makes the whole split). Needs only numpy; the images are sent to unioncam in chunks.
@@ -18,19 +20,23 @@ import subprocess
 import numpy as np
 
 
-def predict(binary, weights, paths, chunk=2000):
-    """Top-1 class and its logit for every image, from unioncam predict --json (chunked:
-    argument-length limits)."""
-    classes, logits = [], []
+def scores(binary, weights, paths, chunk=2000):
+    """Every class's probability and logit for every image (two images x classes arrays), from
+    unioncam predict --json with --topk above any class count (it is clamped); chunked for
+    argument-length limits."""
+    probs, logits = [], []
     for i in range(0, len(paths), chunk):
-        run = subprocess.run([binary, "predict", "--weights", weights, "--topk", "1", "--json", "--quiet",
+        run = subprocess.run([binary, "predict", "--weights", weights, "--topk", "1000000", "--json", "--quiet",
                               "--device", "cpu"] + paths[i:i + chunk], capture_output=True, text=True)
         if run.returncode != 0:
             raise SystemExit(f"{binary} predict failed on {weights} (exit {run.returncode}): {run.stderr.strip()}")
         for im in json.loads(run.stdout)["images"]:
-            classes.append(im["top"][0]["class"])
-            logits.append(im["top"][0]["logit"])
-    return np.array(classes), np.array(logits)
+            p, l = np.zeros(len(im["top"])), np.zeros(len(im["top"]))
+            for t in im["top"]:
+                p[t["class"]], l[t["class"]] = t["prob"], t["logit"]
+            probs.append(p)
+            logits.append(l)
+    return np.array(probs), np.array(logits)
 
 
 def interval(x):
@@ -43,6 +49,7 @@ def main():
     p.add_argument("data")
     p.add_argument("weights", nargs="+")
     p.add_argument("--limit", type=int)
+    p.add_argument("--ensemble", action="store_true", help="also score the mean of the files' probabilities")
     p.add_argument("--bin", default="build/unioncam")
     a = p.parse_args()
     with open(os.path.join(a.data, "test", "labels.csv")) as f:
@@ -52,9 +59,11 @@ def main():
     paths = [os.path.join(a.data, "test", "images", r["file"]) for r in rows]
     y = np.array([int(r["class"]) for r in rows])
     names = {int(r["class"]): r["class_name"] for r in rows}
-    first = None
-    for w in a.weights:
-        right = (predict(a.bin, w, paths)[0] == y).astype(np.float64)
+    first, probs = None, []
+    runs = [(w, None) for w in a.weights] + ([("the ensemble (mean probabilities)", "mean")] if a.ensemble else [])
+    for w, kind in runs:
+        probs.append(np.mean(probs, axis=0) if kind == "mean" else scores(a.bin, w, paths)[0])
+        right = (probs[-1].argmax(1) == y).astype(np.float64)
         acc, hw = interval(right)
         print(f"{w}: {100 * acc:.2f} % ± {100 * hw:.2f} on {len(y)} images")
         print("  per class: " + ", ".join(f"{names[c]} {100 * right[y == c].mean():.1f} %" for c in sorted(names)))
