@@ -17,8 +17,9 @@ Without --tf32 the GPU runs in strict fp32 (cuDNN and cuBLAS TF32 off), matching
 fp32 mode; --tf32 turns both on, matching its tf32 mode. --bf16 matches its bf16 mode: TF32 on,
 the model channels-last, and forwards without gradients (the latency, the throughput and the
 CAM methods' masked forwards, the layers before features.29) under torch.autocast to bfloat16;
-autocast also runs the classifier in bfloat16, where unioncam keeps it in fp32 (TF32 products). Batch 32 on a CPU takes seconds per
-forward, so it is timed over two runs (--runs32) with no warm-up of its own.
+autocast also runs the classifier in bfloat16, where unioncam keeps it in fp32 (TF32 products).
+Batch 32 on a CPU takes seconds per forward, so it is timed over two runs (--runs32) with no
+warm-up of its own.
 """
 import argparse
 import contextlib

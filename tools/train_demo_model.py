@@ -226,7 +226,8 @@ def main():
                 print(f"  step {steps} loss {loss_sum / seen:.3f}", flush=True)
         va = accuracy(model, xva, yva, mean, std)
         va_ema = accuracy(ema, xva, yva, mean, std) if ema is not None else -1.0
-        print(f"epoch {epoch} ({seen} images) loss {loss_sum / max(1, seen):.3f} train acc {hits / max(1, seen):.4f} val {va:.4f}"
+        print(f"epoch {epoch} ({seen} images) loss {loss_sum / max(1, seen):.3f} "
+              f"train acc {hits / max(1, seen):.4f} val {va:.4f}"
               + (f" ema val {va_ema:.4f}" if ema is not None else "") + f" [{time.time() - start:.0f} s]", flush=True)
         candidate = ema if va_ema > va else model
         if max(va, va_ema) > chosen_val or a.select == "last":
