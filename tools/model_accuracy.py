@@ -46,6 +46,8 @@ def object_sides(data, rows):
     """Each image's object size: the square root of its mask's pixel count per item (make_dataset.py
     writes one mask per image, non-zero on the object(s), and the item count in labels.csv)."""
     from PIL import Image
+    if not os.path.isdir(os.path.join(data, "test", "masks")):
+        raise SystemExit(f"{data}/test/masks: no such folder (--by-size needs make_dataset.py's masks)")
     area = [(np.asarray(Image.open(os.path.join(data, "test", "masks", r["file"]))) > 0).sum() for r in rows]
     return np.sqrt(np.array(area, dtype=np.float64) / np.array([int(r["items"]) for r in rows]))
 
@@ -57,10 +59,10 @@ def print_by_size(right, y, sides, names):
         s, r = sides[y == c], right[y == c]
         q = np.quantile(s, [0, 0.25, 0.5, 0.75, 1])
         quarter = np.searchsorted(q[1:-1], s, side="right")  # 0..3, each image in exactly one
-        table.append([r[quarter == j].mean() for j in range(4)])
+        table.append([r[quarter == j].mean() if (quarter == j).any() else np.nan for j in range(4)])
         print(f"    {names[c]:12s}" + "".join(f" {100 * v:5.1f}" for v in table[-1])
               + f"   (object side {q[0]:.0f} to {q[-1]:.0f} px, median {q[2]:.0f})")
-    print("    mean        " + "".join(f" {100 * v:5.1f}" for v in np.mean(table, axis=0)))
+    print("    mean        " + "".join(f" {100 * v:5.1f}" for v in np.nanmean(table, axis=0)))
 
 
 def interval(x):
