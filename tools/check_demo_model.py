@@ -4,8 +4,6 @@ test images, and how closely their logits agree.
 
   check_demo_model.py models/fashion_vgg16bn.h5 DATA_DIR 200 [build/unioncam]    (run from the repository root)
 """
-import csv
-import os
 import sys
 
 import numpy as np
@@ -29,21 +27,16 @@ def pytorch_logits(weights, paths):
     x = torch.from_numpy(np.stack([np.asarray(Image.open(p).convert("RGB")) for p in paths]))
     x = F.interpolate(x.permute(0, 3, 1, 2).float() / 255, size=(size, size), mode="bilinear", align_corners=False)
     with torch.no_grad():
-        logits = model((x - mean) / std).numpy()
-    names = [n.decode() if isinstance(n, bytes) else str(n) for n in attrs.get("class_names", [])]
-    return logits, names or [str(c) for c in range(logits.shape[1])]
+        return model((x - mean) / std).numpy()
 
 
 def main():
     torch.set_num_threads(1)
     weights, data, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
     binary = sys.argv[4] if len(sys.argv) > 4 else "build/unioncam"
-    with open(os.path.join(data, "test", "labels.csv")) as f:
-        rows = list(csv.DictReader(f))[:n]
-    paths = [os.path.join(data, "test", "images", r["file"]) for r in rows]
-    y = np.array([int(r["class"]) for r in rows])
+    _, paths, y, names = model_accuracy.test_split(data, n)
     runtime = model_accuracy.scores(binary, weights, paths)[1]
-    torch_logits, names = pytorch_logits(weights, paths)
+    torch_logits = pytorch_logits(weights, paths)
     rt, pt = runtime.argmax(1), torch_logits.argmax(1)
     print(f"runtime accuracy {np.mean(rt == y):.4f} on {n} test images; pytorch (same h5, same resize) "
           f"{np.mean(pt == y):.4f}; top-1 agreement {np.mean(rt == pt):.4f}; "

@@ -23,6 +23,16 @@ import subprocess
 import numpy as np
 
 
+def test_split(data, limit=None):
+    """The test split's first `limit` rows of labels.csv, their image paths, classes and class names."""
+    with open(os.path.join(data, "test", "labels.csv")) as f:
+        rows = list(csv.DictReader(f))[:limit]
+    if not rows:
+        raise SystemExit(f"{data}/test/labels.csv: no images")
+    paths = [os.path.join(data, "test", "images", r["file"]) for r in rows]
+    return rows, paths, np.array([int(r["class"]) for r in rows]), {int(r["class"]): r["class_name"] for r in rows}
+
+
 def scores(binary, weights, paths, chunk=2000):
     """Every class's probability and logit for every image (two images x classes arrays), from
     unioncam predict --json with --topk above any class count (it is clamped); chunked for
@@ -79,13 +89,7 @@ def main():
     p.add_argument("--by-size", action="store_true", help="also accuracy by object-size quarter within each class")
     p.add_argument("--bin", default="build/unioncam")
     a = p.parse_args()
-    with open(os.path.join(a.data, "test", "labels.csv")) as f:
-        rows = list(csv.DictReader(f))[:a.limit]
-    if not rows:
-        raise SystemExit(f"{a.data}/test/labels.csv: no images")
-    paths = [os.path.join(a.data, "test", "images", r["file"]) for r in rows]
-    y = np.array([int(r["class"]) for r in rows])
-    names = {int(r["class"]): r["class_name"] for r in rows}
+    rows, paths, y, names = test_split(a.data, a.limit)
     sides = object_sides(a.data, rows) if a.by_size else None
     first, probs = None, []
     runs = [(w, None) for w in a.weights] + ([("the ensemble (mean probabilities)", "mean")] if a.ensemble else [])
