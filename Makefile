@@ -49,16 +49,16 @@ demo: build
 
 # METHODS=all (or gradcam,unioncam,...) adds each CAM method's latency and peak memory.
 bench: build
-	bash tools/bench.sh $(BUILD) $(if $(METHODS),--methods $(METHODS))
+	bash scripts/bench.sh $(BUILD) $(if $(METHODS),--methods $(METHODS))
 
 # Every CAM method on QUALITY_N generated test images with object masks (the demo model by
 # default): the eval table, pointing games, and the paper's table beside it in QUALITY_OUT/report.md.
 benchmark-quality: build
-	bash tools/benchmark_quality.sh $(BUILD) $(QUALITY_OUT) $(QUALITY_N) $(WEIGHTS)
+	bash scripts/benchmark_quality.sh $(BUILD) $(QUALITY_OUT) $(QUALITY_N) $(WEIGHTS)
 
 # On a machine with a GPU: full CUDA build, every test, the benchmark; logs and JSON into OUT.
 gpu-check:
-	bash tools/gpu_check.sh $(OUT)
+	bash scripts/gpu_check.sh $(OUT)
 
 clean:
 	rm -rf $(BUILD)

@@ -7,7 +7,7 @@
 #include <chrono>
 #include <cmath>
 
-#include "runtime/error.h"
+#include "core/error.h"
 
 namespace uc {
 
@@ -54,7 +54,7 @@ void Explainer::validate(const CamOptions& o, const VggNetwork& net) {
   if (o.batch < 0) fail_usage("batch must be 0 (automatic) or positive, got " + std::to_string(o.batch));
 }
 
-Explainer::Explainer(VggNetwork& net, const ModelWeights& weights, const CamOptions& options)
+Explainer::Explainer(VggNetwork& net, const CamOptions& options)
     : net_(net), options_(options) {
   validate(options, net);
   UC_ASSERT(net.max_grad_batch() >= 1, "Explainer needs a network with max_grad_batch >= 1");
@@ -74,7 +74,7 @@ Explainer::Explainer(VggNetwork& net, const ModelWeights& weights, const CamOpti
   std::vector<float> xb(static_cast<size_t>(3 * HW), 0.f);
   if (options.mask_space == MaskSpace::Pixel)
     for (int c = 0; c < 3; ++c)
-      std::fill(xb.begin() + c * HW, xb.begin() + (c + 1) * HW, -weights.mean[c] / weights.std[c]);
+      std::fill(xb.begin() + c * HW, xb.begin() + (c + 1) * HW, -net.input_mean()[c] / net.input_std()[c]);
   x_b_ = Tensor::from_host(b, {3, H_, W_}, xb);
 
   act_ = Tensor::zeros(b, {K_, hw});

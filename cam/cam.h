@@ -8,7 +8,6 @@
 
 #include "cam/ops.h"
 #include "runtime/network.h"
-#include "weights/weights.h"
 
 namespace uc {
 
@@ -51,9 +50,9 @@ struct CamResult {
 
 class Explainer {
  public:
-  // The network must have max_grad_batch >= 1; masked inputs use up to its max_batch.
-  // `weights` supplies mean/std for pixel-space masking.
-  Explainer(VggNetwork& net, const ModelWeights& weights, const CamOptions& options);
+  // The network must have max_grad_batch >= 1; masked inputs use up to its max_batch. Its input
+  // mean/std give pixel-space masking its black image.
+  Explainer(VggNetwork& net, const CamOptions& options);
 
   // Bad options (layer that does not exist or is not a feature map, class out of range, theta
   // outside [0,100], groups < 1, batch < 0) are usage errors, raised before any work.

@@ -8,7 +8,7 @@
 #include <tuple>
 #include <utility>
 
-#include "runtime/error.h"
+#include "core/error.h"
 
 namespace uc {
 

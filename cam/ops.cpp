@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "cam/ops_common.h"
+#include "core/error.h"
 #include "layers/layer_checks.h"
-#include "runtime/error.h"
 #ifdef UNIONCAM_CUDA
 #include "cam/cuda_ops.h"
 #endif

@@ -10,7 +10,7 @@
 
 #include "cam/cuda_ops.h"
 #include "cam/ops_common.h"
-#include "layers/cuda_common.cuh"
+#include "core/cuda_launch.cuh"
 
 namespace uc {
 
@@ -398,8 +398,6 @@ __global__ void curve_images_kernel(float* out, const int* rank, const float* st
 }
 
 // Carves aligned pieces out of one workspace request.
-constexpr size_t kAlign = 256;
-size_t aligned(size_t bytes) { return (bytes + kAlign - 1) / kAlign * kAlign; }
 
 }  // namespace
 
@@ -462,7 +460,7 @@ void cam_normalize_maps_cuda(Context&, Tensor& maps, int M, int n) {
 }
 
 int cam_nonconstant_maps_cuda(Context& ctx, Tensor& index, const Tensor& maps, int M, int n) {
-  const size_t bounds_bytes = aligned(sizeof(float) * 2 * size_t(M));
+  const size_t bounds_bytes = gpu::align_up(sizeof(float) * 2 * size_t(M));
   char* ws = static_cast<char*>(ctx.cuda().workspace(bounds_bytes + sizeof(int)));
   float* lo = reinterpret_cast<float*>(ws);
   float* hi = lo + M;
@@ -492,7 +490,7 @@ void cam_masked_inputs_cuda(Context&, Tensor& out, const Tensor& maps, const Ten
 void cam_gaussian_blur_cuda(Context& ctx, Tensor& out, const Tensor& in, int H, int W, int ksize,
                             float sigma) {
   const int64_t count = int64_t(3) * H * W;
-  const size_t taps_bytes = aligned(sizeof(float) * size_t(ksize));
+  const size_t taps_bytes = gpu::align_up(sizeof(float) * size_t(ksize));
   char* ws = static_cast<char*>(ctx.cuda().workspace(taps_bytes + sizeof(float) * size_t(count)));
   float* taps = reinterpret_cast<float*>(ws);
   float* rows = reinterpret_cast<float*>(ws + taps_bytes);
@@ -541,7 +539,7 @@ void cam_saliency_order_cuda(Context& ctx, Tensor& order, const Tensor& map, int
                                                        static_cast<float*>(nullptr),
                                                        static_cast<const int*>(nullptr),
                                                        static_cast<int*>(nullptr), n));
-  const size_t array_bytes = aligned(sizeof(float) * size_t(n));
+  const size_t array_bytes = gpu::align_up(sizeof(float) * size_t(n));
   char* ws = static_cast<char*>(ctx.cuda().workspace(3 * array_bytes + temp_bytes));
   float* keys_out = reinterpret_cast<float*>(ws);
   int* pixels_in = reinterpret_cast<int*>(ws + array_bytes);

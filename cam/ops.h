@@ -8,8 +8,8 @@
 #pragma once
 #include <array>
 
-#include "runtime/context.h"
-#include "runtime/tensor.h"
+#include "core/context.h"
+#include "core/tensor.h"
 
 namespace uc {
 

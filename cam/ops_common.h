@@ -4,11 +4,7 @@
 #include <cmath>
 #include <vector>
 
-#ifdef __CUDACC__
-#define UC_HOST_DEVICE __host__ __device__
-#else
-#define UC_HOST_DEVICE
-#endif
+#include "core/host_device.h"
 
 namespace uc::camops {
 

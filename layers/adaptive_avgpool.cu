@@ -1,7 +1,7 @@
 // Adaptive average pool, PyTorch's bin rule: bin i of n over a size-h axis covers
 // [floor(i*h/n), ceil((i+1)*h/n)). Bins overlap when h is not a multiple of n, and an input may
 // sit in several bins when h < n (2x2 -> 7x7), so the backward pass gathers per input element.
-#include "layers/cuda_common.cuh"
+#include "core/cuda_launch.cuh"
 #include "layers/cuda_layers.h"
 
 namespace uc {

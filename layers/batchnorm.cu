@@ -1,5 +1,5 @@
 // Inference batchnorm as a per-channel affine map; the backward pass scales by the same factor.
-#include "layers/cuda_common.cuh"
+#include "core/cuda_launch.cuh"
 #include "layers/cuda_layers.h"
 
 namespace uc {

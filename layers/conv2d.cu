@@ -1,7 +1,7 @@
 // conv2d on cuDNN: descriptors and algorithms come from the context's per-shape plan cache.
 #include <cstdio>
 
-#include "layers/cuda_common.cuh"
+#include "core/cuda_launch.cuh"
 #include "layers/cuda_layers.h"
 
 namespace uc {
@@ -47,8 +47,6 @@ __global__ void float_to_bf16_kernel(__nv_bfloat16* out, const float* in, int n)
     out[i] = __float2bfloat16_rn(in[i]);
 }
 
-constexpr size_t kAlign = 256;
-size_t aligned(size_t bytes) { return (bytes + kAlign - 1) / kAlign * kAlign; }
 
 }  // namespace
 
@@ -98,8 +96,8 @@ void conv2d_bias_relu_forward_cuda(Context& ctx, Tensor& out, const Tensor& in, 
     p.fused = shape.bf16 ? FusedBias::Bf16 : FusedBias::None;
   }
   if (p.fused == FusedBias::Bf16) {  // the bias as bf16 too, converted into the workspace's tail
-    char* ws = static_cast<char*>(st.workspace(aligned(a.workspace_bytes) + shape.k * sizeof(__nv_bfloat16)));
-    auto* bias16 = reinterpret_cast<__nv_bfloat16*>(ws + aligned(a.workspace_bytes));
+    char* ws = static_cast<char*>(st.workspace(gpu::align_up(a.workspace_bytes) + shape.k * sizeof(__nv_bfloat16)));
+    auto* bias16 = reinterpret_cast<__nv_bfloat16*>(ws + gpu::align_up(a.workspace_bytes));
     float_to_bf16_kernel<<<gpu::blocks_for(shape.k), gpu::kThreads>>>(bias16, b.data(), shape.k);
     CUDA_CHECK_LAUNCH();
     if (fused(p.bias_bf16, bias16, a.workspace_bytes ? ws : nullptr)) return;

@@ -2,10 +2,10 @@
 #pragma once
 #include <string>
 
+#include "core/context.h"
+#include "core/error.h"
+#include "core/tensor.h"
 #include "layers/layers.h"
-#include "runtime/context.h"
-#include "runtime/error.h"
-#include "runtime/tensor.h"
 
 namespace uc::detail {
 

@@ -10,8 +10,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "runtime/context.h"
-#include "runtime/tensor.h"
+#include "core/context.h"
+#include "core/tensor.h"
 
 namespace uc {
 
@@ -51,8 +51,7 @@ void convert_layout_host(float* out, Layout out_layout, const float* in, Layout 
 
 // ---- bfloat16 storage: MathMode::BF16's fused inference steps --------------------------------
 // Tensors stay float-typed: `count` bf16 values are packed two per float, in bf16_floats(count)
-// floats (value i in the low half of float i/2 on little-endian machines).
-inline int64_t bf16_floats(int64_t count) { return (count + 1) / 2; }
+// floats (core/tensor.h).
 // Rounds to bfloat16 (to nearest, ties to even; NaN stays NaN, as __float2bfloat16_rn), packed.
 std::vector<float> pack_bf16(const float* values, int64_t count);
 std::vector<float> unpack_bf16(const float* packed, int64_t count);  // the float of each value

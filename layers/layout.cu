@@ -1,5 +1,5 @@
 // NCHW <-> NHWC conversion on the device: one thread per output element, so writes coalesce.
-#include "layers/cuda_common.cuh"
+#include "core/cuda_launch.cuh"
 #include "layers/cuda_layers.h"
 
 namespace uc {

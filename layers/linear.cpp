@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "layers/layer_checks.h"
 #include "layers/gemm.h"
+#include "layers/layer_checks.h"
 #include "layers/layers.h"
 #ifdef UNIONCAM_CUDA
 #include "layers/cuda_layers.h"

@@ -1,7 +1,7 @@
 // Fully connected layer on cuBLAS. cuBLAS is column-major: a row-major [rows, cols] matrix is
 // the column-major [cols, rows] matrix, i.e. its transpose, so each product below is written
 // for the transposes: out^T = W * in^T, din^T = W^T * dout^T, dW^T += in^T * dout.
-#include "layers/cuda_common.cuh"
+#include "core/cuda_launch.cuh"
 #include "layers/cuda_layers.h"
 
 namespace uc {

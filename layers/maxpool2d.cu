@@ -1,6 +1,6 @@
 // Max-pool with hand-written kernels: the backward pass must send each window's gradient to its
 // first maximal element (row-major), as PyTorch does, which cuDNN does not promise.
-#include "layers/cuda_common.cuh"
+#include "core/cuda_launch.cuh"
 #include "layers/cuda_layers.h"
 
 namespace uc {

@@ -1,5 +1,5 @@
 // ReLU as elementwise kernels: exact, and safe when out aliases in or din aliases dout.
-#include "layers/cuda_common.cuh"
+#include "core/cuda_launch.cuh"
 #include "layers/cuda_layers.h"
 
 namespace uc {

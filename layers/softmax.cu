@@ -2,7 +2,7 @@
 // strides across a row and reduces with shuffles; the max is subtracted for stability.
 #include <cmath>
 
-#include "layers/cuda_common.cuh"
+#include "core/cuda_launch.cuh"
 #include "layers/cuda_layers.h"
 
 namespace uc {

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <limits>
 
-#include "runtime/error.h"
+#include "core/error.h"
 
 namespace uc {
 
@@ -95,6 +95,8 @@ VggNetwork::VggNetwork(Context& ctx, const ModelWeights& weights, const NetworkO
     : ctx_(ctx),
       input_h_(options.input_h ? options.input_h : weights.input_h),
       input_w_(options.input_w ? options.input_w : weights.input_w),
+      input_mean_(weights.mean),
+      input_std_(weights.std),
       max_batch_(options.max_batch),
       max_grad_batch_(options.max_grad_batch) {
   if (input_h_ <= 0 || input_w_ <= 0 || input_h_ % 32 || input_w_ % 32)

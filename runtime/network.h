@@ -7,13 +7,14 @@
 // buffers for inference batches of up to `max_batch` (half-size maps in bf16); and, for backward, one buffer per layer
 // output plus a gradient ping-pong pair for up to `max_grad_batch` images.
 #pragma once
+#include <array>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "core/context.h"
+#include "core/tensor.h"
 #include "layers/layers.h"
-#include "runtime/context.h"
-#include "runtime/tensor.h"
 #include "weights/weights.h"
 
 namespace uc {
@@ -62,6 +63,9 @@ class VggNetwork {
   std::string last_conv_relu() const;
   int input_h() const { return input_h_; }
   int input_w() const { return input_w_; }
+  // The normalization the weights expect: x = (rgb - mean) / std, per channel.
+  const std::array<float, 3>& input_mean() const { return input_mean_; }
+  const std::array<float, 3>& input_std() const { return input_std_; }
   int classes() const;
   int max_batch() const { return max_batch_; }
   int max_grad_batch() const { return max_grad_batch_; }
@@ -117,6 +121,7 @@ class VggNetwork {
   Context& ctx_;
   std::vector<NetworkLayer> layers_;
   int input_h_ = 0, input_w_ = 0;
+  std::array<float, 3> input_mean_{}, input_std_{};
   int max_batch_ = 0, max_grad_batch_ = 0;
   Tensor ping_, pong_;                 // inference activations
   std::vector<Tensor> kept_;           // per-layer outputs for backward

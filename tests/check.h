@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "runtime/context.h"
-#include "runtime/tensor.h"
+#include "core/context.h"
+#include "core/tensor.h"
 
 namespace uc::test {
 

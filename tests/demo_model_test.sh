@@ -68,7 +68,7 @@ fi
 if [ -d /usr/share/datasets/fashion-mnist ] && "$python" -c "import skimage, numpy, PIL" 2>/dev/null; then
   # The committed demo images are the first images of the test split (seed 0): the generator must
   # still make them bit for bit. The first 100 also give a steadier accuracy floor than 8 images.
-  "$python" "$src/tools/make_dataset.py" --out "$tmp/test100" --seed 0 --train 0 --val 0 --test 100 >/dev/null 2>&1
+  "$python" "$src/scripts/make_dataset.py" --out "$tmp/test100" --seed 0 --train 0 --val 0 --test 100 >/dev/null 2>&1
   check "make_dataset still makes the committed demo images and masks, pixel for pixel" '
 import glob, os, sys
 import numpy as np
@@ -83,7 +83,7 @@ for f in files:
 ' "$src/tests/fixtures/demo" "$tmp/test100/test"
   accuracy_check "the first 100 test-split images" "$tmp/test100/test/images" 100 "$floor100"
   for run in a b; do
-    "$python" "$src/tools/make_dataset.py" --out "$tmp/ds_$run" --seed 5 --train 4 --val 2 --test 4 >/dev/null 2>&1
+    "$python" "$src/scripts/make_dataset.py" --out "$tmp/ds_$run" --seed 5 --train 4 --val 2 --test 4 >/dev/null 2>&1
   done
   count=$((count + 1))
   diff -r "$tmp/ds_a" "$tmp/ds_b" >/dev/null || { failures=$((failures + 1)); echo "FAIL: make_dataset is not deterministic"; }

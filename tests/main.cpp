@@ -10,7 +10,7 @@
 #include <iostream>
 #include <vector>
 
-#include "runtime/context.h"
+#include "core/context.h"
 
 int main(int argc, char** argv) {
   std::vector<char*> args;

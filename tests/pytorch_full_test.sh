@@ -16,7 +16,7 @@ dir=$build/full_vgg16
 mkdir -p "$dir"
 if [ ! -f "$dir/ref.h5" ]; then
   "$python" "$src/tools/export_vgg.py" --arch vgg16 --seed 0 "$dir/vgg16.h5.tmp" && mv "$dir/vgg16.h5.tmp" "$dir/vgg16.h5"
-  "$python" "$src/tools/make_reference.py" "$dir/vgg16.h5" "$dir/ref.h5.tmp" --batch 1 --seed 0 --target features.29 \
+  "$python" "$src/scripts/make_reference.py" "$dir/vgg16.h5" "$dir/ref.h5.tmp" --batch 1 --seed 0 --target features.29 \
     && mv "$dir/ref.h5.tmp" "$dir/ref.h5"
 fi
 UNIONCAM_FULL_WEIGHTS=$dir/vgg16.h5 UNIONCAM_FULL_REF=$dir/ref.h5 "$tests" --no-intro=true -tc="pytorch/full-size*"

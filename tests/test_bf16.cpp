@@ -5,8 +5,8 @@
 #include <cstring>
 #include <limits>
 
+#include "core/error.h"
 #include "layers/layers.h"
-#include "runtime/error.h"
 #include "runtime/network.h"
 #include "tests/check.h"
 #include "weights/random_vgg.h"

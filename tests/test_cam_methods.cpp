@@ -1,5 +1,5 @@
 // CAM methods and metrics against the independent PyTorch implementation of METHODS.md
-// (tools/cam_reference.py; fixtures in tests/fixtures/cam/ from tools/make_cam_fixtures.sh),
+// (scripts/cam_reference.py; fixtures in tests/fixtures/cam/ from scripts/make_cam_fixtures.sh),
 // option validation, batching invariance, and the CUDA backend against the CPU one.
 #include <algorithm>
 #include <cmath>
@@ -7,7 +7,7 @@
 
 #include "cam/cam.h"
 #include "cam/metrics.h"
-#include "runtime/error.h"
+#include "core/error.h"
 #include "tests/check.h"
 #include "weights/hdf5_file.h"
 
@@ -27,7 +27,7 @@ double attr_number(const h5::File& f, const std::string& object, const char* nam
 }
 
 // The fixture's weight edits ("name[i]=v" sets row i, "name[:]=v" every element; ';'-separated),
-// applied exactly as tools/cam_reference.py applies them.
+// applied exactly as scripts/cam_reference.py applies them.
 void apply_edits(ModelWeights& w, const std::string& edits) {
   static const std::regex edit(R"(([\w.]+)\[(:|\d+)\]=([^;]+))");
   for (std::sregex_iterator it(edits.begin(), edits.end(), edit), end; it != end; ++it) {
@@ -79,7 +79,7 @@ struct Run {
   Run(const Fixture& f, Backend backend, MathMode math = MathMode::FP32, int max_batch = 16, int batch = 0,
       bool bf16_reference = false)
       : ctx(backend, math), net(ctx, f.weights, network_options(max_batch, bf16_reference)),
-        ex(net, f.weights, with_batch(f.options, batch)) {
+        ex(net, with_batch(f.options, batch)) {
     ex.set_image(f.input);
   }
   static NetworkOptions network_options(int max_batch, bool bf16_reference) {
@@ -255,7 +255,7 @@ TEST_CASE("cam/bad options are usage errors") {
   o = CamOptions{};
   o.groups = 0;
   check_usage_error(o, net, "groups 0");
-  CHECK_THROWS_AS(Explainer(net, f.weights, o), Error);
+  CHECK_THROWS_AS(Explainer(net, o), Error);
   o = CamOptions{};
   o.layer = "features.14";
   CHECK_NOTHROW(Explainer::validate(o, net));

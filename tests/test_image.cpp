@@ -13,8 +13,8 @@
 #include <utility>
 #include <vector>
 
-#include "cam/image.h"
-#include "runtime/error.h"
+#include "core/error.h"
+#include "io/image.h"
 #include "tests/check.h"
 #include "weights/imagenet_classes.h"
 
@@ -128,7 +128,7 @@ TEST_CASE("image/png 8-bit RGB, grayscale and RGBA load as RGB") {
 }
 
 TEST_CASE("image/png 16-bit keeps its precision") {
-  // The values written by tools/make_image_fixtures.py (RGB16, GRAY_ALPHA16).
+  // The values written by scripts/make_image_fixtures.py (RGB16, GRAY_ALPHA16).
   const std::vector<int> rgb16 = {0,   1,   65535, 257,   12345, 40000, 65534, 32768, 2,
                                   100, 200, 300,   54321, 11111, 22222, 65535, 0,     777};
   const std::vector<int> gray16 = {3, 30000, 65535, 4242};

@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "layers/conv2d_cpu.h"
 #include "layers/gemm.h"
 #include "layers/layers.h"
-#include "runtime/error.h"
 #include "tests/check.h"
 
 namespace {

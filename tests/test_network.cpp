@@ -2,7 +2,7 @@
 // paths agreeing, backward stopping points, and CUDA against CPU (skipped without a GPU).
 #include <cmath>
 
-#include "runtime/error.h"
+#include "core/error.h"
 #include "runtime/network.h"
 #include "tests/check.h"
 #include "weights/random_vgg.h"

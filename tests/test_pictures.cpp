@@ -6,10 +6,10 @@
 #include <fstream>
 #include <iterator>
 
-#include "cam/image.h"
-#include "cam/render.h"
-#include "cam/report.h"
-#include "runtime/error.h"
+#include "core/error.h"
+#include "io/image.h"
+#include "io/render.h"
+#include "io/report.h"
 #include "tests/check.h"
 
 namespace fs = std::filesystem;
@@ -63,9 +63,9 @@ bool near(const std::array<float, 3>& a, const std::array<float, 3>& b) {
 
 bool dark(const Image& img, int x, int y) { return pixel(img, x, y)[0] < 0.5f; }
 
-// Pixels of `img` inside [x0, x1) x [y0, y1) that satisfy `pred`.
+// Pixels inside [x0, x1) x [y0, y1) that satisfy `pred` (which names the image).
 template <typename Pred>
-int count_in(const Image& img, int x0, int y0, int x1, int y1, Pred pred) {
+int count_in(int x0, int y0, int x1, int y1, Pred pred) {
   int n = 0;
   for (int y = y0; y < y1; ++y)
     for (int x = x0; x < x1; ++x) n += pred(x, y) ? 1 : 0;
@@ -118,15 +118,15 @@ TEST_CASE("pictures/draw_text marks pixels only inside its box") {
   CHECK(w == text_width("Hi!", 1));
   CHECK(w == 17);  // three 5-pixel glyphs, 1-pixel gaps
   const auto is_dark = [&](int x, int y) { return dark(img, x, y); };
-  CHECK(count_in(img, 5, 4, 5 + w, 4 + kFontHeight, is_dark) > 10);
-  CHECK(count_in(img, 0, 0, 80, 30, is_dark) == count_in(img, 5, 4, 5 + w, 4 + kFontHeight, is_dark));
+  CHECK(count_in(5, 4, 5 + w, 4 + kFontHeight, is_dark) > 10);
+  CHECK(count_in(0, 0, 80, 30, is_dark) == count_in(5, 4, 5 + w, 4 + kFontHeight, is_dark));
 
   CHECK(text_width("Hi!", 2) == 2 * w);
   CHECK(text_width("", 3) == 0);
   Image big = solid(80, 30, {1, 1, 1});
   CHECK(draw_text(big, 0, 0, "Hi!", 2, {0, 0, 0}) == 2 * w);
-  CHECK(count_in(big, 0, 0, 80, 30, [&](int x, int y) { return dark(big, x, y); }) ==
-        4 * count_in(img, 0, 0, 80, 30, is_dark));
+  CHECK(count_in(0, 0, 80, 30, [&](int x, int y) { return dark(big, x, y); }) ==
+        4 * count_in(0, 0, 80, 30, is_dark));
 
   // Bytes outside printable ASCII (here UTF-8 for 'é') are drawn as '?'.
   Image a = solid(20, 10, {1, 1, 1}), b = a;
@@ -140,7 +140,7 @@ TEST_CASE("pictures/draw_text clips at every border") {
   for (const auto& [x, y] : std::vector<std::pair<int, int>>{{-7, -3}, {8, 3}, {-1000, 2}, {3, 1000}, {-6, 0}})
     draw_text(img, x, y, "AB@", 3, {0, 0, 0});
   CHECK(img.rgb.size() == 12 * 6 * 3);
-  CHECK(count_in(img, 0, 0, 12, 6, [&](int x, int y) { return dark(img, x, y); }) > 0);
+  CHECK(count_in(0, 0, 12, 6, [&](int x, int y) { return dark(img, x, y); }) > 0);
 }
 
 TEST_CASE("pictures/make_grid: layout, tiles, labels and letterboxing") {
@@ -167,7 +167,7 @@ TEST_CASE("pictures/make_grid: layout, tiles, labels and letterboxing") {
   // label cut to its tile's width.
   const auto band_dark = [&](int r, int c, int x0, int x1) {
     const auto [tx, ty] = origin(r, c);
-    return count_in(g, tx + x0, ty - band, tx + x1, ty, [&](int px, int py) { return dark(g, px, py); });
+    return count_in(tx + x0, ty - band, tx + x1, ty, [&](int px, int py) { return dark(g, px, py); });
   };
   CHECK(band_dark(0, 0, 0, cell) > 0);
   CHECK(band_dark(0, 1, 0, cell) == 0);

@@ -1,4 +1,4 @@
-// Whole networks against PyTorch: reference files written by tools/make_reference.py hold the
+// Whole networks against PyTorch: reference files written by scripts/make_reference.py hold the
 // input, logits, the target layer's activation and gradient, the input gradient and weight
 // gradients of S = sum_n logits[n, classes[n]]. Small ones are committed (tests/fixtures);
 // a full-size VGG16 is generated at test time when PyTorch is installed

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <iterator>
 
-#include "cam/render.h"
+#include "io/render.h"
 #include "tests/check.h"
 
 using namespace uc;

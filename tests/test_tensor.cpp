@@ -1,6 +1,6 @@
 // Tensor storage accounting: current and peak bytes per backend, as `unioncam bench` reports them.
-#include "runtime/error.h"
-#include "runtime/tensor.h"
+#include "core/error.h"
+#include "core/tensor.h"
 #include "tests/check.h"
 
 using namespace uc;

@@ -1,4 +1,4 @@
-// Weights loading: the committed fixtures (made by tools/make_fixtures.sh, whose exports print the
+// Weights loading: the committed fixtures (made by scripts/make_fixtures.sh, whose exports print the
 // parameter counts checked here), Keras-to-torchvision conversion, float16/float64 files, and
 // bad files built in a temporary directory, each rejected with a message naming file and problem.
 #include <unistd.h>
@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "runtime/error.h"
+#include "core/error.h"
 #include "tests/check.h"
 #include "weights/hdf5_file.h"
 #include "weights/weights.h"

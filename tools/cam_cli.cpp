@@ -5,7 +5,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "runtime/error.h"
+#include "core/error.h"
 #include "tools/model_setup.h"
 
 namespace uc::cli {
@@ -127,7 +127,7 @@ std::unique_ptr<CamSession> open_cam_session(const Args& args, CamOptions* optio
     try {
       s->network = std::make_unique<VggNetwork>(*s->context, s->weights, net);
       Explainer::validate(*options, *s->network);
-      s->explainer = std::make_unique<Explainer>(*s->network, s->weights, *options);
+      s->explainer = std::make_unique<Explainer>(*s->network, *options);
       break;
     } catch (const Error& e) {
       if (!is_out_of_memory(e) || net.max_batch == 1) throw;

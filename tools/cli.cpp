@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "runtime/error.h"
+#include "core/error.h"
 
 namespace uc::cli {
 

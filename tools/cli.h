@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/context.h"
+#include "core/context.h"
 
 namespace uc::cli {
 

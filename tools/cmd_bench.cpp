@@ -1,6 +1,6 @@
 // `unioncam bench`: forward latency (batch 1), throughput (batch N) and forward+backward to the
 // CAM target layer, on random VGG weights or a given file; with --methods, each CAM method's
-// one-image latency and peak memory instead. tools/bench.sh runs it beside PyTorch.
+// one-image latency and peak memory instead. scripts/bench.sh runs it beside PyTorch.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "cam/cam.h"
-#include "cam/image.h"
-#include "runtime/error.h"
+#include "core/error.h"
+#include "io/image.h"
 #include "runtime/network.h"
 #include "tools/cam_cli.h"
 #include "tools/cli.h"
@@ -91,7 +91,7 @@ int bench_cams(const Args& args, const ModelWeights& weights, Backend backend, M
   options.max_batch = args.has("batch") ? args.get_int("batch", 32, 1, 4096) : default_cam_batch(backend, weights);
   options.max_grad_batch = 1;
   VggNetwork net(ctx, weights, options);
-  Explainer explainer(net, weights, CamOptions{});
+  Explainer explainer(net, CamOptions{});
   const std::vector<float> image = random_image(weights, net.input_h(), net.input_w());
 
   std::vector<MethodTiming> timings;

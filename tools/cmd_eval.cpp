@@ -9,10 +9,11 @@
 #include <utility>
 #include <vector>
 
-#include "cam/image.h"
 #include "cam/metrics.h"
-#include "cam/report.h"
-#include "runtime/error.h"
+#include "core/error.h"
+#include "io/atomic_file.h"
+#include "io/image.h"
+#include "io/report.h"
 #include "tools/cam_cli.h"
 #include "tools/inputs.h"
 #include "tools/progress.h"

@@ -8,9 +8,9 @@
 #include <iostream>
 #include <sstream>
 
-#include "cam/image.h"
-#include "cam/render.h"
-#include "runtime/error.h"
+#include "core/error.h"
+#include "io/image.h"
+#include "io/render.h"
 #include "tools/cam_cli.h"
 #include "tools/inputs.h"
 #include "tools/progress.h"

@@ -3,7 +3,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "runtime/error.h"
+#include "core/error.h"
 #include "tools/cli.h"
 #include "tools/model_setup.h"
 #include "weights/weights.h"

@@ -8,8 +8,8 @@
 #include <numeric>
 #include <sstream>
 
-#include "cam/image.h"
-#include "runtime/error.h"
+#include "core/error.h"
+#include "io/image.h"
 #include "runtime/network.h"
 #include "tools/cli.h"
 #include "tools/inputs.h"

@@ -9,7 +9,7 @@
 #include <iostream>
 #include <map>
 
-#include "runtime/error.h"
+#include "core/error.h"
 
 namespace uc::cli {
 namespace fs = std::filesystem;

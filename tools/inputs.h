@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "cam/image.h"
+#include "io/image.h"
 #include "tools/cli.h"
 
 namespace uc::cli {

@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "runtime/error.h"
+#include "core/error.h"
 #include "tools/cli.h"
 #include "weights/imagenet_classes.h"
 

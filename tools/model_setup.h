@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/context.h"
+#include "core/context.h"
 #include "weights/weights.h"
 
 namespace uc::cli {

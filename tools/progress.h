@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <string>
 
-#include "runtime/error.h"
+#include "core/error.h"
 
 namespace uc::cli {
 

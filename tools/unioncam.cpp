@@ -7,9 +7,10 @@
 #include <exception>
 #include <string>
 
-#include "cam/image.h"
-#include "runtime/context.h"
-#include "runtime/error.h"
+#include "core/context.h"
+#include "core/error.h"
+#include "io/atomic_file.h"
+#include "io/image.h"
 #include "tools/cli.h"
 
 static const char* kUsage =

@@ -4,7 +4,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "runtime/error.h"
+#include "core/error.h"
 
 namespace uc::h5 {
 namespace {

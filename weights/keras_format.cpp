@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <set>
 
-#include "runtime/error.h"
+#include "core/error.h"
 #include "weights/formats.h"
 
 namespace uc {

@@ -1,6 +1,6 @@
 #include <cmath>
 
-#include "runtime/error.h"
+#include "core/error.h"
 #include "weights/formats.h"
 
 namespace uc {

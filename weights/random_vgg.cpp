@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <random>
 
-#include "runtime/error.h"
+#include "core/error.h"
 
 namespace uc {
 

@@ -2,7 +2,7 @@
 // describing preprocessing (mean, std, input_size) and the class names.
 #include <cmath>
 
-#include "runtime/error.h"
+#include "core/error.h"
 #include "weights/formats.h"
 
 namespace uc {

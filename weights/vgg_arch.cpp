@@ -5,7 +5,7 @@
 #include <set>
 #include <sstream>
 
-#include "runtime/error.h"
+#include "core/error.h"
 #include "weights/weights.h"
 
 namespace uc {

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "cam/image.h"
+#include "io/image.h"
 
 namespace uc {
 

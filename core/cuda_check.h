@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "runtime/error.h"
+#include "core/error.h"
 
 namespace uc::detail {
 [[noreturn]] inline void device_failure(const char* what, const char* call, const char* file,

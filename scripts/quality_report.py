@@ -136,7 +136,7 @@ def main():
     lines = [
         "# CAM quality on the bundled demo model",
         "",
-        f"`{a.weights}` on the first {ev['n_images']} images of the test split of `tools/make_dataset.py` "
+        f"`{a.weights}` on the first {ev['n_images']} images of the test split of `scripts/make_dataset.py` "
         f"(seed 0; Fashion-MNIST t10k items on photographs, object masks known). The model's top-1 accuracy on "
         f"these images (unioncam): **{accuracy:.1f} %**. Every method explains the top-1 class, as in the paper. "
         f"`unioncam eval` took {a.seconds:.0f} s ({platform.machine()}, {os.cpu_count()} cores).",

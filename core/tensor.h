@@ -9,6 +9,11 @@
 
 namespace uc {
 
+// bfloat16 storage (MathMode::BF16's fused inference steps): tensors stay float-typed, and
+// `count` bf16 values are packed two per float, in bf16_floats(count) floats (value i in the low
+// half of float i/2 on little-endian machines).
+inline int64_t bf16_floats(int64_t count) { return (count + 1) / 2; }
+
 enum class Backend { CPU, CUDA };
 const char* backend_name(Backend b);
 

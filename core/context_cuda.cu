@@ -5,7 +5,8 @@
 #include <limits>
 #include <string>
 
-#include "runtime/cuda_state.cuh"
+#include "core/cuda_launch.cuh"
+#include "core/cuda_state.cuh"
 
 namespace uc {
 
@@ -15,15 +16,12 @@ namespace {
 // at the time of the search, so a search never starves the activations, and by half of what the
 // user's --max-memory cap leaves (the search scratch and the adopted workspace coexist briefly).
 constexpr size_t kMaxConvWorkspace = size_t(1) << 30;
-constexpr size_t kAlign = 256;
-
-size_t round_up(size_t bytes) { return (bytes + kAlign - 1) / kAlign * kAlign; }
 
 size_t search_limit() {
   size_t free_b = 0, total_b = 0;
   CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
   const size_t headroom = memory_headroom(Backend::CUDA);
-  return std::min({kMaxConvWorkspace, free_b / 4, headroom / 2}) / kAlign * kAlign;
+  return std::min({kMaxConvWorkspace, free_b / 4, headroom / 2}) / gpu::kAlign * gpu::kAlign;
 }
 
 // fp32 keeps cuDNN to FMA kernels; tf32 (and bf16) let it pick tensor-core kernels: TF32 for
@@ -242,7 +240,7 @@ const ConvDirection<cudnnConvolutionBwdFilterAlgo_t>& CudaState::backward_filter
     if (reuse(p.bwd_filter, sibling->bwd_filter, math, *this, size)) return p.bwd_filter;
   const size_t limit = search_limit();
   DeviceBuffer scratch;  // workspace, then a throwaway filter gradient
-  char* base = static_cast<char*>(scratch.reserve(limit + round_up(p.w_bytes)));
+  char* base = static_cast<char*>(scratch.reserve(limit + gpu::align_up(p.w_bytes)));
   cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
   int count = 0;
   CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(
@@ -295,10 +293,10 @@ std::string cuda_library_summary() {
   if (!cuda_device_available()) return s + "device: none usable (" + cuda_unavailable_reason() + ")\n";
   cudaDeviceProp prop{};
   CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
-  char line[256];
-  std::snprintf(line, sizeof line, "device: %s, compute capability %d.%d, %.1f GiB\n", prop.name, prop.major,
-                prop.minor, double(prop.totalGlobalMem) / (1 << 30));
-  return s + line;
+  char memory[32];
+  std::snprintf(memory, sizeof memory, "%.1f GiB", double(prop.totalGlobalMem) / (1 << 30));
+  return s + "device: " + prop.name + ", compute capability " + std::to_string(prop.major) + "." +
+         std::to_string(prop.minor) + ", " + memory + "\n";
 }
 
 bool sync_after_launch() {

@@ -1,4 +1,4 @@
-// Small helpers shared by the CUDA layer files: launch sizes and argument checks.
+// CUDA launch helpers for every kernel file: launch sizes, workspace alignment, argument checks.
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -6,14 +6,17 @@
 
 #include <cuda_bf16.h>
 
-#include "layers/layers.h"
-#include "runtime/cuda_check.h"
-#include "runtime/cuda_state.cuh"
-#include "runtime/tensor.h"
+#include "core/cuda_check.h"
+#include "core/cuda_state.cuh"
+#include "core/tensor.h"
 
 namespace uc::gpu {
 
 constexpr int kThreads = 256;
+
+// Workspace carving: every sub-buffer starts on a 256-byte boundary (cudaMalloc's alignment).
+constexpr size_t kAlign = 256;
+inline size_t align_up(size_t bytes) { return (bytes + kAlign - 1) / kAlign * kAlign; }
 
 // Kernels loop with a grid stride, so the grid is capped and never empty.
 inline unsigned blocks_for(int64_t count) {
@@ -21,7 +24,7 @@ inline unsigned blocks_for(int64_t count) {
 }
 
 // A caller bug (wrong backend or size) is reported before any device work is queued. bf16:
-// `numel` values packed two per float (layers.h).
+// `numel` values packed two per float (core/tensor.h).
 inline void expect(const Tensor& t, int64_t numel, const char* what, bool bf16 = false) {
   UC_ASSERT(t.defined() && t.backend() == Backend::CUDA,
             std::string(what) + ": expected a CUDA tensor");
@@ -33,7 +36,7 @@ inline void expect(const Tensor& t, int64_t numel, const char* what, bool bf16 =
 __device__ inline float to_float(float v) { return v; }
 __device__ inline float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
 
-// A float-typed tensor holding packed bfloat16 values (layers.h: bf16_floats) as the device sees it.
+// A float-typed tensor holding packed bfloat16 values (core/tensor.h: bf16_floats) as the device sees it.
 inline __nv_bfloat16* bf16_data(Tensor& t) { return reinterpret_cast<__nv_bfloat16*>(t.data()); }
 inline const __nv_bfloat16* bf16_data(const Tensor& t) {
   return reinterpret_cast<const __nv_bfloat16*>(t.data());

@@ -7,9 +7,9 @@
 #include <memory>
 #include <tuple>
 
-#include "runtime/context.h"
-#include "runtime/cuda_check.h"
-#include "runtime/tensor.h"
+#include "core/context.h"
+#include "core/cuda_check.h"
+#include "core/tensor.h"
 
 namespace uc {
 

@@ -11,12 +11,15 @@
 """
 import argparse
 import os
+import sys
 
 import numpy as np
 import torch
 from torch import nn
 
-import vgg_common as vc
+# vgg_common lives beside the converter it serves (tools/export_vgg.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+import vgg_common as vc  # noqa: E402
 
 
 def load_images(paths, size, mean, std):

@@ -7,7 +7,7 @@ reach if it were distilled from them. With --by-size, the accuracy per class by 
 object size within that class (from test/masks/; PIL reads them), so that size is not confounded
 with the classes' shapes.
 
-  tools/model_accuracy.py DATA_DIR W1.h5 [W2.h5 ...] [--limit N] [--ensemble] [--by-size] [--bin build/unioncam]
+  scripts/model_accuracy.py DATA_DIR W1.h5 [W2.h5 ...] [--limit N] [--ensemble] [--by-size] [--bin build/unioncam]
 
 DATA_DIR holds test/labels.csv and test/images/ (make_dataset.py --train 0 --val 0 --test 10000
 makes the whole split). Needs only numpy (and PIL for --by-size); the images are sent to unioncam

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Regenerates the CAM reference fixtures in tests/fixtures/cam/ with tools/cam_reference.py, from
+# Regenerates the CAM reference fixtures in tests/fixtures/cam/ with scripts/cam_reference.py, from
 # the small weight fixtures (fixed images and seeds: the same torch version gives the same files).
 # Weight edits (--edit) are recorded in each file and applied again by the C++ test, so no weight
 # copies are committed.
@@ -10,7 +10,7 @@ F=tests/fixtures
 O=$F/cam
 IMG=$F/images
 mkdir -p $O
-ref() { $PY tools/cam_reference.py "$@"; }
+ref() { $PY scripts/cam_reference.py "$@"; }
 V11=$F/vgg11_64.h5
 V16=$F/vgg16bn_64.h5
 

@@ -1,17 +1,14 @@
-#include "cam/image.h"
-
-#include <unistd.h>
+#include "io/image.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <climits>
-#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 
-#include "runtime/error.h"
+#include "core/error.h"
+#include "io/atomic_file.h"
 
 // The one translation unit holding stb's implementations.
 #define STB_IMAGE_IMPLEMENTATION
@@ -159,55 +156,6 @@ std::vector<float> to_normalized_chw(const Image& img, const std::array<float, 3
     for (size_t i = 0; i < plane; ++i) out[c * plane + i] = (img.rgb[i * 3 + c] - mean[c]) * inv;
   }
   return out;
-}
-
-namespace {
-// The temporary being written, for remove_partial_output(): a fixed buffer and a flag, since a
-// signal handler may neither allocate nor take locks. The flag is cleared while the buffer
-// changes, so the handler never reads a half-copied name.
-char g_partial_path[4096];
-volatile std::sig_atomic_t g_partial_set = 0;
-
-// Records `tmp` (before the file exists) for the signal handler, and forgets it when destroyed
-// (after the rename or the clean-up of a failure).
-class PartialOutput {
- public:
-  explicit PartialOutput(const std::string& tmp) {
-    if (tmp.size() >= sizeof g_partial_path) return;  // too long to record: not cleaned up on a signal
-    g_partial_set = 0;
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-    std::memcpy(g_partial_path, tmp.c_str(), tmp.size() + 1);
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-    g_partial_set = 1;
-  }
-  ~PartialOutput() { g_partial_set = 0; }
-  PartialOutput(const PartialOutput&) = delete;
-  PartialOutput& operator=(const PartialOutput&) = delete;
-};
-}  // namespace
-
-void remove_partial_output() {
-  if (g_partial_set) unlink(g_partial_path);
-}
-
-void write_file_atomic(const std::string& path, const void* data, size_t size) {
-  // Unique per process and call, so concurrent writers never share a temporary.
-  static std::atomic<unsigned> counter{0};
-  const std::string tmp =
-      path + ".tmp." + std::to_string(getpid()) + "." + std::to_string(counter++);
-  const PartialOutput partial(tmp);
-  const auto fail = [&](const std::string& what, int err) {
-    std::remove(tmp.c_str());
-    fail_input("cannot write '" + path + "': " + what + ": " + std::strerror(err));
-  };
-  FILE* f = std::fopen(tmp.c_str(), "wbx");
-  if (!f) fail_input("cannot write '" + path + "': cannot create '" + tmp + "': " + std::strerror(errno));
-  // fsync before rename: after a crash the name points at complete data or at the old file.
-  const bool written = std::fwrite(data, 1, size, f) == size && std::fflush(f) == 0 && fsync(fileno(f)) == 0;
-  const int err = errno;
-  if (std::fclose(f) != 0 && written) fail("closing '" + tmp + "'", errno);
-  if (!written) fail("writing '" + tmp + "'", err);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("renaming '" + tmp + "'", errno);
 }
 
 namespace {

@@ -21,6 +21,7 @@ import argparse
 import math
 import os
 import re
+import sys
 
 import h5py
 import numpy as np
@@ -28,7 +29,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-import vgg_common as vc
+# vgg_common lives beside the converter it serves (tools/export_vgg.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+import vgg_common as vc  # noqa: E402
 
 METHODS = ("gradcam", "gradcampp", "scorecam", "groupcam", "unioncam")
 METRIC_NAMES = ("y", "o", "drop", "increase", "insertion", "deletion", "pointing", "energy")

@@ -1,4 +1,4 @@
-#include "cam/render.h"
+#include "io/render.h"
 
 #include <algorithm>
 #include <cctype>
@@ -6,7 +6,8 @@
 #include <cstdint>
 #include <cstring>
 
-#include "runtime/error.h"
+#include "core/error.h"
+#include "io/atomic_file.h"
 
 namespace uc {
 

@@ -4,6 +4,7 @@ test images, and how closely their logits agree.
 
   check_demo_model.py models/fashion_vgg16bn.h5 DATA_DIR 200 [build/unioncam]    (run from the repository root)
 """
+import os
 import sys
 
 import numpy as np
@@ -11,7 +12,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-sys.path.insert(0, "tools")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # model_accuracy
+# vgg_common lives beside the converter it serves (tools/export_vgg.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 import model_accuracy  # noqa: E402
 import vgg_common as vc  # noqa: E402
 

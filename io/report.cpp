@@ -1,11 +1,11 @@
-#include "cam/report.h"
+#include "io/report.h"
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <iterator>
 
-#include "runtime/error.h"
+#include "core/error.h"
 
 namespace uc {
 namespace {

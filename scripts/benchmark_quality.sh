@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # `make benchmark-quality`: how well each CAM method explains the bundled demo model, on data
-# where the object's location is known. Generates the test split of tools/make_dataset.py
+# where the object's location is known. Generates the test split of scripts/make_dataset.py
 # (seed 0; images with object masks), runs `unioncam eval` over it with all five methods
 # (Average Drop/Increase, Insertion/Deletion, Overall, pointing game, energy-based pointing game)
 # and writes OUT/report.md: that table beside the UnionCAM paper's ImageNet table, and where the
 # rankings agree. Usage:
-#   tools/benchmark_quality.sh BUILD OUT [N] [WEIGHTS]
+#   scripts/benchmark_quality.sh BUILD OUT [N] [WEIGHTS]
 set -euo pipefail
 build=${1:?usage: benchmark_quality.sh BUILD OUT [N] [WEIGHTS]}
 out=${2:?usage: benchmark_quality.sh BUILD OUT [N] [WEIGHTS]}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: this runtime and PyTorch (when installed) on the same machine, in one run,
 # with their ratio. Writes BUILD/bench.json. Usage:
-#   tools/bench.sh BUILD [--device D] [--precision P] [--batch N] [--methods all|gradcam,...]
+#   scripts/bench.sh BUILD [--device D] [--precision P] [--batch N] [--methods all|gradcam,...]
 # --methods adds a second table: each CAM method's one-image latency and peak memory, both sides
 # (bench.json's "cam" section).
 set -euo pipefail

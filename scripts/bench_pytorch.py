@@ -3,15 +3,15 @@
 batch 1, throughput at batch 32 and, with --gradcam, Grad-CAM's forward + backward to
 features.29. Prints one JSON line.
 
-    /usr/bin/python3 tools/bench_pytorch.py [--threads N] [--device cuda [--tf32|--bf16]] [--gradcam]
-    /usr/bin/python3 tools/bench_pytorch.py --methods all|gradcam,unioncam,... [--device ...]
+    /usr/bin/python3 scripts/bench_pytorch.py [--threads N] [--device cuda [--tf32|--bf16]] [--gradcam]
+    /usr/bin/python3 scripts/bench_pytorch.py --methods all|gradcam,unioncam,... [--device ...]
 
 With --methods it times CAM methods instead, written here in batched eager PyTorch (masked
 inputs forwarded 32 at a time, as `unioncam explain` does): for each method, forward + backward
 to features.29 and the explanation of one random image, the median of --runs (default 3 on
 cuda, 1 on cpu) after --warmup untimed runs, and on cuda the peak of
 torch.cuda.max_memory_allocated() over the timed runs. The JSON mirrors `unioncam bench
---methods --json`. Definitions: /work/shared/METHODS.md and tools/cam_reference.py.
+--methods --json`. Definitions: /work/shared/METHODS.md and scripts/cam_reference.py.
 
 Without --tf32 the GPU runs in strict fp32 (cuDNN and cuBLAS TF32 off), matching unioncam's
 fp32 mode; --tf32 turns both on, matching its tf32 mode. --bf16 matches its bf16 mode: TF32 on,

@@ -1,13 +1,13 @@
-#include "runtime/tensor.h"
+#include "core/tensor.h"
 
 #include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <sstream>
 
-#include "runtime/error.h"
+#include "core/error.h"
 #ifdef UNIONCAM_CUDA
-#include "runtime/cuda_check.h"
+#include "core/cuda_check.h"
 #endif
 
 namespace uc {

@@ -64,7 +64,7 @@ bench() {
   fits 40 "bench $1" || return 0
   echo "== bench $1" | tee -a "$out/bench.log"
   rm -f $build/bench.json  # never report an earlier precision's results as this one's
-  if timeout "$(( $(left) - 10 ))" bash tools/bench.sh $build --device cuda --precision "$1" --batch 128 --methods all 2>&1 | tee -a "$out/bench.log"; then
+  if timeout "$(( $(left) - 10 ))" bash scripts/bench.sh $build --device cuda --precision "$1" --batch 128 --methods all 2>&1 | tee -a "$out/bench.log"; then
     cp $build/bench.json "$out/bench_$1.json"
   else
     echo "bench $1 failed or ran out of time" | tee -a "$out/summary.log"; status=1

@@ -42,13 +42,4 @@ void save_png(const std::string& path, const Image& img);
 // Baseline JPEG (quality 1..100), written atomically like save_png.
 void save_jpeg(const std::string& path, const Image& img, int quality);
 
-// The write-then-rename behind save_png, for other outputs (.npy maps, JSON). Failures throw
-// uc::Error (BadInput) naming `path`; no temporary is left behind.
-void write_file_atomic(const std::string& path, const void* data, size_t size);
-
-// Removes the temporary write_file_atomic is writing at this moment, if any. Async-signal-safe:
-// for a SIGINT/SIGTERM handler, so an interrupted run leaves no partial file. It knows of one
-// temporary at a time, which holds because outputs are written from one thread.
-void remove_partial_output();
-
 }  // namespace uc

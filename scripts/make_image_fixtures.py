@@ -6,7 +6,7 @@ Demo images (8-bit RGB): simple shapes on gradients with a little seeded noise.
 multiples of 257, so only a loader that keeps 16 bits reproduces them; tests/test_image.cpp
 holds the same values. stb cannot write 16-bit PNGs, hence the small PNG writer here.
 
-    /usr/bin/python3 tools/make_image_fixtures.py
+    /usr/bin/python3 scripts/make_image_fixtures.py
 """
 import pathlib
 import struct

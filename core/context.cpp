@@ -1,8 +1,8 @@
-#include "runtime/context.h"
+#include "core/context.h"
 
-#include "runtime/error.h"
+#include "core/error.h"
 #ifdef UNIONCAM_CUDA
-#include "runtime/cuda_check.h"
+#include "core/cuda_check.h"
 #endif
 
 namespace uc {
