@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "layers/layers.h"
 
 namespace uc {
 
@@ -107,11 +108,8 @@ void Explainer::set_image(const std::vector<float>& normalized_chw) {
   class_ = options_.target_class >= 0
                ? options_.target_class
                : static_cast<int>(std::max_element(logits.begin(), logits.end()) - logits.begin());
-  const double top = *std::max_element(logits.begin(), logits.end());
-  double sum = 0;
-  for (float z : logits) sum += std::exp(z - top);
-  probs_.resize(logits.size());
-  for (size_t i = 0; i < logits.size(); ++i) probs_[i] = static_cast<float>(std::exp(logits[i] - top) / sum);
+  const std::vector<double> probs = softmax(logits.data(), static_cast<int>(logits.size()));
+  probs_.assign(probs.begin(), probs.end());
 
   // G = d z_c / d A: the gradient of the class logit (Grad-CAM's definition).
   std::vector<float> one_hot(logits.size(), 0.f);
@@ -144,14 +142,6 @@ Tensor Explainer::masked(const Tensor& maps, const Tensor* index, int m, const T
   return device_scores(m, kind, [&](Tensor& batch, int first, int n) {
     cam_masked_inputs(ctx, batch, maps, index, first, n, x_, substrate, H_, W_);
   });
-}
-
-std::vector<float> Explainer::masked_scores(const Tensor& maps, int m) {
-  return masked(maps, nullptr, m, x_b_, options_.score).to_host();
-}
-
-float Explainer::baseline_score() {
-  return scores_of(1, options_.score, [&](Tensor& batch, int, int) { batch.copy_from(x_b_); }).at(0);
 }
 
 Tensor Explainer::upload_weights(const std::vector<float>& w) {

@@ -65,11 +65,6 @@ class Explainer {
 
   CamResult explain(CamMethod method);
 
-  // Class scores s_c of masked copies of the current image: out[i] = s_c(maps[i] ⊙ x) with
-  // the options' score kind and mask space, batched. maps: [m, H, W] on the network's backend.
-  std::vector<float> masked_scores(const Tensor& maps, int m);
-  // s_c of the baseline (black) image in the options' mask space.
-  float baseline_score();
   // Scores of `count` images built on the device in batches: build(batch, first, m) fills
   // batch [m,3,H,W] with images first..first+m-1; returns their scores of the class (`kind`).
   using BatchBuilder = std::function<void(Tensor& batch, int first, int m)>;

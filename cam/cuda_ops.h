@@ -1,7 +1,7 @@
 // CUDA implementations behind the dispatching functions of cam/ops.h (same signatures, same
-// semantics). Only compiled into CUDA builds; defined in cam/ops.cu.
+// semantics), defined in cam/ops.cu; ops reach them through UC_CUDA_DISPATCH (core/cuda_impl.h),
+// so CPU-only builds reference none of them.
 #pragma once
-#ifdef UNIONCAM_CUDA
 #include "cam/ops.h"
 
 namespace uc {
@@ -36,4 +36,3 @@ void cam_score_differences_cuda(Context& ctx, Tensor& out, const Tensor& scores,
 void cam_scatter_cuda(Context& ctx, Tensor& dst, const Tensor& src, const Tensor& index, int count,
                       int size);
 }  // namespace uc
-#endif

@@ -9,12 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "cam/cuda_ops.h"
 #include "cam/ops_common.h"
+#include "core/cuda_impl.h"
 #include "core/error.h"
 #include "layers/layer_checks.h"
-#ifdef UNIONCAM_CUDA
-#include "cam/cuda_ops.h"
-#endif
+#include "layers/layers.h"
 
 namespace uc {
 namespace {
@@ -58,9 +58,7 @@ void cam_channel_means(Context& ctx, Tensor& w, const Tensor& g, int K, int hw) 
   expect_positive(K > 0 && hw > 0, "cam_channel_means", "K and hw must be positive");
   expect_tensor(ctx, w, {K}, "cam_channel_means", "w");
   expect_tensor(ctx, g, {K, hw}, "cam_channel_means", "g");
-#ifdef UNIONCAM_CUDA
-  if (ctx.is_cuda()) return cam_channel_means_cuda(ctx, w, g, K, hw);
-#endif
+  UC_CUDA_DISPATCH(ctx, cam_channel_means_cuda(ctx, w, g, K, hw));
   for (int k = 0; k < K; ++k) {
     const float* gk = g.data() + int64_t(k) * hw;
     w.data()[k] = float(std::accumulate(gk, gk + hw, 0.0) / hw);
@@ -73,9 +71,7 @@ void cam_gradcampp_weights(Context& ctx, Tensor& w, const Tensor& g, const Tenso
   expect_tensor(ctx, w, {K}, "cam_gradcampp_weights", "w");
   expect_tensor(ctx, g, {K, hw}, "cam_gradcampp_weights", "g");
   expect_tensor(ctx, a, {K, hw}, "cam_gradcampp_weights", "a");
-#ifdef UNIONCAM_CUDA
-  if (ctx.is_cuda()) return cam_gradcampp_weights_cuda(ctx, w, g, a, K, hw);
-#endif
+  UC_CUDA_DISPATCH(ctx, cam_gradcampp_weights_cuda(ctx, w, g, a, K, hw));
   for (int k = 0; k < K; ++k) {
     const float* gk = g.data() + int64_t(k) * hw;
     const float* ak = a.data() + int64_t(k) * hw;
@@ -99,9 +95,7 @@ void cam_denoised_pixel_weights(Context& ctx, Tensor& p, const Tensor& g, int K,
                   "theta must be in [0, 100], got " + std::to_string(theta));
   expect_tensor(ctx, p, {K, hw}, op, "p");
   expect_tensor(ctx, g, {K, hw}, op, "g");
-#ifdef UNIONCAM_CUDA
-  if (ctx.is_cuda()) return cam_denoised_pixel_weights_cuda(ctx, p, g, K, hw, theta);
-#endif
+  UC_CUDA_DISPATCH(ctx, cam_denoised_pixel_weights_cuda(ctx, p, g, K, hw, theta));
   std::vector<float> sorted(hw);
   for (int k = 0; k < K; ++k) {
     const float* gk = g.data() + int64_t(k) * hw;
@@ -127,9 +121,7 @@ void cam_channel_weighted_sum(Context& ctx, Tensor& out, const Tensor& a, const 
   expect_tensor(ctx, out, {hw}, op, "out");
   expect_tensor(ctx, a, {K, hw}, op, "a");
   expect_tensor(ctx, w, {K}, op, "w");
-#ifdef UNIONCAM_CUDA
-  if (ctx.is_cuda()) return cam_channel_weighted_sum_cuda(ctx, out, a, w, K, hw, relu);
-#endif
+  UC_CUDA_DISPATCH(ctx, cam_channel_weighted_sum_cuda(ctx, out, a, w, K, hw, relu));
   const float* wk = w.data();
   weighted_channel_sum(out.data(), a.data(), K, hw, relu, [wk](int k, int) { return wk[k]; });
 }
@@ -141,9 +133,7 @@ void cam_pixel_weighted_sum(Context& ctx, Tensor& out, const Tensor& a, const Te
   expect_tensor(ctx, out, {hw}, op, "out");
   expect_tensor(ctx, a, {K, hw}, op, "a");
   expect_tensor(ctx, p, {K, hw}, op, "p");
-#ifdef UNIONCAM_CUDA
-  if (ctx.is_cuda()) return cam_pixel_weighted_sum_cuda(ctx, out, a, p, K, hw, relu);
-#endif
+  UC_CUDA_DISPATCH(ctx, cam_pixel_weighted_sum_cuda(ctx, out, a, p, K, hw, relu));
   const float* pv = p.data();
   weighted_channel_sum(out.data(), a.data(), K, hw, relu,
                        [pv, hw](int k, int ij) { return pv[int64_t(k) * hw + ij]; });
@@ -164,9 +154,7 @@ void cam_group_sums(Context& ctx, Tensor& out, const Tensor& a, const Tensor& w,
   expect_tensor(ctx, out, {count, hw}, op, "out");
   expect_tensor(ctx, a, {K, hw}, op, "a");
   expect_tensor(ctx, w, {K}, op, "w");
-#ifdef UNIONCAM_CUDA
-  if (ctx.is_cuda()) return cam_group_sums_cuda(ctx, out, a, w, K, hw, groups);
-#endif
+  UC_CUDA_DISPATCH(ctx, cam_group_sums_cuda(ctx, out, a, w, K, hw, groups));
   const int size = camops::group_size(K, groups);
   const float* wk = w.data();
   for (int gi = 0; gi < count; ++gi) {
@@ -184,9 +172,7 @@ void cam_upsample_bilinear(Context& ctx, Tensor& out, const Tensor& in, int M, i
   expect_positive(M > 0 && h > 0 && w > 0 && H > 0 && W > 0, op, "all sizes must be positive");
   expect_tensor(ctx, out, {M, H, W}, op, "out");
   expect_tensor(ctx, in, {M, h, w}, op, "in");
-#ifdef UNIONCAM_CUDA
-  if (ctx.is_cuda()) return cam_upsample_bilinear_cuda(ctx, out, in, M, h, w, H, W);
-#endif
+  UC_CUDA_DISPATCH(ctx, cam_upsample_bilinear_cuda(ctx, out, in, M, h, w, H, W));
   std::vector<camops::BilinearTap> ty(H), tx(W);
   for (int y = 0; y < H; ++y) ty[y] = camops::bilinear_tap(y, h, H);
   for (int x = 0; x < W; ++x) tx[x] = camops::bilinear_tap(x, w, W);
@@ -213,9 +199,7 @@ void cam_map_min_max(Context& ctx, Tensor& lo, Tensor& hi, const Tensor& maps, i
   expect_tensor(ctx, lo, {M}, op, "lo");
   expect_tensor(ctx, hi, {M}, op, "hi");
   expect_tensor(ctx, maps, {M, n}, op, "maps");
-#ifdef UNIONCAM_CUDA
-  if (ctx.is_cuda()) return cam_map_min_max_cuda(ctx, lo, hi, maps, M, n);
-#endif
+  UC_CUDA_DISPATCH(ctx, cam_map_min_max_cuda(ctx, lo, hi, maps, M, n));
   for (int m = 0; m < M; ++m) {
     const float* v = maps.data() + int64_t(m) * n;
     const auto [mn, mx] = std::minmax_element(v, v + n);
@@ -228,9 +212,7 @@ void cam_normalize_maps(Context& ctx, Tensor& maps, int M, int n) {
   const char* op = "cam_normalize_maps";
   expect_positive(M > 0 && n > 0, op, "M and n must be positive");
   expect_tensor(ctx, maps, {M, n}, op, "maps");
-#ifdef UNIONCAM_CUDA
-  if (ctx.is_cuda()) return cam_normalize_maps_cuda(ctx, maps, M, n);
-#endif
+  UC_CUDA_DISPATCH(ctx, cam_normalize_maps_cuda(ctx, maps, M, n));
   for (int m = 0; m < M; ++m) {
     float* v = maps.data() + int64_t(m) * n;
     const auto [mn, mx] = std::minmax_element(v, v + n);
@@ -248,9 +230,7 @@ int cam_nonconstant_maps(Context& ctx, Tensor& index, const Tensor& maps, int M,
   expect_positive(M > 0 && n > 0, op, "M and n must be positive");
   expect_tensor(ctx, index, {M}, op, "index");
   expect_tensor(ctx, maps, {M, n}, op, "maps");
-#ifdef UNIONCAM_CUDA
-  if (ctx.is_cuda()) return cam_nonconstant_maps_cuda(ctx, index, maps, M, n);
-#endif
+  UC_CUDA_DISPATCH(ctx, cam_nonconstant_maps_cuda(ctx, index, maps, M, n));
   int count = 0;
   for (int m = 0; m < M; ++m) {
     const float* v = maps.data() + int64_t(m) * n;
@@ -277,10 +257,8 @@ void cam_masked_inputs(Context& ctx, Tensor& out, const Tensor& maps, const Tens
                                        shape_str(maps.shape()) + ", not a whole number of " +
                                        std::to_string(H) + "x" + std::to_string(W) + " maps");
   if (index) expect_at_least(ctx, *index, first + m, op, "index");
-#ifdef UNIONCAM_CUDA
-  if (ctx.is_cuda())
-    return cam_masked_inputs_cuda(ctx, out, maps, index, first, m, x, substrate, H, W);
-#endif
+  UC_CUDA_DISPATCH(
+    ctx, cam_masked_inputs_cuda(ctx, out, maps, index, first, m, x, substrate, H, W));
   const int64_t map_count = maps.numel() / n;
   std::vector<int64_t> pick(m);
   for (int i = 0; i < m; ++i) {
@@ -313,9 +291,7 @@ void cam_gaussian_blur(Context& ctx, Tensor& out, const Tensor& in, int H, int W
                       std::to_string(ksize) + ", sigma " + std::to_string(sigma));
   expect_tensor(ctx, out, {3, H, W}, op, "out");
   expect_tensor(ctx, in, {3, H, W}, op, "in");
-#ifdef UNIONCAM_CUDA
-  if (ctx.is_cuda()) return cam_gaussian_blur_cuda(ctx, out, in, H, W, ksize, sigma);
-#endif
+  UC_CUDA_DISPATCH(ctx, cam_gaussian_blur_cuda(ctx, out, in, H, W, ksize, sigma));
   const std::vector<float> k = camops::gaussian_kernel(ksize, sigma);
   const int r = ksize / 2;
   // Reflected source index per output position and tap, for each axis.
@@ -366,19 +342,10 @@ void cam_class_scores(Context& ctx, Tensor& out, int offset, const Tensor& logit
                       ", classes " + std::to_string(classes));
   expect_at_least(ctx, out, int64_t(offset) + m, op, "out");
   expect_tensor(ctx, logits, {m, classes}, op, "logits");
-#ifdef UNIONCAM_CUDA
-  if (ctx.is_cuda()) return cam_class_scores_cuda(ctx, out, offset, logits, m, classes, c, kind);
-#endif
+  UC_CUDA_DISPATCH(ctx, cam_class_scores_cuda(ctx, out, offset, logits, m, classes, c, kind));
   for (int i = 0; i < m; ++i) {
     const float* z = logits.data() + int64_t(i) * classes;
-    double score = z[c];
-    if (kind == ScoreKind::Prob) {
-      const double zmax = *std::max_element(z, z + classes);  // shift keeps exp finite
-      double sum = 0;
-      for (int j = 0; j < classes; ++j) sum += std::exp(double(z[j]) - zmax);
-      score = std::exp(double(z[c]) - zmax) / sum;
-    }
-    out.data()[offset + i] = float(score);
+    out.data()[offset + i] = float(kind == ScoreKind::Prob ? softmax(z, classes)[c] : z[c]);
   }
 }
 
@@ -388,9 +355,7 @@ void cam_score_differences(Context& ctx, Tensor& out, const Tensor& scores, int 
   expect_positive(count > 0 && offset >= 0, op, "need count > 0 and offset >= 0");
   expect_at_least(ctx, out, count, op, "out");
   expect_at_least(ctx, scores, int64_t(offset) + count, op, "scores");
-#ifdef UNIONCAM_CUDA
-  if (ctx.is_cuda()) return cam_score_differences_cuda(ctx, out, scores, offset, count, relu);
-#endif
+  UC_CUDA_DISPATCH(ctx, cam_score_differences_cuda(ctx, out, scores, offset, count, relu));
   const float* s = scores.data();
   for (int i = 0; i < count; ++i) {
     const float d = s[offset + i] - s[0];
@@ -404,9 +369,7 @@ void cam_scatter(Context& ctx, Tensor& dst, const Tensor& src, const Tensor& ind
   expect_at_least(ctx, dst, size, op, "dst");
   expect_at_least(ctx, src, count, op, "src");
   expect_at_least(ctx, index, count, op, "index");
-#ifdef UNIONCAM_CUDA
-  if (ctx.is_cuda()) return cam_scatter_cuda(ctx, dst, src, index, count, size);
-#endif
+  UC_CUDA_DISPATCH(ctx, cam_scatter_cuda(ctx, dst, src, index, count, size));
   std::fill(dst.data(), dst.data() + size, 0.f);
   for (int i = 0; i < count; ++i) {
     const int k = int(index.data()[i]);
@@ -422,9 +385,7 @@ void cam_saliency_order(Context& ctx, Tensor& order, const Tensor& map, int n) {
   expect_positive(n > 0, op, "n must be positive");
   expect_tensor(ctx, order, {n}, op, "order");
   expect_tensor(ctx, map, {n}, op, "map");
-#ifdef UNIONCAM_CUDA
-  if (ctx.is_cuda()) return cam_saliency_order_cuda(ctx, order, map, n);
-#endif
+  UC_CUDA_DISPATCH(ctx, cam_saliency_order_cuda(ctx, order, map, n));
   std::vector<int> idx(n);
   std::iota(idx.begin(), idx.end(), 0);
   const float* v = map.data();
@@ -442,10 +403,8 @@ void cam_curve_images(Context& ctx, Tensor& out, const Tensor& order, const Tens
   expect_tensor(ctx, order, {n}, op, "order");
   expect_tensor(ctx, start, {3, H, W}, op, "start");
   expect_tensor(ctx, source, {3, H, W}, op, "source");
-#ifdef UNIONCAM_CUDA
-  if (ctx.is_cuda())
-    return cam_curve_images_cuda(ctx, out, order, start, source, first, m, step, H, W);
-#endif
+  UC_CUDA_DISPATCH(
+    ctx, cam_curve_images_cuda(ctx, out, order, start, source, first, m, step, H, W));
   const float* ov = order.data();
   const float* st = start.data();
   const float* so = source.data();

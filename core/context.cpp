@@ -88,7 +88,7 @@ std::string build_summary() {
 #ifdef UNIONCAM_CUDA
   s += detail::cuda_library_summary();
 #else
-  s += "cuda: not built (no nvcc or cuDNN at build time)\n";
+  s += "cuda: not built (no nvcc or cuDNN at build time)\ndevice: none (a CPU-only build)\n";
 #endif
   return s;
 }

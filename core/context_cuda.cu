@@ -119,7 +119,7 @@ void* DeviceBuffer::reserve(size_t bytes) {
   if (status != cudaSuccess) {
     cudaGetLastError();  // clear it so the caller may go on with smaller work
     ptr_ = nullptr;
-    fail_device("out of device memory: could not allocate a " + std::to_string(bytes >> 20) +
+    fail_out_of_memory("out of device memory: could not allocate a " + std::to_string(bytes >> 20) +
                 " MiB workspace (" + cudaGetErrorString(status) + ")");
   }
   bytes_ = bytes;

@@ -54,7 +54,7 @@ void check_memory_limit(Backend backend, size_t bytes) {
   std::snprintf(message, sizeof message, "%s: allocating %.1f MiB would exceed the limit of %.1f MiB",
                 backend == Backend::CUDA ? "out of device memory" : "out of host memory", bytes / 1048576.0,
                 limit / 1048576.0);
-  fail_device(message);
+  fail_out_of_memory(message);
 }
 
 size_t memory_headroom(Backend backend) {
@@ -73,7 +73,7 @@ std::shared_ptr<float> allocate(Backend backend, int64_t count) {
     cudaError_t status = cudaMalloc(&p, bytes);
     if (status != cudaSuccess) {
       cudaGetLastError();  // clear the sticky-free error so the caller may retry smaller
-      fail_device("out of device memory: could not allocate " + std::to_string(bytes >> 20) +
+      fail_out_of_memory("out of device memory: could not allocate " + std::to_string(bytes >> 20) +
                   " MiB (" + cudaGetErrorString(status) + ")");
     }
     note_device_allocation(static_cast<std::ptrdiff_t>(bytes));
@@ -87,7 +87,7 @@ std::shared_ptr<float> allocate(Backend backend, int64_t count) {
   }
   const size_t padded = (bytes + 63) / 64 * 64;
   float* p = static_cast<float*>(std::aligned_alloc(64, padded));
-  if (!p) fail_device("out of host memory: could not allocate " + std::to_string(bytes >> 20) + " MiB");
+  if (!p) fail_out_of_memory("out of host memory: could not allocate " + std::to_string(bytes >> 20) + " MiB");
   counter(Backend::CPU).add(static_cast<std::ptrdiff_t>(padded));
   return std::shared_ptr<float>(p, [padded](float* q) {
     std::free(q);

@@ -65,7 +65,7 @@ void reset_peak_allocated_bytes(Backend b);  // peak := current
 // Accounts device memory allocated (bytes > 0) or freed (bytes < 0) outside Tensor.
 void note_device_allocation(std::ptrdiff_t bytes);
 // Caps the bytes of tensors held on a backend (0: no cap). An allocation past the cap fails like
-// an out-of-memory one ("out of device memory" / "out of host memory"), so callers that shrink
+// an out-of-memory one (ErrorKind::OutOfMemory), so callers that shrink
 // their batch on out-of-memory honour the cap too.
 void set_memory_limit(Backend b, size_t bytes);
 // Fails like an out-of-memory allocation when `bytes` more would pass the cap (for allocations

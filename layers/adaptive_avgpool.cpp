@@ -1,10 +1,9 @@
 // Adaptive average pool on the CPU with PyTorch's bins: output i averages input rows
 // [floor(i*h/oh), ceil((i+1)*h/oh)), likewise for columns. Bins may overlap (upsampling).
+#include "core/cuda_impl.h"
+#include "layers/cuda_layers.h"
 #include "layers/layer_checks.h"
 #include "layers/layers.h"
-#ifdef UNIONCAM_CUDA
-#include "layers/cuda_layers.h"
-#endif
 
 namespace uc {
 namespace {
@@ -35,9 +34,7 @@ void for_each_bin(const AdaptivePoolShape& sh, Fn fn) {
 void adaptive_avgpool_forward(Context& ctx, Tensor& out, const Tensor& in,
                               const AdaptivePoolShape& sh) {
   check_adaptive(ctx, "adaptive_avgpool_forward", in, "in", out, "out", sh);
-#ifdef UNIONCAM_CUDA
-  if (ctx.is_cuda()) return adaptive_avgpool_forward_cuda(ctx, out, in, sh);
-#endif
+  UC_CUDA_DISPATCH(ctx, adaptive_avgpool_forward_cuda(ctx, out, in, sh));
   if (sh.h == sh.out_h && sh.w == sh.out_w) return out.copy_from(in);
   const int64_t planes = int64_t(sh.n) * sh.c;
 #pragma omp parallel for schedule(static) if (planes * sh.h * sh.w > (1 << 16))
@@ -56,9 +53,7 @@ void adaptive_avgpool_forward(Context& ctx, Tensor& out, const Tensor& in,
 void adaptive_avgpool_backward(Context& ctx, Tensor& din, const Tensor& dout,
                                const AdaptivePoolShape& sh) {
   check_adaptive(ctx, "adaptive_avgpool_backward", din, "din", dout, "dout", sh);
-#ifdef UNIONCAM_CUDA
-  if (ctx.is_cuda()) return adaptive_avgpool_backward_cuda(ctx, din, dout, sh);
-#endif
+  UC_CUDA_DISPATCH(ctx, adaptive_avgpool_backward_cuda(ctx, din, dout, sh));
   if (sh.h == sh.out_h && sh.w == sh.out_w) return din.copy_from(dout);
   const int64_t planes = int64_t(sh.n) * sh.c;
   din.fill_zero();  // overlapping bins add up

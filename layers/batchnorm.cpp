@@ -2,11 +2,10 @@
 // that map from the running statistics and fold it into the preceding convolution.
 #include <cmath>
 
+#include "core/cuda_impl.h"
+#include "layers/cuda_layers.h"
 #include "layers/layer_checks.h"
 #include "layers/layers.h"
-#ifdef UNIONCAM_CUDA
-#include "layers/cuda_layers.h"
-#endif
 
 namespace uc {
 namespace {
@@ -35,9 +34,7 @@ void batchnorm_forward(Context& ctx, Tensor& out, const Tensor& in, const Tensor
   detail::expect_tensor(ctx, shift, {sh.c}, op, "shift");
   detail::expect_tensor(ctx, in, {sh.n, sh.c, sh.hw}, op, "in");
   detail::expect_tensor(ctx, out, {sh.n, sh.c, sh.hw}, op, "out");
-#ifdef UNIONCAM_CUDA
-  if (ctx.is_cuda()) return batchnorm_forward_cuda(ctx, out, in, scale, shift, sh);
-#endif
+  UC_CUDA_DISPATCH(ctx, batchnorm_forward_cuda(ctx, out, in, scale, shift, sh));
   const int64_t planes = int64_t(sh.n) * sh.c;
 #pragma omp parallel for schedule(static) if (planes * sh.hw > (1 << 16))
   for (int64_t p = 0; p < planes; ++p) {
@@ -54,9 +51,7 @@ void batchnorm_backward(Context& ctx, Tensor& din, const Tensor& dout, const Ten
   check_channels(ctx, op, scale, sh);
   detail::expect_tensor(ctx, dout, {sh.n, sh.c, sh.hw}, op, "dout");
   detail::expect_tensor(ctx, din, {sh.n, sh.c, sh.hw}, op, "din");
-#ifdef UNIONCAM_CUDA
-  if (ctx.is_cuda()) return batchnorm_backward_cuda(ctx, din, dout, scale, sh);
-#endif
+  UC_CUDA_DISPATCH(ctx, batchnorm_backward_cuda(ctx, din, dout, scale, sh));
   const int64_t planes = int64_t(sh.n) * sh.c;
 #pragma omp parallel for schedule(static) if (planes * sh.hw > (1 << 16))
   for (int64_t p = 0; p < planes; ++p) {

@@ -10,12 +10,11 @@
 #include <cstring>
 #include <vector>
 
+#include "core/cuda_impl.h"
 #include "layers/conv2d_cpu.h"
+#include "layers/cuda_layers.h"
 #include "layers/gemm.h"
 #include "layers/layer_checks.h"
-#ifdef UNIONCAM_CUDA
-#include "layers/cuda_layers.h"
-#endif
 
 namespace uc {
 namespace {
@@ -166,9 +165,7 @@ void conv2d_forward(Context& ctx, Tensor& out, const Tensor& in, const Tensor& w
   check_conv(ctx, "conv2d_forward", out, "out", in, w, sh);
   UC_ASSERT(sh.layout == Layout::NCHW && !sh.bf16, "conv2d_forward: NCHW float only (NHWC: conv2d_bias_relu_forward)");
   detail::expect_tensor(ctx, b, {sh.k}, "conv2d_forward", "b");
-#ifdef UNIONCAM_CUDA
-  if (ctx.is_cuda()) return conv2d_forward_cuda(ctx, out, in, w, b, sh);
-#endif
+  UC_CUDA_DISPATCH(ctx, conv2d_forward_cuda(ctx, out, in, w, b, sh));
 #ifdef UNIONCAM_DNNL
   detail::conv2d_forward_dnnl(out, in, w, b, sh);
 #else
@@ -184,9 +181,7 @@ void conv2d_backward(Context& ctx, Tensor* din, Tensor* dw, Tensor* db, const Te
   if (din) detail::expect_tensor(ctx, *din, {sh.n, sh.c, sh.h, sh.w}, op, "din");
   if (dw) detail::expect_tensor(ctx, *dw, {sh.k, sh.c, sh.r, sh.s}, op, "dw");
   if (db) detail::expect_tensor(ctx, *db, {sh.k}, op, "db");
-#ifdef UNIONCAM_CUDA
-  if (ctx.is_cuda()) return conv2d_backward_cuda(ctx, din, dw, db, dout, in, w, sh);
-#endif
+  UC_CUDA_DISPATCH(ctx, conv2d_backward_cuda(ctx, din, dw, db, dout, in, w, sh));
 #ifdef UNIONCAM_DNNL
   detail::conv2d_backward_dnnl(din, dw, db, dout, in, w, sh);
 #else
@@ -198,9 +193,7 @@ void conv2d_bias_relu_forward(Context& ctx, Tensor& out, const Tensor& in, const
                               const Tensor& b, const ConvShape& sh) {
   check_conv(ctx, "conv2d_bias_relu_forward", out, "out", in, w, sh);
   detail::expect_tensor(ctx, b, {sh.k}, "conv2d_bias_relu_forward", "b");  // float, also in bf16
-#ifdef UNIONCAM_CUDA
-  if (ctx.is_cuda()) return conv2d_bias_relu_forward_cuda(ctx, out, in, w, b, sh);
-#endif
+  UC_CUDA_DISPATCH(ctx, conv2d_bias_relu_forward_cuda(ctx, out, in, w, b, sh));
   if (sh.bf16) {  // the CPU reference of the bf16 path: the same products in fp32, rounded once
     ConvShape f = sh;
     f.bf16 = false;

@@ -1,7 +1,7 @@
 // CUDA implementations behind the dispatching functions of layers/layers.h (same signatures,
-// same semantics). Only compiled into CUDA builds; defined in layers/<op>.cu.
+// same semantics), defined in layers/<op>.cu; ops reach them through UC_CUDA_DISPATCH
+// (core/cuda_impl.h), so CPU-only builds reference none of them.
 #pragma once
-#ifdef UNIONCAM_CUDA
 #include "layers/layers.h"
 
 namespace uc {
@@ -36,4 +36,3 @@ void softmax_forward_cuda(Context& ctx, Tensor& out, const Tensor& in, int n, in
 void softmax_backward_cuda(Context& ctx, Tensor& din, const Tensor& dout, const Tensor& out, int n,
                            int classes);
 }  // namespace uc
-#endif

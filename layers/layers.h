@@ -118,10 +118,10 @@ void batchnorm_backward(Context& ctx, Tensor& din, const Tensor& dout, const Ten
 void batchnorm_fold_into_conv(float* conv_w, float* conv_b, int k, int per_filter,
                               const float* scale, const float* shift);
 
-// ---- softmax over the last dimension: in [n, classes] ---------------------------------------
-void softmax_forward(Context& ctx, Tensor& out, const Tensor& in, int n, int classes);
-// din = out * (dout - sum(dout * out)) per row.
-void softmax_backward(Context& ctx, Tensor& din, const Tensor& dout, const Tensor& out, int n,
-                      int classes);
+// ---- softmax of one row of logits (host) ------------------------------------------------------
+// In double, the row's maximum subtracted first so large logits cannot overflow exp(). The CPU's
+// one softmax: predictions, the explained class's probability and the CPU class scores of the
+// masked forwards use it; cam/ops.cu's class-score kernel is the CUDA one.
+std::vector<double> softmax(const float* logits, int count);
 
 }  // namespace uc

@@ -4,11 +4,10 @@
 #include <cstring>
 #include <vector>
 
+#include "core/cuda_impl.h"
+#include "layers/cuda_layers.h"
 #include "layers/layer_checks.h"
 #include "layers/layers.h"
-#ifdef UNIONCAM_CUDA
-#include "layers/cuda_layers.h"
-#endif
 
 namespace uc {
 
@@ -38,9 +37,7 @@ void convert_layout(Context& ctx, Tensor& out, Layout out_layout, const Tensor& 
   detail::expect_tensor(ctx, in, shape, "convert_layout", "in");
   detail::expect_tensor(ctx, out, shape, "convert_layout", "out");
   UC_ASSERT(out.data() != in.data(), "convert_layout: out must not alias in");
-#ifdef UNIONCAM_CUDA
-  if (ctx.is_cuda()) return convert_layout_cuda(ctx, out, out_layout, in, in_layout, n, c, h, w);
-#endif
+  UC_CUDA_DISPATCH(ctx, convert_layout_cuda(ctx, out, out_layout, in, in_layout, n, c, h, w));
   convert_layout_host(out.data(), out_layout, in.data(), in_layout, n, c, h, w);
 }
 
@@ -83,9 +80,7 @@ void convert_to_bf16_nhwc(Context& ctx, Tensor& out, const Tensor& in, int n, in
   const Shape shape{n, c, h, w};
   detail::expect_tensor(ctx, in, shape, "convert_to_bf16_nhwc", "in");
   detail::expect_tensor(ctx, out, shape, "convert_to_bf16_nhwc", "out", true);
-#ifdef UNIONCAM_CUDA
-  if (ctx.is_cuda()) return convert_to_bf16_nhwc_cuda(ctx, out, in, n, c, h, w);
-#endif
+  UC_CUDA_DISPATCH(ctx, convert_to_bf16_nhwc_cuda(ctx, out, in, n, c, h, w));
   std::vector<float> nhwc(static_cast<size_t>(in.numel()));
   convert_layout_host(nhwc.data(), Layout::NHWC, in.data(), Layout::NCHW, n, c, h, w);
   const std::vector<float> packed = pack_bf16(nhwc.data(), in.numel());
@@ -96,9 +91,7 @@ void convert_from_bf16_nhwc(Context& ctx, Tensor& out, const Tensor& in, int n, 
   const Shape shape{n, c, h, w};
   detail::expect_tensor(ctx, in, shape, "convert_from_bf16_nhwc", "in", true);
   detail::expect_tensor(ctx, out, shape, "convert_from_bf16_nhwc", "out");
-#ifdef UNIONCAM_CUDA
-  if (ctx.is_cuda()) return convert_from_bf16_nhwc_cuda(ctx, out, in, n, c, h, w);
-#endif
+  UC_CUDA_DISPATCH(ctx, convert_from_bf16_nhwc_cuda(ctx, out, in, n, c, h, w));
   const std::vector<float> nhwc = unpack_bf16(in.data(), out.numel());
   convert_layout_host(out.data(), Layout::NCHW, nhwc.data(), Layout::NHWC, n, c, h, w);
 }

@@ -2,12 +2,11 @@
 
 #include <algorithm>
 
+#include "core/cuda_impl.h"
+#include "layers/cuda_layers.h"
 #include "layers/gemm.h"
 #include "layers/layer_checks.h"
 #include "layers/layers.h"
-#ifdef UNIONCAM_CUDA
-#include "layers/cuda_layers.h"
-#endif
 
 namespace uc {
 namespace {
@@ -27,9 +26,7 @@ void linear_forward(Context& ctx, Tensor& out, const Tensor& in, const Tensor& w
                     const LinearShape& sh) {
   check_linear(ctx, "linear_forward", in, w, out, "out", sh);
   detail::expect_tensor(ctx, b, {sh.out_features}, "linear_forward", "b");
-#ifdef UNIONCAM_CUDA
-  if (ctx.is_cuda()) return linear_forward_cuda(ctx, out, in, w, b, sh);
-#endif
+  UC_CUDA_DISPATCH(ctx, linear_forward_cuda(ctx, out, in, w, b, sh));
   const int n = sh.n, fi = sh.in_features, fo = sh.out_features;
   for (int i = 0; i < n; ++i) std::copy(b.data(), b.data() + fo, out.data() + int64_t(i) * fo);
   // out[n, fo] += in[n, fi] . W[fo, fi]^T
@@ -43,9 +40,7 @@ void linear_backward(Context& ctx, Tensor* din, Tensor* dw, Tensor* db, const Te
   if (din) detail::expect_tensor(ctx, *din, {sh.n, sh.in_features}, op, "din");
   if (dw) detail::expect_tensor(ctx, *dw, {sh.out_features, sh.in_features}, op, "dw");
   if (db) detail::expect_tensor(ctx, *db, {sh.out_features}, op, "db");
-#ifdef UNIONCAM_CUDA
-  if (ctx.is_cuda()) return linear_backward_cuda(ctx, din, dw, db, dout, in, w, sh);
-#endif
+  UC_CUDA_DISPATCH(ctx, linear_backward_cuda(ctx, din, dw, db, dout, in, w, sh));
   const int n = sh.n, fi = sh.in_features, fo = sh.out_features;
   if (din) {  // din[n, fi] = dout[n, fo] . W[fo, fi]
     sgemm(false, false, n, fi, fo, 1.f, dout.data(), fo, w.data(), fi, 0.f, din->data(), fi);

@@ -4,11 +4,10 @@
 #include <cmath>
 #include <vector>
 
+#include "core/cuda_impl.h"
+#include "layers/cuda_layers.h"
 #include "layers/layer_checks.h"
 #include "layers/layers.h"
-#ifdef UNIONCAM_CUDA
-#include "layers/cuda_layers.h"
-#endif
 
 namespace uc {
 namespace {
@@ -63,9 +62,7 @@ static void maxpool2d_forward_nhwc(float* y, const float* x, const PoolShape& sh
 
 void maxpool2d_forward(Context& ctx, Tensor& out, const Tensor& in, const PoolShape& sh) {
   check_pool(ctx, "maxpool2d_forward", in, out, sh);
-#ifdef UNIONCAM_CUDA
-  if (ctx.is_cuda()) return maxpool2d_forward_cuda(ctx, out, in, sh);
-#endif
+  UC_CUDA_DISPATCH(ctx, maxpool2d_forward_cuda(ctx, out, in, sh));
   if (sh.bf16) {  // the CPU reference of the bf16 path; the maximum is one of the inputs: exact
     const std::vector<float> x = unpack_bf16(in.data(), int64_t(sh.n) * sh.c * sh.h * sh.w);
     std::vector<float> y(size_t(sh.n) * sh.c * sh.out_h() * sh.out_w());
@@ -92,9 +89,7 @@ void maxpool2d_backward(Context& ctx, Tensor& din, const Tensor& dout, const Ten
   UC_ASSERT(sh.layout == Layout::NCHW, "maxpool2d_backward: NCHW only");
   detail::expect_tensor(ctx, din, in.shape(), "maxpool2d_backward", "din");
   detail::expect_tensor(ctx, dout, out.shape(), "maxpool2d_backward", "dout");
-#ifdef UNIONCAM_CUDA
-  if (ctx.is_cuda()) return maxpool2d_backward_cuda(ctx, din, dout, in, out, sh);
-#endif
+  UC_CUDA_DISPATCH(ctx, maxpool2d_backward_cuda(ctx, din, dout, in, out, sh));
   const int oh = sh.out_h(), ow = sh.out_w();
   const int64_t planes = int64_t(sh.n) * sh.c;
   din.fill_zero();  // overlapping windows (stride < kernel) add up

@@ -1,20 +1,17 @@
 // ReLU on the CPU: elementwise, in place allowed.
 #include <cmath>
 
+#include "core/cuda_impl.h"
+#include "layers/cuda_layers.h"
 #include "layers/layer_checks.h"
 #include "layers/layers.h"
-#ifdef UNIONCAM_CUDA
-#include "layers/cuda_layers.h"
-#endif
 
 namespace uc {
 
 void relu_forward(Context& ctx, Tensor& out, const Tensor& in) {
   detail::expect_tensor(ctx, out, in.shape(), "relu_forward", "out");
   detail::expect_tensor(ctx, in, in.shape(), "relu_forward", "in");
-#ifdef UNIONCAM_CUDA
-  if (ctx.is_cuda()) return relu_forward_cuda(ctx, out, in);
-#endif
+  UC_CUDA_DISPATCH(ctx, relu_forward_cuda(ctx, out, in));
   const float* x = in.data();
   float* y = out.data();
   const int64_t n = in.numel();
@@ -26,9 +23,7 @@ void relu_backward(Context& ctx, Tensor& din, const Tensor& dout, const Tensor& 
   detail::expect_tensor(ctx, din, out.shape(), "relu_backward", "din");
   detail::expect_tensor(ctx, dout, out.shape(), "relu_backward", "dout");
   detail::expect_tensor(ctx, out, out.shape(), "relu_backward", "out");
-#ifdef UNIONCAM_CUDA
-  if (ctx.is_cuda()) return relu_backward_cuda(ctx, din, dout, out);
-#endif
+  UC_CUDA_DISPATCH(ctx, relu_backward_cuda(ctx, din, dout, out));
   const float* dy = dout.data();
   const float* y = out.data();
   float* dx = din.data();

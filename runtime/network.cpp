@@ -9,19 +9,6 @@
 
 namespace uc {
 
-const char* layer_kind_name(LayerKind kind) {
-  switch (kind) {
-    case LayerKind::Conv: return "Conv2d";
-    case LayerKind::BatchNorm: return "BatchNorm2d";
-    case LayerKind::ReLU: return "ReLU";
-    case LayerKind::MaxPool: return "MaxPool2d";
-    case LayerKind::AdaptiveAvgPool: return "AdaptiveAvgPool2d";
-    case LayerKind::Linear: return "Linear";
-    case LayerKind::Dropout: return "Dropout";
-  }
-  return "?";
-}
-
 namespace {
 constexpr float kBatchNormEps = 1e-5f;  // torchvision's BatchNorm2d default
 constexpr int kPooledSize = 7;          // torchvision's AdaptiveAvgPool2d((7, 7))

@@ -20,7 +20,6 @@
 namespace uc {
 
 enum class LayerKind { Conv, BatchNorm, ReLU, MaxPool, AdaptiveAvgPool, Linear, Dropout };
-const char* layer_kind_name(LayerKind kind);
 
 // Layout of forward()'s feature maps. Auto: NHWC on CUDA in tf32 and bf16, where cuDNN's
 // tensor-core convolutions run ~1.5x faster than NCHW (GPU.md); NCHW otherwise. bf16 storage

@@ -35,6 +35,12 @@ TEST_CASE("tensor/a memory cap fails allocations past it like out-of-memory, out
   uc::set_memory_limit(Backend::CPU, used + (1 << 20));
   CHECK(uc::memory_headroom(Backend::CPU) == size_t(1) << 20);
   CHECK_THROWS_AS(Tensor::empty(Backend::CPU, {1 << 19}), uc::Error);  // 2 MiB
+  try {
+    Tensor::empty(Backend::CPU, {1 << 19});
+  } catch (const uc::Error& e) {  // its own kind, which the batch-halving retry looks for
+    CHECK(e.kind() == uc::ErrorKind::OutOfMemory);
+    CHECK(e.exit_code() == 4);
+  }
   {
     const Tensor fits = Tensor::empty(Backend::CPU, {1 << 16});  // 256 KiB
     CHECK(uc::memory_headroom(Backend::CPU) <= (size_t(1) << 20) - (size_t(1) << 18));
@@ -43,4 +49,17 @@ TEST_CASE("tensor/a memory cap fails allocations past it like out-of-memory, out
   uc::check_memory_limit(Backend::CPU, size_t(1) << 19);  // fits again once freed
   uc::set_memory_limit(Backend::CPU, 0);
   CHECK(uc::memory_headroom(Backend::CPU) == SIZE_MAX);
+}
+
+TEST_CASE("tensor/errors carry their kind: a broken invariant is internal, not a device error") {
+  try {
+    Tensor::empty(Backend::CPU, {4}).view(2, {4});  // past the end of its storage
+    FAIL("no error for a view past the end");
+  } catch (const uc::Error& e) {
+    CHECK(e.kind() == uc::ErrorKind::Internal);
+    CHECK(e.exit_code() == 4);
+  }
+  CHECK(uc::exit_code(uc::ErrorKind::Usage) == 2);
+  CHECK(uc::exit_code(uc::ErrorKind::BadInput) == 3);
+  CHECK(uc::exit_code(uc::ErrorKind::Device) == 4);
 }

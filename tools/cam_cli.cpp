@@ -38,12 +38,6 @@ double parse_double(const std::string& option, const std::string& text) {
   return v;
 }
 
-bool is_out_of_memory(const Error& e) {
-  const std::string what = e.what();
-  return e.kind() == ErrorKind::Device &&
-         (what.rfind("out of device memory", 0) == 0 || what.rfind("out of host memory", 0) == 0);
-}
-
 int parse_class(const std::string& text, const std::vector<std::string>& names) {
   char* end = nullptr;
   const long v = std::strtol(text.c_str(), &end, 10);
@@ -130,7 +124,7 @@ std::unique_ptr<CamSession> open_cam_session(const Args& args, CamOptions* optio
       s->explainer = std::make_unique<Explainer>(*s->network, *options);
       break;
     } catch (const Error& e) {
-      if (!is_out_of_memory(e) || net.max_batch == 1) throw;
+      if (e.kind() != ErrorKind::OutOfMemory || net.max_batch == 1) throw;
       s->explainer.reset();
       s->network.reset();  // frees its buffers before the smaller attempt
       std::cerr << "unioncam: out of memory at batch " << net.max_batch << "; retrying with "

@@ -271,7 +271,7 @@ int cmd_eval(int argc, char** argv) {
     }
   }
   std::cout << o.str();
-  return failures ? static_cast<int>(ErrorKind::BadInput) : 0;
+  return failures ? exit_code(ErrorKind::BadInput) : 0;
 }
 
 }  // namespace uc::cli

@@ -194,7 +194,7 @@ int cmd_explain(int argc, char** argv) {
   }
   doc << "],\"grid\":" << (grid.empty() ? "null" : json_string(grid_path)) << "}\n";
   if (json) std::cout << doc.str();
-  return failures ? static_cast<int>(ErrorKind::BadInput) : 0;
+  return failures ? exit_code(ErrorKind::BadInput) : 0;
 }
 
 }  // namespace uc::cli

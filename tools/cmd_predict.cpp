@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "io/image.h"
+#include "layers/layers.h"
 #include "runtime/network.h"
 #include "tools/cli.h"
 #include "tools/inputs.h"
@@ -50,14 +51,6 @@ struct Prediction {
   std::vector<float> logits;
 };
 
-std::vector<double> softmax(const float* z, int n) {
-  const double m = *std::max_element(z, z + n);
-  std::vector<double> p(static_cast<size_t>(n));
-  double sum = 0;
-  for (int i = 0; i < n; ++i) sum += p[static_cast<size_t>(i)] = std::exp(z[i] - m);
-  for (double& v : p) v /= sum;
-  return p;
-}
 }  // namespace
 
 int cmd_predict(int argc, char** argv) {
@@ -162,7 +155,7 @@ int cmd_predict(int argc, char** argv) {
     }
   }
   std::cout << o.str();
-  return failures ? static_cast<int>(ErrorKind::BadInput) : 0;
+  return failures ? exit_code(ErrorKind::BadInput) : 0;
 }
 
 }  // namespace uc::cli
