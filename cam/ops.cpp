@@ -77,12 +77,7 @@ void cam_gradcampp_weights(Context& ctx, Tensor& w, const Tensor& g, const Tenso
     const float* ak = a.data() + int64_t(k) * hw;
     const double sum_a = std::accumulate(ak, ak + hw, 0.0);
     double wk = 0;
-    for (int ij = 0; ij < hw; ++ij) {
-      const double gv = gk[ij];
-      if (gv <= 0) continue;  // ReLU(G) = 0, and alpha = 0 where G == 0
-      const double g2 = gv * gv;
-      wk += gv * g2 / (2 * g2 + sum_a * g2 * gv + 1e-6);
-    }
+    for (int ij = 0; ij < hw; ++ij) wk += camops::gradcampp_term<double>(gk[ij], sum_a);
     w.data()[k] = float(wk);
   }
 }
@@ -105,10 +100,10 @@ void cam_denoised_pixel_weights(Context& ctx, Tensor& p, const Tensor& g, int K,
     const double t = camops::percentile_sorted(sorted.data(), hw, theta);
     double sum = 0;  // sum of ReLU(Ghat)
     for (int ij = 0; ij < hw; ++ij)
-      if (gk[ij] >= t && gk[ij] > 0) sum += gk[ij];
+      if (camops::survives_denoising(gk[ij], t)) sum += gk[ij];
     const double alpha = sum > 0 ? 1.0 / sum : 0.0;
     for (int ij = 0; ij < hw; ++ij)
-      pk[ij] = gk[ij] >= t && gk[ij] > 0 ? float(alpha * gk[ij]) : 0.f;
+      pk[ij] = camops::survives_denoising(gk[ij], t) ? float(alpha * gk[ij]) : 0.f;
   }
 }
 
@@ -217,11 +212,7 @@ void cam_normalize_maps(Context& ctx, Tensor& maps, int M, int n) {
     float* v = maps.data() + int64_t(m) * n;
     const auto [mn, mx] = std::minmax_element(v, v + n);
     const float lo = *mn, range = *mx - *mn;
-    if (range > 0.f) {
-      for (int i = 0; i < n; ++i) v[i] = (v[i] - lo) / range;
-    } else {
-      std::fill(v, v + n, 0.f);
-    }
+    for (int i = 0; i < n; ++i) v[i] = camops::normalized(v[i], lo, range);
   }
 }
 
@@ -278,7 +269,7 @@ void cam_masked_inputs(Context& ctx, Tensor& out, const Tensor& maps, const Tens
       const float* xc = xv + c * n;
       const float* sc = sv + c * n;
       float* oc = ov + (int64_t(i) * 3 + c) * n;
-      for (int64_t p = 0; p < n; ++p) oc[p] = mask[p] * xc[p] + (1.f - mask[p]) * sc[p];
+      for (int64_t p = 0; p < n; ++p) oc[p] = camops::masked_value(mask[p], xc[p], sc[p]);
     }
 }
 

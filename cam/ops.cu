@@ -75,12 +75,7 @@ __global__ void gradcampp_weights_kernel(float* w, const float* g, const float* 
   for (int i = threadIdx.x; i < hw; i += blockDim.x) sum_a += a[base + i];
   sum_a = block_sum(sum_a);
   float acc = 0.f;
-  for (int i = threadIdx.x; i < hw; i += blockDim.x) {
-    const float gv = g[base + i];
-    if (gv <= 0.f) continue;
-    const float g2 = gv * gv;
-    acc += gv * g2 / (2.f * g2 + sum_a * g2 * gv + 1e-6f);
-  }
+  for (int i = threadIdx.x; i < hw; i += blockDim.x) acc += camops::gradcampp_term<float>(g[base + i], sum_a);
   acc = block_sum(acc);
   if (threadIdx.x == 0) w[blockIdx.x] = acc;
 }
@@ -154,19 +149,14 @@ __global__ void denoised_pixel_weights_kernel(float* p, const float* g, int hw, 
   const float* gk = g + base;
   const int lo = int(floor(pos));
   const double v_lo = block_select(gk, hw, lo);
-  double t = v_lo;
-  if (lo < hw - 1) t = v_lo + (pos - lo) * (double(block_select(gk, hw, lo + 1)) - v_lo);
+  const double t = camops::percentile_between(v_lo, lo < hw - 1 ? block_select(gk, hw, lo + 1) : v_lo, pos);
   float sum = 0.f;
-  for (int i = threadIdx.x; i < hw; i += blockDim.x) {
-    const float gv = gk[i];
-    if (gv >= t && gv > 0.f) sum += gv;
-  }
+  for (int i = threadIdx.x; i < hw; i += blockDim.x)
+    if (camops::survives_denoising(gk[i], t)) sum += gk[i];
   sum = block_sum(sum);
   const float alpha = sum > 0.f ? 1.f / sum : 0.f;
-  for (int i = threadIdx.x; i < hw; i += blockDim.x) {
-    const float gv = gk[i];
-    p[base + i] = gv >= t && gv > 0.f ? alpha * gv : 0.f;
-  }
+  for (int i = threadIdx.x; i < hw; i += blockDim.x)
+    p[base + i] = camops::survives_denoising(gk[i], t) ? alpha * gk[i] : 0.f;
 }
 
 // ---- weighted sums over channels -------------------------------------------------------------
@@ -244,7 +234,7 @@ __global__ void normalize_maps_kernel(float* maps, int n) {
   float lo, hi;
   block_min_max(v, n, &lo, &hi);
   const float range = hi - lo;
-  for (int i = threadIdx.x; i < n; i += blockDim.x) v[i] = range > 0.f ? (v[i] - lo) / range : 0.f;
+  for (int i = threadIdx.x; i < n; i += blockDim.x) v[i] = camops::normalized(v[i], lo, range);
 }
 
 // One block compacts the indices m with hi[m] > lo[m] in increasing order, blockDim.x maps per
@@ -290,19 +280,19 @@ __global__ void masked_inputs_kernel(float* out, const float* maps, int64_t map_
     const int64_t pick = index ? int64_t(index[first + image]) : first + image;  // truncation, as on the CPU
     if (pick < 0 || pick >= map_count) __trap();  // a caller bug: fail rather than read out of bounds
     const float mv = maps[pick * plane + p];
-    out[i] = mv * x[cp] + (1.f - mv) * substrate[cp];
+    out[i] = camops::masked_value(mv, x[cp], substrate[cp]);
   }
 }
 
 // The taps of camops::gaussian_kernel, computed on the device in double (no host copy, no sync).
 __global__ void gaussian_taps_kernel(float* taps, int ksize, float sigma) {
   const int r = ksize / 2;
-  const double two_var = 2.0 * double(sigma) * sigma;
+  const double two_var = camops::gaussian_two_var(sigma);
   double sum = 0;
-  for (int i = threadIdx.x; i < ksize; i += blockDim.x) sum += exp(-double(i - r) * (i - r) / two_var);
+  for (int i = threadIdx.x; i < ksize; i += blockDim.x) sum += camops::gaussian_weight(i, r, two_var);
   sum = block_reduce(sum, Sum{}, 0.0);
   for (int i = threadIdx.x; i < ksize; i += blockDim.x)
-    taps[i] = float(exp(-double(i - r) * (i - r) / two_var) / sum);
+    taps[i] = float(camops::gaussian_weight(i, r, two_var) / sum);
 }
 
 // One pass of the separable blur over 3 planes of H x W: along rows, or along columns.
@@ -416,7 +406,7 @@ void cam_gradcampp_weights_cuda(Context&, Tensor& w, const Tensor& g, const Tens
 
 void cam_denoised_pixel_weights_cuda(Context&, Tensor& p, const Tensor& g, int K, int hw,
                                      float theta) {
-  const double pos = double(theta) / 100.0 * double(hw - 1);  // as camops::percentile_sorted
+  const double pos = camops::percentile_position(theta, hw);
   denoised_pixel_weights_kernel<<<unsigned(K), gpu::kThreads>>>(p.data(), g.data(), hw, pos);
   CUDA_CHECK_LAUNCH();
 }

@@ -1,5 +1,5 @@
-// Index and weight rules shared by the CPU (cam/ops.cpp) and CUDA (cam/ops.cu) versions of
-// cam/ops.h, so both backends sample, reflect and threshold identically. Internal to cam/.
+// The arithmetic of METHODS.md, written once for the CPU (cam/ops.cpp) and CUDA (cam/ops.cu)
+// versions of cam/ops.h, so both backends sample, reflect, threshold and weigh alike. Internal to cam/.
 #pragma once
 #include <cmath>
 #include <vector>
@@ -43,24 +43,64 @@ UC_HOST_DEVICE inline int reflect_index(int i, int n) {
   return i < n ? i : period - i;
 }
 
-// theta-th percentile (0..100) of n ascending values, NumPy's default linear interpolation.
+// ---- UnionCAM's denoising (METHODS.md) -------------------------------------------------------
+
+// Where the theta-th percentile (0..100) of n ascending values lies, NumPy's default linear
+// interpolation: between the order statistics at floor(pos) and floor(pos) + 1.
+UC_HOST_DEVICE inline double percentile_position(float theta, int n) {
+  return double(theta) / 100.0 * double(n - 1);
+}
+// The percentile from the order statistic at floor(pos) and the next one (the same one at the end).
+UC_HOST_DEVICE inline double percentile_between(double v_lo, double v_hi, double pos) {
+  return v_lo + (pos - floor(pos)) * (v_hi - v_lo);
+}
 UC_HOST_DEVICE inline double percentile_sorted(const float* v, int n, float theta) {
-  const double pos = double(theta) / 100.0 * double(n - 1);
+  const double pos = percentile_position(theta, n);
   const int lo = int(floor(pos));
-  const int hi = lo < n - 1 ? lo + 1 : lo;
-  return double(v[lo]) + (pos - lo) * (double(v[hi]) - double(v[lo]));
+  return percentile_between(v[lo], v[lo < n - 1 ? lo + 1 : lo], pos);
+}
+// ReLU(Ĝ): a gradient survives when it reaches its channel's threshold t and is positive.
+UC_HOST_DEVICE inline bool survives_denoising(float g, double t) { return g >= t && g > 0.f; }
+
+// ---- Grad-CAM++ (METHODS.md) -----------------------------------------------------------------
+
+// One position's share of w_k, alpha * ReLU(G) with alpha = G^2 / (2 G^2 + sum(A) G^3 + 1e-6):
+// zero where G <= 0 (ReLU(G) = 0 there, and alpha = 0 where G = 0). T is the backend's
+// accumulator: double on the CPU, float on CUDA.
+template <typename T>
+UC_HOST_DEVICE inline T gradcampp_term(T g, T sum_a) {
+  if (g <= T(0)) return T(0);
+  const T g2 = g * g;
+  return g * g2 / (T(2) * g2 + sum_a * g2 * g + T(1e-6));
 }
 
-// Normalized 1-D Gaussian taps exp(-(i - r)^2 / (2 sigma^2)), r = ksize / 2 (host side).
+// ---- maps and masked inputs ------------------------------------------------------------------
+
+// Min-max normalization of one value of a map; a constant map (range 0) becomes all zeros.
+UC_HOST_DEVICE inline float normalized(float v, float lo, float range) {
+  return range > 0.f ? (v - lo) / range : 0.f;
+}
+// A masked input value: the image where the mask is 1, the substrate (black or blurred) where 0.
+UC_HOST_DEVICE inline float masked_value(float mask, float x, float substrate) {
+  return mask * x + (1.f - mask) * substrate;
+}
+
+// ---- Group-CAM's blur ------------------------------------------------------------------------
+
+// Unnormalized tap i of a Gaussian of radius r = ksize / 2: exp(-(i - r)^2 / two_var), with
+// two_var = 2 sigma^2 (gaussian_two_var), in double on both backends.
+UC_HOST_DEVICE inline double gaussian_two_var(float sigma) { return 2.0 * double(sigma) * sigma; }
+UC_HOST_DEVICE inline double gaussian_weight(int i, int r, double two_var) {
+  const double d = i - r;
+  return exp(-d * d / two_var);
+}
+// The normalized taps (host side; cam/ops.cu computes the same on the device).
 inline std::vector<float> gaussian_kernel(int ksize, float sigma) {
   const int r = ksize / 2;
+  const double two_var = gaussian_two_var(sigma);
   std::vector<double> k(ksize);
   double sum = 0;
-  for (int i = 0; i < ksize; ++i) {
-    const double d = i - r;
-    k[i] = std::exp(-d * d / (2.0 * double(sigma) * sigma));
-    sum += k[i];
-  }
+  for (int i = 0; i < ksize; ++i) sum += k[i] = gaussian_weight(i, r, two_var);
   std::vector<float> out(ksize);
   for (int i = 0; i < ksize; ++i) out[i] = float(k[i] / sum);
   return out;
