@@ -23,23 +23,22 @@ inline unsigned blocks_for(int64_t count) {
   return static_cast<unsigned>(std::clamp<int64_t>((count + kThreads - 1) / kThreads, 1, 1 << 20));
 }
 
-// A caller bug (wrong backend or size) is reported before any device work is queued. bf16:
-// `numel` values packed two per float (core/tensor.h).
-inline void expect(const Tensor& t, int64_t numel, const char* what, bool bf16 = false) {
+// A caller bug (wrong backend, type or size) is reported before any device work is queued.
+inline void expect(const Tensor& t, int64_t numel, const char* what, DType dtype = DType::F32) {
   UC_ASSERT(t.defined() && t.backend() == Backend::CUDA,
             std::string(what) + ": expected a CUDA tensor");
-  const int64_t floats = bf16 ? bf16_floats(numel) : numel;
-  UC_ASSERT(t.numel() == floats, std::string(what) + ": expected " + std::to_string(numel) +
-                                     (bf16 ? " bf16" : "") + " elements, got " + shape_str(t.shape()));
+  UC_ASSERT(t.numel() == numel && t.dtype() == dtype,
+            std::string(what) + ": expected " + std::to_string(numel) + " " + dtype_name(dtype) +
+                " elements, got " + shape_str(t.shape()) + " " + dtype_name(t.dtype()));
 }
 
 __device__ inline float to_float(float v) { return v; }
 __device__ inline float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
 
-// A float-typed tensor holding packed bfloat16 values (core/tensor.h: bf16_floats) as the device sees it.
-inline __nv_bfloat16* bf16_data(Tensor& t) { return reinterpret_cast<__nv_bfloat16*>(t.data()); }
+// A BF16 tensor's elements as the device sees them.
+inline __nv_bfloat16* bf16_data(Tensor& t) { return reinterpret_cast<__nv_bfloat16*>(t.bf16_data()); }
 inline const __nv_bfloat16* bf16_data(const Tensor& t) {
-  return reinterpret_cast<const __nv_bfloat16*>(t.data());
+  return reinterpret_cast<const __nv_bfloat16*>(t.bf16_data());
 }
 
 }  // namespace uc::gpu

@@ -1,5 +1,6 @@
 #include "core/tensor.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
@@ -64,20 +65,21 @@ size_t memory_headroom(Backend backend) {
 }
 
 namespace {
-std::shared_ptr<float> allocate(Backend backend, int64_t count) {
-  const size_t bytes = static_cast<size_t>(count > 0 ? count : 1) * sizeof(float);
+// At least one float's worth, so an empty tensor still has storage.
+std::shared_ptr<void> allocate(Backend backend, size_t bytes) {
+  bytes = std::max(bytes, sizeof(float));
   check_memory_limit(backend, bytes);
   if (backend == Backend::CUDA) {
 #ifdef UNIONCAM_CUDA
-    float* p = nullptr;
+    void* p = nullptr;
     cudaError_t status = cudaMalloc(&p, bytes);
     if (status != cudaSuccess) {
       cudaGetLastError();  // clear the sticky-free error so the caller may retry smaller
       fail_out_of_memory("out of device memory: could not allocate " + std::to_string(bytes >> 20) +
-                  " MiB (" + cudaGetErrorString(status) + ")");
+                         " MiB (" + cudaGetErrorString(status) + ")");
     }
     note_device_allocation(static_cast<std::ptrdiff_t>(bytes));
-    return std::shared_ptr<float>(p, [bytes](float* q) {
+    return std::shared_ptr<void>(p, [bytes](void* q) {
       cudaFree(q);
       note_device_allocation(-static_cast<std::ptrdiff_t>(bytes));
     });
@@ -86,10 +88,10 @@ std::shared_ptr<float> allocate(Backend backend, int64_t count) {
 #endif
   }
   const size_t padded = (bytes + 63) / 64 * 64;
-  float* p = static_cast<float*>(std::aligned_alloc(64, padded));
+  void* p = std::aligned_alloc(64, padded);
   if (!p) fail_out_of_memory("out of host memory: could not allocate " + std::to_string(bytes >> 20) + " MiB");
   counter(Backend::CPU).add(static_cast<std::ptrdiff_t>(padded));
-  return std::shared_ptr<float>(p, [padded](float* q) {
+  return std::shared_ptr<void>(p, [padded](void* q) {
     std::free(q);
     counter(Backend::CPU).add(-static_cast<std::ptrdiff_t>(padded));
   });
@@ -102,84 +104,129 @@ cudaMemcpyKind copy_kind(Backend dst, Backend src) {
 }
 #endif
 
-void copy_bytes(float* dst, Backend dst_b, const float* src, Backend src_b, int64_t count) {
-  if (count <= 0) return;
+void copy_bytes(void* dst, Backend dst_b, const void* src, Backend src_b, size_t bytes) {
+  if (bytes == 0) return;
   if (dst_b == Backend::CPU && src_b == Backend::CPU) {
-    std::memcpy(dst, src, static_cast<size_t>(count) * sizeof(float));
+    std::memcpy(dst, src, bytes);
     return;
   }
 #ifdef UNIONCAM_CUDA
-  CUDA_CHECK(cudaMemcpy(dst, src, static_cast<size_t>(count) * sizeof(float), copy_kind(dst_b, src_b)));
+  CUDA_CHECK(cudaMemcpy(dst, src, bytes, copy_kind(dst_b, src_b)));
 #else
   fail_device("this build of unioncam has no CUDA backend");
 #endif
 }
+
 }  // namespace
 
-Tensor Tensor::empty(Backend backend, const Shape& shape) {
+const char* dtype_name(DType d) { return d == DType::BF16 ? "bf16" : "f32"; }
+size_t dtype_bytes(DType d) { return d == DType::BF16 ? 2 : 4; }
+
+uint16_t to_bf16(float value) {
+  uint32_t u;
+  std::memcpy(&u, &value, sizeof u);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40u);  // quiet NaN
+  u += 0x7fffu + ((u >> 16) & 1u);  // round to nearest, ties to even (carries into the exponent)
+  return static_cast<uint16_t>(u >> 16);
+}
+
+float from_bf16(uint16_t bits) {
+  const uint32_t u = uint32_t(bits) << 16;
+  float f;
+  std::memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+Tensor Tensor::empty(Backend backend, const Shape& shape, DType dtype) {
   Tensor t;
   t.backend_ = backend;
   t.shape_ = shape;
-  t.storage_ = allocate(backend, shape_numel(shape));
-  t.ptr_ = t.storage_.get();
+  t.dtype_ = dtype;
+  t.storage_ = allocate(backend, t.nbytes());
+  t.ptr_ = static_cast<char*>(t.storage_.get());
   return t;
 }
 
-Tensor Tensor::zeros(Backend backend, const Shape& shape) {
-  Tensor t = empty(backend, shape);
+Tensor Tensor::zeros(Backend backend, const Shape& shape, DType dtype) {
+  Tensor t = empty(backend, shape, dtype);
   t.fill_zero();
   return t;
 }
 
-Tensor Tensor::from_host(Backend backend, const Shape& shape, const float* values) {
-  Tensor t = empty(backend, shape);
+Tensor Tensor::from_host(Backend backend, const Shape& shape, const float* values, DType dtype) {
+  Tensor t = empty(backend, shape, dtype);
   t.copy_from_host(values, t.numel());
   return t;
 }
 
-Tensor Tensor::from_host(Backend backend, const Shape& shape, const std::vector<float>& values) {
+Tensor Tensor::from_host(Backend backend, const Shape& shape, const std::vector<float>& values,
+                         DType dtype) {
   UC_ASSERT(static_cast<int64_t>(values.size()) == shape_numel(shape),
             "from_host: " + std::to_string(values.size()) + " values for shape " + shape_str(shape));
-  return from_host(backend, shape, values.data());
+  return from_host(backend, shape, values.data(), dtype);
 }
 
 std::vector<float> Tensor::to_host() const {
   std::vector<float> v(static_cast<size_t>(numel()));
-  copy_bytes(v.data(), Backend::CPU, ptr_, backend_, numel());
+  if (dtype_ == DType::F32) {
+    copy_bytes(v.data(), Backend::CPU, ptr_, backend_, nbytes());
+    return v;
+  }
+  std::vector<uint16_t> bits(v.size());
+  copy_bytes(bits.data(), Backend::CPU, ptr_, backend_, nbytes());
+  std::transform(bits.begin(), bits.end(), v.begin(), from_bf16);
   return v;
 }
 
 void Tensor::copy_from_host(const float* values, int64_t count) {
   UC_ASSERT(count <= numel(), "copy_from_host: too many values");
-  copy_bytes(ptr_, backend_, values, Backend::CPU, count);
+  if (dtype_ == DType::F32) return copy_bytes(ptr_, backend_, values, Backend::CPU, count * sizeof(float));
+  std::vector<uint16_t> bits(static_cast<size_t>(count));
+  std::transform(values, values + count, bits.begin(), to_bf16);
+  copy_bytes(ptr_, backend_, bits.data(), Backend::CPU, bits.size() * sizeof(uint16_t));
 }
 
 void Tensor::copy_from(const Tensor& other) {
-  UC_ASSERT(other.numel() == numel(), "copy_from: " + shape_str(other.shape()) + " into " + shape_str(shape_));
+  UC_ASSERT(other.numel() == numel() && other.dtype() == dtype_,
+            "copy_from: " + shape_str(other.shape()) + " " + dtype_name(other.dtype()) + " into " +
+                shape_str(shape_) + " " + dtype_name(dtype_));
   if (other.ptr_ == ptr_) return;
-  copy_bytes(ptr_, backend_, other.ptr_, other.backend_, numel());
+  copy_bytes(ptr_, backend_, other.ptr_, other.backend_, nbytes());
 }
 
 void Tensor::fill_zero() {
   if (numel() == 0) return;
   if (backend_ == Backend::CPU) {
-    std::memset(ptr_, 0, static_cast<size_t>(numel()) * sizeof(float));
+    std::memset(ptr_, 0, nbytes());
     return;
   }
 #ifdef UNIONCAM_CUDA
-  CUDA_CHECK(cudaMemset(ptr_, 0, static_cast<size_t>(numel()) * sizeof(float)));
+  CUDA_CHECK(cudaMemset(ptr_, 0, nbytes()));
 #endif
 }
 
 Tensor Tensor::view(int64_t offset, const Shape& shape) const {
   UC_ASSERT(offset >= 0 && offset + shape_numel(shape) <= numel(),
             "view " + shape_str(shape) + " at " + std::to_string(offset) + " outside " + shape_str(shape_));
-  Tensor t;
-  t.storage_ = storage_;
-  t.ptr_ = ptr_ + offset;
+  Tensor t = *this;
+  t.ptr_ = ptr_ + offset * static_cast<int64_t>(dtype_bytes(dtype_));
   t.shape_ = shape;
-  t.backend_ = backend_;
   return t;
+}
+
+Tensor Tensor::view_as(DType dtype, const Shape& shape) const {
+  UC_ASSERT(static_cast<size_t>(shape_numel(shape)) * dtype_bytes(dtype) <= nbytes(),
+            "view_as " + shape_str(shape) + " " + dtype_name(dtype) + " does not fit in " +
+                shape_str(shape_) + " " + dtype_name(dtype_));
+  Tensor t = *this;
+  t.shape_ = shape;
+  t.dtype_ = dtype;
+  return t;
+}
+
+void Tensor::fail_dtype(DType want) const {
+  throw Error(ErrorKind::Internal, "the tensor " + shape_str(shape_) + " holds " +
+                                      dtype_name(dtype_) + ", not " + dtype_name(want));
 }
 
 size_t allocated_bytes(Backend b) { return counter(b).current.load(); }

@@ -1,5 +1,6 @@
-// A float32 tensor on one backend. Storage is shared (views alias it); layout is NCHW on both
-// backends, row-major, contiguous. Copies between host and device are explicit.
+// A typed tensor on one backend: float32, or bfloat16 for MathMode::BF16's fused inference steps.
+// Storage is shared (views alias it); row-major and contiguous, NCHW unless an op says otherwise.
+// Copies between host and device are explicit.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -9,10 +10,15 @@
 
 namespace uc {
 
-// bfloat16 storage (MathMode::BF16's fused inference steps): tensors stay float-typed, and
-// `count` bf16 values are packed two per float, in bf16_floats(count) floats (value i in the low
-// half of float i/2 on little-endian machines).
-inline int64_t bf16_floats(int64_t count) { return (count + 1) / 2; }
+// Element types. A bf16 value is the high half of a float32: uint16 bits on the host, read as
+// __nv_bfloat16 on the device.
+enum class DType { F32, BF16 };
+const char* dtype_name(DType d);  // "f32" | "bf16"
+size_t dtype_bytes(DType d);      // 4 | 2
+// Rounds to bfloat16 (to nearest, ties to even; NaN stays NaN, as __float2bfloat16_rn) and back
+// (exact).
+uint16_t to_bf16(float value);
+float from_bf16(uint16_t bits);
 
 enum class Backend { CPU, CUDA };
 const char* backend_name(Backend b);
@@ -24,33 +30,55 @@ std::string shape_str(const Shape& s);  // "[1, 3, 224, 224]"
 class Tensor {
  public:
   Tensor() = default;
-  static Tensor empty(Backend backend, const Shape& shape);   // uninitialised
-  static Tensor zeros(Backend backend, const Shape& shape);
-  static Tensor from_host(Backend backend, const Shape& shape, const float* values);
-  static Tensor from_host(Backend backend, const Shape& shape, const std::vector<float>& values);
+  static Tensor empty(Backend backend, const Shape& shape, DType dtype = DType::F32);  // uninitialised
+  static Tensor zeros(Backend backend, const Shape& shape, DType dtype = DType::F32);
+  // Values given as floats; a BF16 tensor stores each rounded to bfloat16.
+  static Tensor from_host(Backend backend, const Shape& shape, const float* values,
+                          DType dtype = DType::F32);
+  static Tensor from_host(Backend backend, const Shape& shape, const std::vector<float>& values,
+                          DType dtype = DType::F32);
 
-  std::vector<float> to_host() const;
-  void copy_from_host(const float* values, int64_t count);  // count <= numel
-  void copy_from(const Tensor& other);                      // same numel, any backends
+  std::vector<float> to_host() const;                       // as floats (bf16 widens exactly)
+  void copy_from_host(const float* values, int64_t count);  // count <= numel; rounded in BF16
+  void copy_from(const Tensor& other);                      // same dtype and numel, any backends
   void fill_zero();
 
   // Alias of `numel(shape)` elements starting `offset` elements in; shares storage.
   Tensor view(int64_t offset, const Shape& shape) const;
   Tensor reshape(const Shape& shape) const { return view(0, shape); }
+  // The first bytes of this one's storage seen as `shape` of another type (a float buffer that
+  // holds bf16 maps at times): they must fit.
+  Tensor view_as(DType dtype, const Shape& shape) const;
 
-  float* data() { return ptr_; }
-  const float* data() const { return ptr_; }
+  // Element access, checked against the dtype: data() for F32, bf16_data() for BF16 (on the
+  // tensor's backend: device pointers on CUDA).
+  float* data() { return reinterpret_cast<float*>(checked(DType::F32)); }
+  const float* data() const { return reinterpret_cast<const float*>(checked(DType::F32)); }
+  uint16_t* bf16_data() { return reinterpret_cast<uint16_t*>(checked(DType::BF16)); }
+  const uint16_t* bf16_data() const { return reinterpret_cast<const uint16_t*>(checked(DType::BF16)); }
+  // Untyped, for library calls that take the type from a descriptor (cuDNN).
+  void* raw_data() { return ptr_; }
+  const void* raw_data() const { return ptr_; }
+  DType dtype() const { return dtype_; }
   const Shape& shape() const { return shape_; }
   int64_t dim(int i) const { return shape_.at(static_cast<size_t>(i)); }
   int rank() const { return static_cast<int>(shape_.size()); }
   int64_t numel() const { return shape_numel(shape_); }
+  size_t nbytes() const { return static_cast<size_t>(numel()) * dtype_bytes(dtype_); }
   bool defined() const { return ptr_ != nullptr; }
   Backend backend() const { return backend_; }
 
  private:
-  std::shared_ptr<float> storage_;
-  float* ptr_ = nullptr;
+  char* checked(DType want) const {
+    if (dtype_ != want) fail_dtype(want);
+    return ptr_;
+  }
+  [[noreturn]] void fail_dtype(DType want) const;
+
+  std::shared_ptr<void> storage_;
+  char* ptr_ = nullptr;
   Shape shape_;
+  DType dtype_ = DType::F32;
   Backend backend_ = Backend::CPU;
 };
 

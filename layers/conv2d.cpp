@@ -95,10 +95,11 @@ void check_conv(const Context& ctx, const char* op, const Tensor& out, const cha
   UC_ASSERT(sh.n > 0 && sh.c > 0 && sh.k > 0 && sh.r > 0 && sh.s > 0 && sh.stride > 0 &&
                 sh.pad >= 0 && sh.out_h() > 0 && sh.out_w() > 0,
             std::string(op) + ": invalid ConvShape");
-  UC_ASSERT(!sh.bf16 || sh.layout == Layout::NHWC, std::string(op) + ": bf16 data only runs NHWC");
-  detail::expect_tensor(ctx, in, {sh.n, sh.c, sh.h, sh.w}, op, "in", sh.bf16);
-  detail::expect_tensor(ctx, w, {sh.k, sh.c, sh.r, sh.s}, op, "w", sh.bf16);
-  detail::expect_tensor(ctx, out, {sh.n, sh.k, sh.out_h(), sh.out_w()}, op, out_role, sh.bf16);
+  const DType dtype = in.dtype();  // w and out alike
+  UC_ASSERT(dtype == DType::F32 || sh.layout == Layout::NHWC, std::string(op) + ": bf16 data only runs NHWC");
+  detail::expect_tensor(ctx, in, {sh.n, sh.c, sh.h, sh.w}, op, "in", dtype);
+  detail::expect_tensor(ctx, w, {sh.k, sh.c, sh.r, sh.s}, op, "w", dtype);
+  detail::expect_tensor(ctx, out, {sh.n, sh.k, sh.out_h(), sh.out_w()}, op, out_role, dtype);
 }
 
 }  // namespace
@@ -163,7 +164,8 @@ void conv2d_backward_im2col(Tensor* din, Tensor* dw, Tensor* db, const Tensor& d
 void conv2d_forward(Context& ctx, Tensor& out, const Tensor& in, const Tensor& w, const Tensor& b,
                     const ConvShape& sh) {
   check_conv(ctx, "conv2d_forward", out, "out", in, w, sh);
-  UC_ASSERT(sh.layout == Layout::NCHW && !sh.bf16, "conv2d_forward: NCHW float only (NHWC: conv2d_bias_relu_forward)");
+  UC_ASSERT(sh.layout == Layout::NCHW && in.dtype() == DType::F32,
+            "conv2d_forward: NCHW float only (NHWC: conv2d_bias_relu_forward)");
   detail::expect_tensor(ctx, b, {sh.k}, "conv2d_forward", "b");
   UC_CUDA_DISPATCH(ctx, conv2d_forward_cuda(ctx, out, in, w, b, sh));
 #ifdef UNIONCAM_DNNL
@@ -177,7 +179,7 @@ void conv2d_backward(Context& ctx, Tensor* din, Tensor* dw, Tensor* db, const Te
                      const Tensor& in, const Tensor& w, const ConvShape& sh) {
   const char* op = "conv2d_backward";
   check_conv(ctx, op, dout, "dout", in, w, sh);
-  UC_ASSERT(sh.layout == Layout::NCHW && !sh.bf16, "conv2d_backward: NCHW float only");
+  UC_ASSERT(sh.layout == Layout::NCHW && in.dtype() == DType::F32, "conv2d_backward: NCHW float only");
   if (din) detail::expect_tensor(ctx, *din, {sh.n, sh.c, sh.h, sh.w}, op, "din");
   if (dw) detail::expect_tensor(ctx, *dw, {sh.k, sh.c, sh.r, sh.s}, op, "dw");
   if (db) detail::expect_tensor(ctx, *db, {sh.k}, op, "db");
@@ -194,16 +196,11 @@ void conv2d_bias_relu_forward(Context& ctx, Tensor& out, const Tensor& in, const
   check_conv(ctx, "conv2d_bias_relu_forward", out, "out", in, w, sh);
   detail::expect_tensor(ctx, b, {sh.k}, "conv2d_bias_relu_forward", "b");  // float, also in bf16
   UC_CUDA_DISPATCH(ctx, conv2d_bias_relu_forward_cuda(ctx, out, in, w, b, sh));
-  if (sh.bf16) {  // the CPU reference of the bf16 path: the same products in fp32, rounded once
-    ConvShape f = sh;
-    f.bf16 = false;
-    const std::vector<float> x = unpack_bf16(in.data(), int64_t(sh.n) * sh.c * sh.h * sh.w);
-    const std::vector<float> wf = unpack_bf16(w.data(), int64_t(sh.k) * sh.c * sh.r * sh.s);
+  if (in.dtype() == DType::BF16) {  // the CPU reference of the bf16 path: fp32 products, rounded once
     Tensor y = Tensor::empty(Backend::CPU, {sh.n, sh.out_h(), sh.out_w(), sh.k});
-    conv2d_bias_relu_forward(ctx, y, Tensor::from_host(Backend::CPU, {sh.n, sh.h, sh.w, sh.c}, x),
-                             Tensor::from_host(Backend::CPU, {sh.k, sh.r, sh.s, sh.c}, wf), b, f);
-    const std::vector<float> packed = pack_bf16(y.data(), y.numel());
-    std::copy(packed.begin(), packed.end(), out.data());
+    conv2d_bias_relu_forward(ctx, y, Tensor::from_host(Backend::CPU, {sh.n, sh.h, sh.w, sh.c}, in.to_host()),
+                             Tensor::from_host(Backend::CPU, {sh.k, sh.r, sh.s, sh.c}, w.to_host()), b, sh);
+    out.copy_from_host(y.data(), y.numel());  // rounds
     return;
   }
   if (sh.layout == Layout::NCHW) {

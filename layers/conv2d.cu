@@ -10,8 +10,9 @@ namespace {
 
 const float kOne = 1.f, kZero = 0.f;
 
-ConvKey key_of(const ConvShape& s, MathMode math) {
-  return {s.n, s.c, s.h, s.w, s.k, s.r, s.s, s.stride, s.pad, math, s.layout == Layout::NHWC, s.bf16};
+ConvKey key_of(const ConvShape& s, MathMode math, DType dtype) {
+  return {s.n, s.c, s.h, s.w, s.k, s.r, s.s, s.stride, s.pad, math, s.layout == Layout::NHWC,
+          dtype == DType::BF16};
 }
 
 int64_t in_numel(const ConvShape& s) { return int64_t(s.n) * s.c * s.h * s.w; }
@@ -20,16 +21,16 @@ int64_t out_numel(const ConvShape& s) { return int64_t(s.n) * s.k * s.out_h() * 
 
 // Said once per process and kind of plan (layout, data type): the fallback is correct but reads
 // and writes the activations more often, which a benchmark should explain.
-void note_fused_fallback(const ConvShape& s, cudnnStatus_t status) {
+void note_fused_fallback(const ConvShape& s, bool bf16, cudnnStatus_t status) {
   static bool said[2][2] = {};
-  bool& done = said[s.layout == Layout::NHWC][s.bf16];
+  bool& done = said[s.layout == Layout::NHWC][bf16];
   if (done) return;
   done = true;
   std::fprintf(stderr,
                "note: cuDNN has no fused convolution-bias-ReLU for %dx%dx%dx%d -> %d (%s%s, %s); "
                "such layers run as %s\n",
-               s.n, s.c, s.h, s.w, s.k, s.layout == Layout::NHWC ? "NHWC" : "NCHW", s.bf16 ? " bf16" : "",
-               cudnnGetErrorString(status), s.bf16 ? "a convolution and a bias-ReLU kernel" : "three calls");
+               s.n, s.c, s.h, s.w, s.k, s.layout == Layout::NHWC ? "NHWC" : "NCHW", bf16 ? " bf16" : "",
+               cudnnGetErrorString(status), bf16 ? "a convolution and a bias-ReLU kernel" : "three calls");
 }
 
 // out = bf16(max(0, out + b[channel])) on NHWC bf16 maps (channels fastest): the bias and ReLU
@@ -57,7 +58,7 @@ void conv2d_forward_cuda(Context& ctx, Tensor& out, const Tensor& in, const Tens
   gpu::expect(out, out_numel(shape), "conv2d_forward output");
   if (b.defined()) gpu::expect(b, shape.k, "conv2d_forward bias");
   CudaState& st = ctx.cuda();
-  ConvPlan& p = st.conv_plan(key_of(shape, ctx.math()));
+  ConvPlan& p = st.conv_plan(key_of(shape, ctx.math(), DType::F32));
   const auto& a = st.forward_algo(p, in.data(), w.data(), out.data());
   CUDNN_CHECK(cudnnConvolutionForward(st.cudnn, &kOne, p.x, in.data(), p.w, w.data(), a.conv,
                                       a.algo, st.workspace(a.workspace_bytes), a.workspace_bytes,
@@ -71,29 +72,32 @@ void conv2d_forward_cuda(Context& ctx, Tensor& out, const Tensor& in, const Tens
 // float in every configuration.
 void conv2d_bias_relu_forward_cuda(Context& ctx, Tensor& out, const Tensor& in, const Tensor& w,
                                    const Tensor& b, const ConvShape& shape) {
-  gpu::expect(in, in_numel(shape), "conv2d_bias_relu_forward input", shape.bf16);
-  gpu::expect(w, w_numel(shape), "conv2d_bias_relu_forward weight", shape.bf16);
-  gpu::expect(out, out_numel(shape), "conv2d_bias_relu_forward output", shape.bf16);
+  const DType dtype = in.dtype();
+  const bool bf16 = dtype == DType::BF16;
+  gpu::expect(in, in_numel(shape), "conv2d_bias_relu_forward input", dtype);
+  gpu::expect(w, w_numel(shape), "conv2d_bias_relu_forward weight", dtype);
+  gpu::expect(out, out_numel(shape), "conv2d_bias_relu_forward output", dtype);
   gpu::expect(b, shape.k, "conv2d_bias_relu_forward bias");
   CudaState& st = ctx.cuda();
-  ConvPlan& p = st.conv_plan(key_of(shape, ctx.math()));
-  const auto& a = st.forward_algo(p, in.data(), w.data(), out.data());
+  ConvPlan& p = st.conv_plan(key_of(shape, ctx.math(), dtype));
+  const auto& a = st.forward_algo(p, in.raw_data(), w.raw_data(), out.raw_data());
   using FusedBias = ConvPlan::FusedBias;
   // Any refusal moves the plan to the next form. cuDNN 9 refuses with NOT_SUPPORTED or BAD_PARAM
   // sub-codes (3001..3014, ...) or, for runtime-fused kernels, a compilation failure; a real
   // device fault would surface again in the fallback's own checked calls.
   cudnnStatus_t status = CUDNN_STATUS_SUCCESS;
   const auto fused = [&](cudnnTensorDescriptor_t bias_desc, const void* bias, void* workspace) {
-    status = cudnnConvolutionBiasActivationForward(st.cudnn, &kOne, p.x, in.data(), p.w, w.data(), a.conv,
-                                                   a.algo, workspace, a.workspace_bytes, &kZero, p.y,
-                                                   out.data(), bias_desc, bias, st.fused_relu, p.y, out.data());
+    status = cudnnConvolutionBiasActivationForward(st.cudnn, &kOne, p.x, in.raw_data(), p.w, w.raw_data(),
+                                                   a.conv, a.algo, workspace, a.workspace_bytes, &kZero, p.y,
+                                                   out.raw_data(), bias_desc, bias, st.fused_relu, p.y,
+                                                   out.raw_data());
     if (status != CUDNN_STATUS_SUCCESS) return false;
     UC_SYNC_IF_DEBUGGING();
     return true;
   };
   if (p.fused == FusedBias::Float) {
     if (fused(p.bias, b.data(), st.workspace(a.workspace_bytes))) return;
-    p.fused = shape.bf16 ? FusedBias::Bf16 : FusedBias::None;
+    p.fused = bf16 ? FusedBias::Bf16 : FusedBias::None;
   }
   if (p.fused == FusedBias::Bf16) {  // the bias as bf16 too, converted into the workspace's tail
     char* ws = static_cast<char*>(st.workspace(gpu::align_up(a.workspace_bytes) + shape.k * sizeof(__nv_bfloat16)));
@@ -103,11 +107,11 @@ void conv2d_bias_relu_forward_cuda(Context& ctx, Tensor& out, const Tensor& in, 
     if (fused(p.bias_bf16, bias16, a.workspace_bytes ? ws : nullptr)) return;
     p.fused = FusedBias::None;
   }
-  if (status != CUDNN_STATUS_SUCCESS) note_fused_fallback(shape, status);  // the first refusal only
-  if (shape.bf16) {  // the convolution, then bias and ReLU in one kernel of our own
-    CUDNN_CHECK(cudnnConvolutionForward(st.cudnn, &kOne, p.x, in.data(), p.w, w.data(), a.conv, a.algo,
-                                        st.workspace(a.workspace_bytes), a.workspace_bytes, &kZero,
-                                        p.y, out.data()));
+  if (status != CUDNN_STATUS_SUCCESS) note_fused_fallback(shape, bf16, status);  // the first refusal only
+  if (bf16) {  // the convolution, then bias and ReLU in one kernel of our own
+    CUDNN_CHECK(cudnnConvolutionForward(st.cudnn, &kOne, p.x, in.raw_data(), p.w, w.raw_data(), a.conv,
+                                        a.algo, st.workspace(a.workspace_bytes), a.workspace_bytes,
+                                        &kZero, p.y, out.raw_data()));
     const int64_t count = out_numel(shape);
     bias_relu_bf16_nhwc_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(gpu::bf16_data(out), b.data(),
                                                                           count, shape.k);
@@ -128,7 +132,7 @@ void conv2d_backward_cuda(Context& ctx, Tensor* din, Tensor* dw, Tensor* db, con
   if (dw) gpu::expect(*dw, w_numel(shape), "conv2d_backward dw");
   if (db) gpu::expect(*db, shape.k, "conv2d_backward db");
   CudaState& st = ctx.cuda();
-  ConvPlan& p = st.conv_plan(key_of(shape, ctx.math()));
+  ConvPlan& p = st.conv_plan(key_of(shape, ctx.math(), DType::F32));
   if (din) {
     const auto& a = st.backward_data_algo(p, w.data(), dout.data(), din->data());
     CUDNN_CHECK(cudnnConvolutionBackwardData(st.cudnn, &kOne, p.w, w.data(), p.y, dout.data(),

@@ -1,7 +1,8 @@
 // Layers as free functions, outputs first, shapes explicit (llm.c style). Every function
 // dispatches on ctx.backend(): the CPU implementation (layers/<op>.cpp) is the reference; the
 // CUDA one (layers/<op>.cu, cuDNN/cuBLAS or hand-written kernels) follows the same semantics.
-// Tensors are float32 on the context's backend, NCHW unless a shape says otherwise: the
+// Tensors are float32 on the context's backend (bf16 where a function says so), NCHW unless a
+// shape says otherwise: the
 // inference fast path (conv2d_bias_relu_forward, maxpool2d_forward, convert_layout) also runs
 // NHWC, the layout of cuDNN's fastest tensor-core convolutions (GPU.md).
 // Parameter gradients accumulate (+=); input gradients overwrite. Null gradient pointers are
@@ -26,7 +27,6 @@ struct ConvShape {
   int r = 3, s = 3;                // kernel height, width
   int stride = 1, pad = 1;
   Layout layout = Layout::NCHW;    // NHWC: only conv2d_bias_relu_forward
-  bool bf16 = false;               // in, w, out in bfloat16, b float holding bf16 values (NHWC, bias-ReLU only)
   int out_h() const { return (h + 2 * pad - r) / stride + 1; }
   int out_w() const { return (w + 2 * pad - s) / stride + 1; }
 };
@@ -39,6 +39,8 @@ void conv2d_backward(Context& ctx, Tensor* din, Tensor* dw, Tensor* db, const Te
 // convolution then ReLU; NHWC there is a reference that converts through NCHW. A NaN reaching
 // the ReLU stays NaN on the CPU (and in the CUDA three-call fallback) but becomes 0 in cuDNN's
 // fused call, which is only known to accept CUDNN_NOT_PROPAGATE_NAN; finite inputs agree.
+// In, w and out may be BF16 together (NHWC only: MathMode::BF16's steps; b stays F32, holding
+// bf16-rounded values), computed in fp32 and rounded once.
 void conv2d_bias_relu_forward(Context& ctx, Tensor& out, const Tensor& in, const Tensor& w,
                               const Tensor& b, const ConvShape& shape);
 
@@ -50,12 +52,7 @@ void convert_layout_host(float* out, Layout out_layout, const float* in, Layout 
                          int c, int h, int w);
 
 // ---- bfloat16 storage: MathMode::BF16's fused inference steps --------------------------------
-// Tensors stay float-typed: `count` bf16 values are packed two per float, in bf16_floats(count)
-// floats (core/tensor.h).
-// Rounds to bfloat16 (to nearest, ties to even; NaN stays NaN, as __float2bfloat16_rn), packed.
-std::vector<float> pack_bf16(const float* values, int64_t count);
-std::vector<float> unpack_bf16(const float* packed, int64_t count);  // the float of each value
-// NCHW float feature maps -> NHWC bf16, and back: the two ends of the bf16 steps.
+// NCHW F32 feature maps -> NHWC BF16 (rounded), and back: the two ends of the bf16 steps.
 void convert_to_bf16_nhwc(Context& ctx, Tensor& out, const Tensor& in, int n, int c, int h, int w);
 void convert_from_bf16_nhwc(Context& ctx, Tensor& out, const Tensor& in, int n, int c, int h, int w);
 
@@ -68,8 +65,7 @@ void relu_backward(Context& ctx, Tensor& din, const Tensor& dout, const Tensor& 
 struct PoolShape {
   int n = 1, c = 0, h = 0, w = 0;
   int kernel = 2, stride = 2;
-  Layout layout = Layout::NCHW;  // NHWC: forward only
-  bool bf16 = false;             // in and out in bfloat16 (NHWC forward, CUDA only)
+  Layout layout = Layout::NCHW;  // NHWC: forward only, where in and out may be BF16 (exact)
   int out_h() const { return (h - kernel) / stride + 1; }
   int out_w() const { return (w - kernel) / stride + 1; }
 };

@@ -1,7 +1,6 @@
 // Layout conversion between NCHW and NHWC feature maps (and KCRS/KRSC filters).
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
 #include <vector>
 
 #include "core/cuda_impl.h"
@@ -41,58 +40,23 @@ void convert_layout(Context& ctx, Tensor& out, Layout out_layout, const Tensor& 
   convert_layout_host(out.data(), out_layout, in.data(), in_layout, n, c, h, w);
 }
 
-namespace {
-uint16_t bf16_bits(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, sizeof u);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40u);  // quiet NaN
-  u += 0x7fffu + ((u >> 16) & 1u);  // round to nearest, ties to even (carries into the exponent)
-  return static_cast<uint16_t>(u >> 16);
-}
-float bf16_value(uint16_t bits) {
-  const uint32_t u = uint32_t(bits) << 16;
-  float f;
-  std::memcpy(&f, &u, sizeof f);
-  return f;
-}
-}  // namespace
-
-// The halves are laid out as the device reads __nv_bfloat16 arrays (little-endian: value i at
-// bytes 2i, 2i+1); copied through memcpy, the one well-defined way to retype bytes.
-std::vector<float> pack_bf16(const float* values, int64_t count) {
-  std::vector<uint16_t> halves(static_cast<size_t>(2 * bf16_floats(count)), 0);
-  for (int64_t i = 0; i < count; ++i) halves[static_cast<size_t>(i)] = bf16_bits(values[i]);
-  std::vector<float> packed(static_cast<size_t>(bf16_floats(count)));
-  std::memcpy(packed.data(), halves.data(), packed.size() * sizeof(float));
-  return packed;
-}
-
-std::vector<float> unpack_bf16(const float* packed, int64_t count) {
-  std::vector<uint16_t> halves(static_cast<size_t>(2 * bf16_floats(count)));
-  std::memcpy(halves.data(), packed, static_cast<size_t>(bf16_floats(count)) * sizeof(float));
-  std::vector<float> values(static_cast<size_t>(count));
-  for (int64_t i = 0; i < count; ++i) values[static_cast<size_t>(i)] = bf16_value(halves[static_cast<size_t>(i)]);
-  return values;
-}
-
 // The CPU versions are the reference for the CUDA kernels (nothing else runs bf16 on the CPU).
 void convert_to_bf16_nhwc(Context& ctx, Tensor& out, const Tensor& in, int n, int c, int h, int w) {
   const Shape shape{n, c, h, w};
   detail::expect_tensor(ctx, in, shape, "convert_to_bf16_nhwc", "in");
-  detail::expect_tensor(ctx, out, shape, "convert_to_bf16_nhwc", "out", true);
+  detail::expect_tensor(ctx, out, shape, "convert_to_bf16_nhwc", "out", DType::BF16);
   UC_CUDA_DISPATCH(ctx, convert_to_bf16_nhwc_cuda(ctx, out, in, n, c, h, w));
   std::vector<float> nhwc(static_cast<size_t>(in.numel()));
   convert_layout_host(nhwc.data(), Layout::NHWC, in.data(), Layout::NCHW, n, c, h, w);
-  const std::vector<float> packed = pack_bf16(nhwc.data(), in.numel());
-  std::copy(packed.begin(), packed.end(), out.data());
+  out.copy_from_host(nhwc.data(), in.numel());  // rounds
 }
 
 void convert_from_bf16_nhwc(Context& ctx, Tensor& out, const Tensor& in, int n, int c, int h, int w) {
   const Shape shape{n, c, h, w};
-  detail::expect_tensor(ctx, in, shape, "convert_from_bf16_nhwc", "in", true);
+  detail::expect_tensor(ctx, in, shape, "convert_from_bf16_nhwc", "in", DType::BF16);
   detail::expect_tensor(ctx, out, shape, "convert_from_bf16_nhwc", "out");
   UC_CUDA_DISPATCH(ctx, convert_from_bf16_nhwc_cuda(ctx, out, in, n, c, h, w));
-  const std::vector<float> nhwc = unpack_bf16(in.data(), out.numel());
+  const std::vector<float> nhwc = in.to_host();  // widens
   convert_layout_host(out.data(), Layout::NCHW, nhwc.data(), Layout::NHWC, n, c, h, w);
 }
 

@@ -49,6 +49,8 @@ __global__ void bf16_nhwc_to_nchw_kernel(float* out, const __nv_bfloat16* in, in
 
 void convert_to_bf16_nhwc_cuda(Context&, Tensor& out, const Tensor& in, int n, int c, int h, int w) {
   const int64_t hw = int64_t(h) * w, count = int64_t(n) * c * hw;
+  gpu::expect(in, count, "convert_to_bf16_nhwc input");
+  gpu::expect(out, count, "convert_to_bf16_nhwc output", DType::BF16);
   nchw_to_bf16_nhwc_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(gpu::bf16_data(out), in.data(),
                                                                       count, c, hw);
   CUDA_CHECK_LAUNCH();
@@ -56,6 +58,8 @@ void convert_to_bf16_nhwc_cuda(Context&, Tensor& out, const Tensor& in, int n, i
 
 void convert_from_bf16_nhwc_cuda(Context&, Tensor& out, const Tensor& in, int n, int c, int h, int w) {
   const int64_t hw = int64_t(h) * w, count = int64_t(n) * c * hw;
+  gpu::expect(in, count, "convert_from_bf16_nhwc input", DType::BF16);
+  gpu::expect(out, count, "convert_from_bf16_nhwc output");
   bf16_nhwc_to_nchw_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(out.data(), gpu::bf16_data(in),
                                                                       count, c, hw);
   CUDA_CHECK_LAUNCH();

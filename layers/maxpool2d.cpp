@@ -18,9 +18,10 @@ void check_pool(const Context& ctx, const char* op, const Tensor& in, const Tens
   UC_ASSERT(sh.n > 0 && sh.c > 0 && sh.kernel > 0 && sh.stride > 0 && sh.h >= sh.kernel &&
                 sh.w >= sh.kernel,
             std::string(op) + ": invalid PoolShape (window larger than the input, or empty)");
-  UC_ASSERT(!sh.bf16 || sh.layout == Layout::NHWC, std::string(op) + ": bf16 data only runs NHWC");
-  detail::expect_tensor(ctx, in, {sh.n, sh.c, sh.h, sh.w}, op, "in", sh.bf16);
-  detail::expect_tensor(ctx, out, {sh.n, sh.c, sh.out_h(), sh.out_w()}, op, "out", sh.bf16);
+  const DType dtype = in.dtype();  // out alike
+  UC_ASSERT(dtype == DType::F32 || sh.layout == Layout::NHWC, std::string(op) + ": bf16 data only runs NHWC");
+  detail::expect_tensor(ctx, in, {sh.n, sh.c, sh.h, sh.w}, op, "in", dtype);
+  detail::expect_tensor(ctx, out, {sh.n, sh.c, sh.out_h(), sh.out_w()}, op, "out", dtype);
 }
 
 // Offset within the plane of the window's first maximal element.
@@ -63,12 +64,11 @@ static void maxpool2d_forward_nhwc(float* y, const float* x, const PoolShape& sh
 void maxpool2d_forward(Context& ctx, Tensor& out, const Tensor& in, const PoolShape& sh) {
   check_pool(ctx, "maxpool2d_forward", in, out, sh);
   UC_CUDA_DISPATCH(ctx, maxpool2d_forward_cuda(ctx, out, in, sh));
-  if (sh.bf16) {  // the CPU reference of the bf16 path; the maximum is one of the inputs: exact
-    const std::vector<float> x = unpack_bf16(in.data(), int64_t(sh.n) * sh.c * sh.h * sh.w);
+  if (in.dtype() == DType::BF16) {  // the CPU reference of the bf16 path; the maximum is one of the inputs: exact
+    const std::vector<float> x = in.to_host();
     std::vector<float> y(size_t(sh.n) * sh.c * sh.out_h() * sh.out_w());
     maxpool2d_forward_nhwc(y.data(), x.data(), sh);
-    const std::vector<float> packed = pack_bf16(y.data(), int64_t(y.size()));
-    std::copy(packed.begin(), packed.end(), out.data());
+    out.copy_from_host(y.data(), int64_t(y.size()));
     return;
   }
   if (sh.layout == Layout::NHWC) return maxpool2d_forward_nhwc(out.data(), in.data(), sh);

@@ -89,11 +89,11 @@ void maxpool2d_forward_cuda(Context&, Tensor& out, const Tensor& in, const PoolS
   check_pool(shape);
   const int64_t planes = int64_t(shape.n) * shape.c;
   const int oh = shape.out_h(), ow = shape.out_w();
-  gpu::expect(in, planes * shape.h * shape.w, "maxpool2d_forward input", shape.bf16);
-  gpu::expect(out, planes * oh * ow, "maxpool2d_forward output", shape.bf16);
+  gpu::expect(in, planes * shape.h * shape.w, "maxpool2d_forward input", in.dtype());
+  gpu::expect(out, planes * oh * ow, "maxpool2d_forward output", in.dtype());
   if (shape.layout == Layout::NHWC) {
     const int64_t count = planes * oh * ow;
-    if (shape.bf16)
+    if (in.dtype() == DType::BF16)
       maxpool_forward_nhwc_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(
           gpu::bf16_data(out), gpu::bf16_data(in), count, shape.c, shape.h, shape.w, oh, ow,
           shape.kernel, shape.stride);

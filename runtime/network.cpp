@@ -69,9 +69,8 @@ struct PingPong {
   Tensor* buffers[2];
   int n;
   int next = 0;
-  Tensor take(const Shape& per_image) { return take_flat(with_batch(n, per_image)); }
-  Tensor take_flat(const Shape& shape) {  // any shape: packed bf16 maps
-    Tensor t = buffers[next]->view(0, shape);
+  Tensor take(const Shape& per_image, DType dtype = DType::F32) {
+    Tensor t = buffers[next]->view_as(dtype, with_batch(n, per_image));
     next ^= 1;
     return t;
   }
@@ -169,7 +168,7 @@ VggNetwork::VggNetwork(Context& ctx, const ModelWeights& weights, const NetworkO
                  " passes cuDNN's limit of 2^31 elements per tensor: at most " + std::to_string(cap));
   }
   plan_inference(weights, options);
-  // bf16 steps keep their maps packed, in half the floats; the layers after them stay float.
+  // bf16 steps keep their maps in half the bytes; the layers after them stay float.
   int64_t inference_floats = max_batch_ * largest;
   if (bf16_) {
     int64_t steps_largest = 3LL * input_h_ * input_w_, after_largest = 0;
@@ -178,7 +177,9 @@ VggNetwork::VggNetwork(Context& ctx, const ModelWeights& weights, const NetworkO
       part = std::max(part, shape_numel(layers_[i].out_shape));
     }
     after_largest = std::max(after_largest, shape_numel(layers_[steps_end_ - 1].out_shape));  // "to nchw"
-    inference_floats = std::max(bf16_floats(max_batch_ * steps_largest), max_batch_ * after_largest);
+    const int64_t steps_floats = (max_batch_ * steps_largest * int64_t(dtype_bytes(DType::BF16)) +
+                                  int64_t(sizeof(float)) - 1) / int64_t(sizeof(float));
+    inference_floats = std::max(steps_floats, max_batch_ * after_largest);
   }
   ping_ = Tensor::empty(backend, {inference_floats});
   pong_ = Tensor::empty(backend, {inference_floats});
@@ -213,7 +214,7 @@ VggNetwork::VggNetwork(Context& ctx, const ModelWeights& weights, const NetworkO
     }
   }
   for (const InferenceStep& step : steps_)
-    if (step.weight.defined()) planned_bytes_ += (step.weight.numel() + step.bias.numel()) * sizeof(float);
+    if (step.weight.defined()) planned_bytes_ += step.weight.nbytes() + step.bias.nbytes();
   for (NetworkLayer& l : layers_) {
     if (l.weight.defined()) planned_bytes_ += (l.weight.numel() + l.bias.numel()) * sizeof(float);
     if (options.param_grads && (l.kind == LayerKind::Conv || l.kind == LayerKind::Linear)) {
@@ -234,11 +235,7 @@ void VggNetwork::plan_inference(const ModelWeights& weights, const NetworkOption
                     options.layout != ForwardLayout::NCHW;
   const bool nhwc = bf16 || options.layout == ForwardLayout::NHWC ||
                     (options.layout == ForwardLayout::Auto && ctx_.is_cuda() && uses_tensor_cores(ctx_.math()));
-  const auto upload = [&](const Shape& shape, const std::vector<float>& v) {  // filters (biases are float)
-    if (!bf16) return Tensor::from_host(ctx_.backend(), shape, v);
-    const int64_t count = static_cast<int64_t>(v.size());
-    return Tensor::from_host(ctx_.backend(), {bf16_floats(count)}, pack_bf16(v.data(), count));
-  };
+  const DType filter_dtype = bf16 ? DType::BF16 : DType::F32;  // biases stay float
   std::vector<InferenceStep> steps;
   size_t i = 0;
   while (i < layers_.size() && layers_[i].kind != LayerKind::AdaptiveAvgPool) {
@@ -265,7 +262,8 @@ void VggNetwork::plan_inference(const ModelWeights& weights, const NetworkOption
     // In bf16 the bias is stored as float but rounded to bf16 once here: cuDNN's bf16 fused
     // call may only take a bf16 bias, so every form it settles on (float bias, bf16 copy, our
     // own bias-ReLU kernel) and the CPU reference then add the same values.
-    if (bf16) bf = unpack_bf16(pack_bf16(bf.data(), k).data(), k);
+    if (bf16)
+      for (float& v : bf) v = from_bf16(to_bf16(v));
     Shape w_shape{k, c, r, s};
     if (nhwc) {
       std::vector<float> krsc(wf.size());
@@ -273,7 +271,8 @@ void VggNetwork::plan_inference(const ModelWeights& weights, const NetworkOption
       wf.swap(krsc);
       w_shape = {k, r, s, c};
     }
-    steps.push_back({LayerKind::Conv, i, j, upload(w_shape, wf), Tensor::from_host(ctx_.backend(), {k}, bf)});
+    steps.push_back({LayerKind::Conv, i, j, Tensor::from_host(ctx_.backend(), w_shape, wf, filter_dtype),
+                     Tensor::from_host(ctx_.backend(), {k}, bf)});
     i = j + 1;
   }
   steps_ = std::move(steps);
@@ -345,10 +344,9 @@ Tensor VggNetwork::run_steps(const Tensor& input, int n, size_t count, Tensor* r
   Tensor current = input;
   PingPong buffers{{&ping_, &pong_}, n};
   const bool nhwc = layout_ == Layout::NHWC;
-  // The next buffer for n maps of [c,h,w] in the steps' layout (and, in bf16, packed).
+  // The next buffer for n maps of [c,h,w] in the steps' layout and type.
   auto next_buffer = [&](const Shape& chw) {
-    if (bf16_) return buffers.take_flat({bf16_floats(n * shape_numel(chw))});
-    return buffers.take(nhwc ? Shape{chw[1], chw[2], chw[0]} : chw);
+    return buffers.take(nhwc ? Shape{chw[1], chw[2], chw[0]} : chw, bf16_ ? DType::BF16 : DType::F32);
   };
   if (nhwc) {
     Tensor t = next_buffer({3, input_h_, input_w_});
@@ -365,12 +363,10 @@ Tensor VggNetwork::run_steps(const Tensor& input, int n, size_t count, Tensor* r
     if (step.kind == LayerKind::Conv) {
       ConvShape shape = conv_shape(layers_[step.first], n);
       shape.layout = layout_;
-      shape.bf16 = bf16_;
       conv2d_bias_relu_forward(ctx_, out, current, step.weight, step.bias, shape);
     } else {
       PoolShape shape = pool_shape(layers_[step.first], n);
       shape.layout = layout_;
-      shape.bf16 = bf16_;
       maxpool2d_forward(ctx_, out, current, shape);
     }
     current = out;

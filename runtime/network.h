@@ -106,7 +106,7 @@ class VggNetwork {
     LayerKind kind;
     size_t first, last;
     Tensor weight, bias;  // Conv: BatchNorm folded in, filters in layout_ ([k,r,s,c] for NHWC),
-                          // packed bf16 when bf16_ (the bias: float, rounded to bf16)
+                          // BF16 when bf16_ (the bias: F32, rounded to bf16 values)
   };
   void plan_inference(const ModelWeights& weights, const NetworkOptions& options);
 

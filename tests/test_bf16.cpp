@@ -1,4 +1,4 @@
-// MathMode::BF16: the packing and rounding rule (host, the reference for the CUDA kernels), the
+// MathMode::BF16: the BF16 tensor type and its rounding rule (host, the reference for the CUDA kernels), the
 // NCHW float <-> NHWC bf16 conversions on the CPU, and on CUDA (skipped without a GPU) every bf16
 // step against the CPU in fp32 and the whole network's forward.
 #include <cmath>
@@ -24,11 +24,14 @@ float from_bits(uint32_t u) {
   std::memcpy(&f, &u, sizeof f);
   return f;
 }
-// What values become after packing and unpacking.
-float bf16_round(float v) { return unpack_bf16(pack_bf16(&v, 1).data(), 1)[0]; }
-std::vector<float> bf16_rounded(const std::vector<float>& v) {
-  const int64_t n = static_cast<int64_t>(v.size());
-  return unpack_bf16(pack_bf16(v.data(), n).data(), n);
+// What values become when stored as bf16.
+float bf16_round(float v) { return from_bf16(to_bf16(v)); }
+std::vector<float> bf16_rounded(std::vector<float> v) {
+  for (float& x : v) x = bf16_round(x);
+  return v;
+}
+Tensor bf16_tensor(Backend backend, const Shape& shape, const std::vector<float>& values) {
+  return Tensor::from_host(backend, shape, values, DType::BF16);
 }
 
 }  // namespace
@@ -49,9 +52,13 @@ TEST_CASE("bf16/rounding is to nearest, ties to even, as __float2bfloat16_rn") {
   CHECK(bf16_round(1e-40f) == from_bits(bits(1e-40f) & 0xffff0000u));  // subnormals keep their top bits
   // Every bf16 value survives a round trip; others move by at most half an ulp, 2^-8 relative.
   const std::vector<float> v = test::random_vector(1001, 7, -100.f, 100.f);
-  const std::vector<float> packed = pack_bf16(v.data(), 1001);
-  CHECK(packed.size() == 501);  // two per float, the odd one padded
-  const std::vector<float> back = unpack_bf16(packed.data(), 1001);
+  const Tensor stored = bf16_tensor(Backend::CPU, {1001}, v);
+  CHECK(stored.dtype() == DType::BF16);
+  CHECK(stored.nbytes() == 2002);  // two bytes a value
+  CHECK(allocated_bytes(Backend::CPU) >= 2002);
+  CHECK(stored.bf16_data()[3] == to_bf16(v[3]));
+  CHECK_THROWS_AS(stored.data(), Error);  // typed access is checked
+  const std::vector<float> back = stored.to_host();
   for (size_t i = 0; i < v.size(); ++i) {
     CHECK(std::fabs(back[i] - v[i]) <= std::ldexp(std::fabs(v[i]), -8));
     CHECK(bf16_round(back[i]) == back[i]);
@@ -63,9 +70,9 @@ TEST_CASE("bf16/NCHW float <-> NHWC bf16 conversions on the CPU") {
   const int n = 2, c = 5, h = 3, w = 7;
   const std::vector<float> x = test::random_vector(size_t(n) * c * h * w, 11, -3.f, 3.f);
   const Tensor in = Tensor::from_host(Backend::CPU, {n, c, h, w}, x);
-  Tensor packed = Tensor::empty(Backend::CPU, {bf16_floats(in.numel())});
+  Tensor packed = Tensor::empty(Backend::CPU, {n, h, w, c}, DType::BF16);
   convert_to_bf16_nhwc(ctx, packed, in, n, c, h, w);
-  const std::vector<float> nhwc = unpack_bf16(packed.data(), in.numel());
+  const std::vector<float> nhwc = packed.to_host();
   for (int img = 0; img < n; ++img)
     for (int ch = 0; ch < c; ++ch)
       for (int p = 0; p < h * w; ++p)
@@ -74,8 +81,8 @@ TEST_CASE("bf16/NCHW float <-> NHWC bf16 conversions on the CPU") {
   convert_from_bf16_nhwc(ctx, back, packed, n, c, h, w);
   const std::vector<float> b = back.to_host();
   for (size_t i = 0; i < x.size(); ++i) CHECK(b[i] == bf16_round(x[i]));
-  // A float-sized tensor where a packed one belongs is a caller bug, named as such.
-  CHECK_THROWS_WITH_AS(convert_to_bf16_nhwc(ctx, back, in, n, c, h, w), doctest::Contains("in bf16"), Error);
+  // A float tensor where a bf16 one belongs is a caller bug, named as such.
+  CHECK_THROWS_WITH_AS(convert_to_bf16_nhwc(ctx, back, in, n, c, h, w), doctest::Contains("f32 but"), Error);
 }
 
 TEST_CASE("bf16/the precision name parses; the CPU computes it in fp32") {
@@ -108,19 +115,15 @@ TEST_CASE("bf16/the CPU reference of the bf16 layers rounds each output once") {
   const Tensor b = test::random_cpu({3}, 53);
   Tensor y = Tensor::empty(Backend::CPU, {yn});
   conv2d_bias_relu_forward(ctx, y, Tensor::from_host(Backend::CPU, {xn}, x), Tensor::from_host(Backend::CPU, {wn}, w), b, s);
-  ConvShape sb = s;
-  sb.bf16 = true;
-  Tensor yb = Tensor::empty(Backend::CPU, {bf16_floats(yn)});
-  conv2d_bias_relu_forward(ctx, yb, Tensor::from_host(Backend::CPU, {bf16_floats(xn)}, pack_bf16(x.data(), xn)),
-                           Tensor::from_host(Backend::CPU, {bf16_floats(wn)}, pack_bf16(w.data(), wn)), b, sb);
-  const std::vector<float> got = unpack_bf16(yb.data(), yn), full = y.to_host();
+  Tensor yb = Tensor::empty(Backend::CPU, {yn}, DType::BF16);
+  conv2d_bias_relu_forward(ctx, yb, bf16_tensor(Backend::CPU, {xn}, x), bf16_tensor(Backend::CPU, {wn}, w), b, s);
+  const std::vector<float> got = yb.to_host(), full = y.to_host();
   for (size_t i = 0; i < got.size(); ++i) CHECK(got[i] == bf16_round(full[i]));
   PoolShape p{1, 3, 6, 6, 2, 2};
   p.layout = Layout::NHWC;
-  p.bf16 = true;
-  Tensor pooled = Tensor::empty(Backend::CPU, {bf16_floats(27)});
-  maxpool2d_forward(ctx, pooled, Tensor::from_host(Backend::CPU, {bf16_floats(108)}, pack_bf16(x.data(), 108)), p);
-  const std::vector<float> pv = unpack_bf16(pooled.data(), 27);
+  Tensor pooled = Tensor::empty(Backend::CPU, {27}, DType::BF16);
+  maxpool2d_forward(ctx, pooled, bf16_tensor(Backend::CPU, {108}, std::vector<float>(x.begin(), x.begin() + 108)), p);
+  const std::vector<float> pv = pooled.to_host();
   for (int i = 0; i < 27; ++i) {  // channel-fastest windows of 2x2 over a 6x6x3 map
     const int ch = i % 3, px = i / 3, oy = px / 3, ox = px % 3;
     float best = -INFINITY;
@@ -130,7 +133,7 @@ TEST_CASE("bf16/the CPU reference of the bf16 layers rounds each output once") {
   }
 }
 
-// The whole bf16 network path on the CPU reference: packing, the steps' buffers, the
+// The whole bf16 network path on the CPU reference: bf16 filters, the steps' buffers, the
 // conversions at both ends, forward_keep's fused prefix and the classifier after it.
 TEST_CASE("bf16/the network's bf16 steps on the CPU reference stay within 5e-2 of fp32") {
   for (bool bn : {false, true}) {
@@ -160,8 +163,8 @@ TEST_CASE("bf16/the network's bf16 steps on the CPU reference stay within 5e-2 o
     CHECK_CLOSE("bf16 reference, forward_keep", kept[1], std::vector<float>(logits[0].begin(), logits[0].begin() + 10),
                 5e-2 * test::max_abs(logits[0]), 5e-2);
     CHECK(logits[1] != logits[0]);  // it really rounded
-    // The inference buffers hold packed maps, in half the floats (views are bounds-checked, so
-    // the forwards above proved them large enough), and the packed filters are half as large.
+    // The inference buffers hold bf16 maps, in half the bytes (views are bounds-checked, so the
+    // forwards above proved them large enough), and the bf16 filters are half as large.
     CHECK(planned[1] < planned[0]);
   }
 }
@@ -193,18 +196,18 @@ TEST_CASE("bf16/the network rounds the convolutions' biases to bf16 once, at loa
   CHECK_CLOSE("logits, raw against pre-rounded biases", logits[0], logits[1], 0.0, 0.0);
 }
 
-TEST_CASE("cuda/bf16 conversions, pooling and fused convolutions match the CPU" * UC_NEEDS_GPU) {
+// Hand-written kernels only (no cuDNN), so that cuda-on-cpu runs this case too.
+TEST_CASE("cuda/bf16 conversions and pooling match the CPU" * UC_NEEDS_GPU) {
   Context cpu(Backend::CPU), gpu(Backend::CUDA, MathMode::BF16);
   // Conversions round the same way (exact), and back.
   {
     const int n = 3, c = 5, h = 9, w = 11;
     const Tensor x = test::random_cpu({n, c, h, w}, 21);
-    Tensor packed = Tensor::empty(Backend::CPU, {bf16_floats(x.numel())});
-    Tensor gpacked = Tensor::empty(Backend::CUDA, packed.shape());
+    Tensor packed = Tensor::empty(Backend::CPU, {n, h, w, c}, DType::BF16);
+    Tensor gpacked = Tensor::empty(Backend::CUDA, packed.shape(), DType::BF16);
     convert_to_bf16_nhwc(cpu, packed, x, n, c, h, w);
     convert_to_bf16_nhwc(gpu, gpacked, test::to_cuda(x), n, c, h, w);
-    CHECK_CLOSE("to bf16 nhwc", unpack_bf16(gpacked.to_host().data(), x.numel()),
-                unpack_bf16(packed.data(), x.numel()), 0.0, 0.0);
+    CHECK_CLOSE("to bf16 nhwc", gpacked.to_host(), packed.to_host(), 0.0, 0.0);
     Tensor back = Tensor::empty(Backend::CPU, x.shape()), gback = Tensor::empty(Backend::CUDA, x.shape());
     convert_from_bf16_nhwc(cpu, back, packed, n, c, h, w);
     convert_from_bf16_nhwc(gpu, gback, gpacked, n, c, h, w);
@@ -217,12 +220,14 @@ TEST_CASE("cuda/bf16 conversions, pooling and fused convolutions match the CPU" 
     const std::vector<float> v = bf16_rounded(test::random_vector(size_t(in_count), 22));
     Tensor out = Tensor::empty(Backend::CPU, {out_count});
     maxpool2d_forward(cpu, out, Tensor::from_host(Backend::CPU, {in_count}, v), s);
-    PoolShape sb = s;
-    sb.bf16 = true;
-    Tensor gout = Tensor::empty(Backend::CUDA, {bf16_floats(out_count)});
-    maxpool2d_forward(gpu, gout, Tensor::from_host(Backend::CUDA, {bf16_floats(in_count)}, pack_bf16(v.data(), in_count)), sb);
-    CHECK_CLOSE("maxpool bf16", unpack_bf16(gout.to_host().data(), out_count), out.to_host(), 0.0, 0.0);
+    Tensor gout = Tensor::empty(Backend::CUDA, {out_count}, DType::BF16);
+    maxpool2d_forward(gpu, gout, bf16_tensor(Backend::CUDA, {in_count}, v), s);
+    CHECK_CLOSE("maxpool bf16", gout.to_host(), out.to_host(), 0.0, 0.0);
   }
+}
+
+TEST_CASE("cuda/bf16 fused convolutions match the CPU" * UC_NEEDS_GPU) {
+  Context cpu(Backend::CPU), gpu(Backend::CUDA, MathMode::BF16);
   // Convolution + bias + ReLU on bf16-rounded data: the CPU computes the same products in fp32,
   // cuDNN accumulates in fp32 and rounds the output once (or twice in the unfused fallback).
   for (ConvShape s : {ConvShape{2, 64, 28, 28, 128, 3, 3, 1, 1}, ConvShape{2, 3, 32, 32, 16, 3, 3, 1, 1},
@@ -237,14 +242,11 @@ TEST_CASE("cuda/bf16 conversions, pooling and fused convolutions match the CPU" 
     Tensor out = Tensor::empty(Backend::CPU, {yn});
     conv2d_bias_relu_forward(cpu, out, Tensor::from_host(Backend::CPU, {xn}, x), Tensor::from_host(Backend::CPU, {wn}, w),
                              Tensor::from_host(Backend::CPU, {s.k}, b), s);
-    ConvShape sb = s;
-    sb.bf16 = true;
-    Tensor gout = Tensor::empty(Backend::CUDA, {bf16_floats(yn)});
-    conv2d_bias_relu_forward(gpu, gout, Tensor::from_host(Backend::CUDA, {bf16_floats(xn)}, pack_bf16(x.data(), xn)),
-                             Tensor::from_host(Backend::CUDA, {bf16_floats(wn)}, pack_bf16(w.data(), wn)),
-                             Tensor::from_host(Backend::CUDA, {s.k}, b), sb);
+    Tensor gout = Tensor::empty(Backend::CUDA, {yn}, DType::BF16);
+    conv2d_bias_relu_forward(gpu, gout, bf16_tensor(Backend::CUDA, {xn}, x), bf16_tensor(Backend::CUDA, {wn}, w),
+                             Tensor::from_host(Backend::CUDA, {s.k}, b), s);
     const std::vector<float> expected = out.to_host();
-    CHECK_CLOSE("fused conv bf16", unpack_bf16(gout.to_host().data(), yn), expected, 1e-2 * test::max_abs(expected), 1e-2);
+    CHECK_CLOSE("fused conv bf16", gout.to_host(), expected, 1e-2 * test::max_abs(expected), 1e-2);
   }
 }
 
