@@ -221,6 +221,7 @@ TEST_CASE("cam_ops/group counts follow torch.chunk") {
   CHECK(uc::cam_group_count(512, 32) == 32);
   CHECK(uc::cam_group_count(10, 4) == 4);  // chunks of 3: 3, 3, 3, 1
   CHECK(uc::cam_group_count(5, 4) == 3);   // chunks of 2: 2, 2, 1
+  CHECK(uc::cam_group_count(10, 6) == 5);  // chunks of 2: fewer groups than asked
   CHECK(uc::cam_group_count(3, 8) == 3);
   CHECK(uc::cam_group_count(7, 1) == 1);
 }
