@@ -115,15 +115,15 @@ MetricsSummary summarize(const std::vector<MapMetrics>& per_image) {
   const double n = s.images;
   for (double& v : s.insertion_curve) v /= n;
   for (double& v : s.deletion_curve) v /= n;
-  std::tie(s.avg_drop, s.ci95.avg_drop) = mean_ci95(drop);
-  std::tie(s.avg_increase, s.ci95.avg_increase) = mean_ci95(increase);
-  std::tie(s.insertion, s.ci95.insertion) = mean_ci95(insertion);
-  std::tie(s.deletion, s.ci95.deletion) = mean_ci95(deletion);
-  s.overall = s.insertion - s.deletion;  // METHODS.md: Overall = Insertion - Deletion
+  std::tie(s.mean.avg_drop, s.ci95.avg_drop) = mean_ci95(drop);
+  std::tie(s.mean.avg_increase, s.ci95.avg_increase) = mean_ci95(increase);
+  std::tie(s.mean.insertion, s.ci95.insertion) = mean_ci95(insertion);
+  std::tie(s.mean.deletion, s.ci95.deletion) = mean_ci95(deletion);
+  s.mean.overall = s.mean.insertion - s.mean.deletion;  // METHODS.md: Overall = Insertion - Deletion
   s.ci95.overall = mean_ci95(overall).second;
   if (!pointing.empty()) {
-    std::tie(s.pointing, s.ci95.pointing) = mean_ci95(pointing);
-    std::tie(s.energy, s.ci95.energy) = mean_ci95(energy);
+    std::tie(s.mean.pointing, s.ci95.pointing) = mean_ci95(pointing);
+    std::tie(s.mean.energy, s.ci95.energy) = mean_ci95(energy);
   }
   return s;
 }

@@ -28,15 +28,14 @@ MapMetrics evaluate_map(Explainer& explainer, const std::vector<float>& map,
 // Means over images, in percent where METHODS.md says so, each with the half-width of its 95 %
 // confidence interval (1.96 standard errors of the mean over images; 0 for a single image), so
 // that a reader can tell a ranking from noise.
-struct MetricsSummary {
-  struct Values {
-    double avg_drop = 0, avg_increase = 0, insertion = 0, deletion = 0, overall = 0;
-    double pointing = -1, energy = -1;  // -1 when no image had a mask
-  };
-  int images = 0;
+// One value per metric: means over the images, or the half-widths of their 95 % intervals.
+struct MetricValues {
   double avg_drop = 0, avg_increase = 0, insertion = 0, deletion = 0, overall = 0;
   double pointing = -1, energy = -1;  // -1 when no image had a mask
-  Values ci95;                        // half-widths, same units
+};
+struct MetricsSummary {
+  int images = 0;
+  MetricValues mean, ci95;                              // ci95: half-widths, same units
   std::vector<double> insertion_curve, deletion_curve;  // mean curves
 };
 MetricsSummary summarize(const std::vector<MapMetrics>& per_image);

@@ -54,31 +54,31 @@ void weighted_channel_sum(float* out, const float* a, int K, int hw, bool relu, 
 
 // ---- channel weights from gradients ----------------------------------------------------------
 
-void cam_channel_means(Context& ctx, Tensor& w, const Tensor& g, int K, int hw) {
+void cam_channel_means(Context& ctx, Tensor& weights, const Tensor& g, int K, int hw) {
   expect_positive(K > 0 && hw > 0, "cam_channel_means", "K and hw must be positive");
-  expect_tensor(ctx, w, {K}, "cam_channel_means", "w");
+  expect_tensor(ctx, weights, {K}, "cam_channel_means", "weights");
   expect_tensor(ctx, g, {K, hw}, "cam_channel_means", "g");
-  UC_CUDA_DISPATCH(ctx, cam_channel_means_cuda(ctx, w, g, K, hw));
+  UC_CUDA_DISPATCH(ctx, cam_channel_means_cuda(ctx, weights, g, K, hw));
   for (int k = 0; k < K; ++k) {
     const float* gk = g.data() + int64_t(k) * hw;
-    w.data()[k] = float(std::accumulate(gk, gk + hw, 0.0) / hw);
+    weights.data()[k] = float(std::accumulate(gk, gk + hw, 0.0) / hw);
   }
 }
 
-void cam_gradcampp_weights(Context& ctx, Tensor& w, const Tensor& g, const Tensor& a, int K,
+void cam_gradcampp_weights(Context& ctx, Tensor& weights, const Tensor& g, const Tensor& a, int K,
                            int hw) {
   expect_positive(K > 0 && hw > 0, "cam_gradcampp_weights", "K and hw must be positive");
-  expect_tensor(ctx, w, {K}, "cam_gradcampp_weights", "w");
+  expect_tensor(ctx, weights, {K}, "cam_gradcampp_weights", "weights");
   expect_tensor(ctx, g, {K, hw}, "cam_gradcampp_weights", "g");
   expect_tensor(ctx, a, {K, hw}, "cam_gradcampp_weights", "a");
-  UC_CUDA_DISPATCH(ctx, cam_gradcampp_weights_cuda(ctx, w, g, a, K, hw));
+  UC_CUDA_DISPATCH(ctx, cam_gradcampp_weights_cuda(ctx, weights, g, a, K, hw));
   for (int k = 0; k < K; ++k) {
     const float* gk = g.data() + int64_t(k) * hw;
     const float* ak = a.data() + int64_t(k) * hw;
     const double sum_a = std::accumulate(ak, ak + hw, 0.0);
     double wk = 0;
     for (int ij = 0; ij < hw; ++ij) wk += camops::gradcampp_term<double>(gk[ij], sum_a);
-    w.data()[k] = float(wk);
+    weights.data()[k] = float(wk);
   }
 }
 
@@ -109,15 +109,15 @@ void cam_denoised_pixel_weights(Context& ctx, Tensor& p, const Tensor& g, int K,
 
 // ---- weighted sums over channels -------------------------------------------------------------
 
-void cam_channel_weighted_sum(Context& ctx, Tensor& out, const Tensor& a, const Tensor& w, int K,
+void cam_channel_weighted_sum(Context& ctx, Tensor& out, const Tensor& a, const Tensor& weights, int K,
                               int hw, bool relu) {
   const char* op = "cam_channel_weighted_sum";
   expect_positive(K > 0 && hw > 0, op, "K and hw must be positive");
   expect_tensor(ctx, out, {hw}, op, "out");
   expect_tensor(ctx, a, {K, hw}, op, "a");
-  expect_tensor(ctx, w, {K}, op, "w");
-  UC_CUDA_DISPATCH(ctx, cam_channel_weighted_sum_cuda(ctx, out, a, w, K, hw, relu));
-  const float* wk = w.data();
+  expect_tensor(ctx, weights, {K}, op, "weights");
+  UC_CUDA_DISPATCH(ctx, cam_channel_weighted_sum_cuda(ctx, out, a, weights, K, hw, relu));
+  const float* wk = weights.data();
   weighted_channel_sum(out.data(), a.data(), K, hw, relu, [wk](int k, int) { return wk[k]; });
 }
 
@@ -141,17 +141,17 @@ int cam_group_count(int K, int groups) {
   return (K + size - 1) / size;
 }
 
-void cam_group_sums(Context& ctx, Tensor& out, const Tensor& a, const Tensor& w, int K, int hw,
+void cam_group_sums(Context& ctx, Tensor& out, const Tensor& a, const Tensor& weights, int K, int hw,
                     int groups) {
   const char* op = "cam_group_sums";
   expect_positive(hw > 0, op, "hw must be positive");
   const int count = cam_group_count(K, groups);
   expect_tensor(ctx, out, {count, hw}, op, "out");
   expect_tensor(ctx, a, {K, hw}, op, "a");
-  expect_tensor(ctx, w, {K}, op, "w");
-  UC_CUDA_DISPATCH(ctx, cam_group_sums_cuda(ctx, out, a, w, K, hw, groups));
+  expect_tensor(ctx, weights, {K}, op, "weights");
+  UC_CUDA_DISPATCH(ctx, cam_group_sums_cuda(ctx, out, a, weights, K, hw, groups));
   const int size = camops::group_size(K, groups);
-  const float* wk = w.data();
+  const float* wk = weights.data();
   for (int gi = 0; gi < count; ++gi) {
     const int k0 = gi * size, n = std::min(size, K - k0);
     weighted_channel_sum(out.data() + int64_t(gi) * hw, a.data() + int64_t(k0) * hw, n, hw, true,

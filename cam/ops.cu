@@ -59,17 +59,17 @@ __device__ float block_sum(float v) { return block_reduce(v, Sum{}, 0.f); }
 // ---- channel weights -------------------------------------------------------------------------
 
 // One block per channel.
-__global__ void channel_means_kernel(float* w, const float* g, int hw) {
+__global__ void channel_means_kernel(float* weights, const float* g, int hw) {
   const float* gk = g + int64_t(blockIdx.x) * hw;
   float sum = 0.f;
   for (int i = threadIdx.x; i < hw; i += blockDim.x) sum += gk[i];
   sum = block_sum(sum);
-  if (threadIdx.x == 0) w[blockIdx.x] = sum / float(hw);
+  if (threadIdx.x == 0) weights[blockIdx.x] = sum / float(hw);
 }
 
 // Only G > 0 contributes: ReLU(G) is 0 elsewhere, and alpha is 0 where G == 0. With A >= 0 the
 // denominator has no cancellation for G > 0.
-__global__ void gradcampp_weights_kernel(float* w, const float* g, const float* a, int hw) {
+__global__ void gradcampp_weights_kernel(float* weights, const float* g, const float* a, int hw) {
   const int64_t base = int64_t(blockIdx.x) * hw;
   float sum_a = 0.f;
   for (int i = threadIdx.x; i < hw; i += blockDim.x) sum_a += a[base + i];
@@ -77,7 +77,7 @@ __global__ void gradcampp_weights_kernel(float* w, const float* g, const float* 
   float acc = 0.f;
   for (int i = threadIdx.x; i < hw; i += blockDim.x) acc += camops::gradcampp_term<float>(g[base + i], sum_a);
   acc = block_sum(acc);
-  if (threadIdx.x == 0) w[blockIdx.x] = acc;
+  if (threadIdx.x == 0) weights[blockIdx.x] = acc;
 }
 
 // Monotone map of a float onto uint32 (unsigned order == float order), with -0.0 folded onto
@@ -168,7 +168,7 @@ __global__ void denoised_pixel_weights_kernel(float* p, const float* g, int hw, 
 constexpr int kTile = kWarp, kSlices = gpu::kThreads / kTile;
 
 template <bool kPerPixel>
-__global__ void weighted_sum_kernel(float* out, const float* a, const float* w, int K, int hw,
+__global__ void weighted_sum_kernel(float* out, const float* a, const float* weights, int K, int hw,
                                     int chunk, bool relu) {
   __shared__ float part[kSlices][kTile + 1];
   const int p = blockIdx.x * kTile + threadIdx.x;
@@ -177,7 +177,7 @@ __global__ void weighted_sum_kernel(float* out, const float* a, const float* w, 
   if (p < hw)
     for (int k = k0 + threadIdx.y; k < k1; k += kSlices) {
       const int64_t at = int64_t(k) * hw + p;
-      acc += (kPerPixel ? w[at] : w[k]) * a[at];
+      acc += (kPerPixel ? weights[at] : weights[k]) * a[at];
     }
   part[threadIdx.y][threadIdx.x] = acc;
   __syncthreads();
@@ -188,10 +188,10 @@ __global__ void weighted_sum_kernel(float* out, const float* a, const float* w, 
 }
 
 template <bool kPerPixel>
-void launch_weighted_sum(float* out, const float* a, const float* w, int K, int hw, int chunk,
+void launch_weighted_sum(float* out, const float* a, const float* weights, int K, int hw, int chunk,
                          int rows, bool relu) {
   const dim3 grid(unsigned((hw + kTile - 1) / kTile), unsigned(rows)), block(kTile, kSlices);
-  weighted_sum_kernel<kPerPixel><<<grid, block>>>(out, a, w, K, hw, chunk, relu);
+  weighted_sum_kernel<kPerPixel><<<grid, block>>>(out, a, weights, K, hw, chunk, relu);
   CUDA_CHECK_LAUNCH();
 }
 
@@ -393,14 +393,14 @@ __global__ void curve_images_kernel(float* out, const int* rank, const float* st
 
 // ---- channel weights -------------------------------------------------------------------------
 
-void cam_channel_means_cuda(Context&, Tensor& w, const Tensor& g, int K, int hw) {
-  channel_means_kernel<<<unsigned(K), gpu::kThreads>>>(w.data(), g.data(), hw);
+void cam_channel_means_cuda(Context&, Tensor& weights, const Tensor& g, int K, int hw) {
+  channel_means_kernel<<<unsigned(K), gpu::kThreads>>>(weights.data(), g.data(), hw);
   CUDA_CHECK_LAUNCH();
 }
 
-void cam_gradcampp_weights_cuda(Context&, Tensor& w, const Tensor& g, const Tensor& a, int K,
+void cam_gradcampp_weights_cuda(Context&, Tensor& weights, const Tensor& g, const Tensor& a, int K,
                                 int hw) {
-  gradcampp_weights_kernel<<<unsigned(K), gpu::kThreads>>>(w.data(), g.data(), a.data(), hw);
+  gradcampp_weights_kernel<<<unsigned(K), gpu::kThreads>>>(weights.data(), g.data(), a.data(), hw);
   CUDA_CHECK_LAUNCH();
 }
 
@@ -413,9 +413,9 @@ void cam_denoised_pixel_weights_cuda(Context&, Tensor& p, const Tensor& g, int K
 
 // ---- weighted sums over channels -------------------------------------------------------------
 
-void cam_channel_weighted_sum_cuda(Context&, Tensor& out, const Tensor& a, const Tensor& w, int K,
+void cam_channel_weighted_sum_cuda(Context&, Tensor& out, const Tensor& a, const Tensor& weights, int K,
                                    int hw, bool relu) {
-  launch_weighted_sum<false>(out.data(), a.data(), w.data(), K, hw, K, 1, relu);
+  launch_weighted_sum<false>(out.data(), a.data(), weights.data(), K, hw, K, 1, relu);
 }
 
 void cam_pixel_weighted_sum_cuda(Context&, Tensor& out, const Tensor& a, const Tensor& p, int K,
@@ -423,9 +423,9 @@ void cam_pixel_weighted_sum_cuda(Context&, Tensor& out, const Tensor& a, const T
   launch_weighted_sum<true>(out.data(), a.data(), p.data(), K, hw, K, 1, relu);
 }
 
-void cam_group_sums_cuda(Context&, Tensor& out, const Tensor& a, const Tensor& w, int K, int hw,
+void cam_group_sums_cuda(Context&, Tensor& out, const Tensor& a, const Tensor& weights, int K, int hw,
                          int groups) {
-  launch_weighted_sum<false>(out.data(), a.data(), w.data(), K, hw, camops::group_size(K, groups),
+  launch_weighted_sum<false>(out.data(), a.data(), weights.data(), K, hw, camops::group_size(K, groups),
                              cam_group_count(K, groups), true);
 }
 

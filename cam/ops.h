@@ -14,32 +14,32 @@
 namespace uc {
 
 // ---- channel weights from gradients ----------------------------------------------------------
-// w[k] = mean_ij G[k,ij]  (Grad-CAM, Group-CAM)
-void cam_channel_means(Context& ctx, Tensor& w, const Tensor& g, int K, int hw);
+// weights[k] = mean_ij G[k,ij]  (Grad-CAM, Group-CAM)
+void cam_channel_means(Context& ctx, Tensor& weights, const Tensor& g, int K, int hw);
 // Grad-CAM++ closed form (pytorch-grad-cam): a = G^2 / (2 G^2 + (sum_ab A_kab) G^3 + 1e-6),
-// a = 0 where G == 0; w[k] = sum_ij ReLU(G) * a.
-void cam_gradcampp_weights(Context& ctx, Tensor& w, const Tensor& g, const Tensor& a, int K, int hw);
+// a = 0 where G == 0; weights[k] = sum_ij ReLU(G) * a.
+void cam_gradcampp_weights(Context& ctx, Tensor& weights, const Tensor& g, const Tensor& a, int K, int hw);
 // UnionCAM AMD: t_k = theta-th percentile of G[k,:] (linear interpolation, NumPy's default);
 // Ghat = G where G >= t_k else 0; alpha_k = 1 / sum ReLU(Ghat_k) (0 when the sum is 0);
 // p[k,ij] = alpha_k * ReLU(Ghat[k,ij]).
 void cam_denoised_pixel_weights(Context& ctx, Tensor& p, const Tensor& g, int K, int hw, float theta);
 
 // ---- weighted sums over channels -------------------------------------------------------------
-// out[ij] = sum_k w[k] * A[k,ij], then ReLU if `relu`. The rows are an activation's channels
+// out[ij] = sum_k weights[k] * A[k,ij], then ReLU if `relu`. The rows are an activation's channels
 // (Grad-CAM) or M maps weighted by their scores (Score-CAM, Group-CAM, UnionCAM's union).
-void cam_channel_weighted_sum(Context& ctx, Tensor& out, const Tensor& a, const Tensor& w, int K,
+void cam_channel_weighted_sum(Context& ctx, Tensor& out, const Tensor& a, const Tensor& weights, int K,
                               int hw, bool relu);
 // out[ij] = sum_k p[k,ij] * A[k,ij], then ReLU if `relu`.
 void cam_pixel_weighted_sum(Context& ctx, Tensor& out, const Tensor& a, const Tensor& p, int K,
                             int hw, bool relu);
 // Group-CAM: channels split into contiguous groups of ceil(K/G) (torch.chunk; there may be fewer
-// than G groups); out[g,ij] = ReLU(sum_{k in g} w[k] A[k,ij]). Returns the number of groups.
+// than G groups); out[g,ij] = ReLU(sum_{k in g} weights[k] A[k,ij]). Returns the number of groups.
 int cam_group_count(int K, int groups);
-void cam_group_sums(Context& ctx, Tensor& out, const Tensor& a, const Tensor& w, int K, int hw,
+void cam_group_sums(Context& ctx, Tensor& out, const Tensor& a, const Tensor& weights, int K, int hw,
                     int groups);
 
 // ---- maps ------------------------------------------------------------------------------------
-// Bilinear resize of M maps h*w -> H*W, half-pixel centres (align_corners=False), edge clamp.
+// Bilinear resize of M maps h*w -> H*W (w: width), half-pixel centres (align_corners=False), edge clamp.
 void cam_upsample_bilinear(Context& ctx, Tensor& out, const Tensor& in, int M, int h, int w, int H,
                            int W);
 // Per map min/max: lo[m], hi[m] (maps [M, n]).

@@ -24,7 +24,7 @@ const char* layout_name(Layout layout);
 struct ConvShape {
   int n = 1, c = 0, h = 0, w = 0;  // input
   int k = 0;                       // output channels
-  int r = 3, s = 3;                // kernel height, width
+  int r = 3, s = 3;                // filter height, width (KCRS)
   int stride = 1, pad = 1;
   Layout layout = Layout::NCHW;    // NHWC: only conv2d_bias_relu_forward
   int out_h() const { return (h + 2 * pad - r) / stride + 1; }
@@ -61,13 +61,13 @@ void relu_forward(Context& ctx, Tensor& out, const Tensor& in);
 // din = dout * (out > 0); din may alias dout.
 void relu_backward(Context& ctx, Tensor& din, const Tensor& dout, const Tensor& out);
 
-// ---- max-pool (kernel x kernel, stride, no padding, floor) ----------------------------------
+// ---- max-pool (window x window, stride, no padding, floor) ----------------------------------
 struct PoolShape {
   int n = 1, c = 0, h = 0, w = 0;
-  int kernel = 2, stride = 2;
+  int window = 2, stride = 2;  // window x window
   Layout layout = Layout::NCHW;  // NHWC: forward only, where in and out may be BF16 (exact)
-  int out_h() const { return (h - kernel) / stride + 1; }
-  int out_w() const { return (w - kernel) / stride + 1; }
+  int out_h() const { return (h - window) / stride + 1; }
+  int out_w() const { return (w - window) / stride + 1; }
 };
 void maxpool2d_forward(Context& ctx, Tensor& out, const Tensor& in, const PoolShape& shape);
 // The gradient of each window goes to its first maximal element (row-major), as PyTorch does.

@@ -14,9 +14,9 @@ namespace {
 
 void check_pool(const Context& ctx, const char* op, const Tensor& in, const Tensor& out,
                 const PoolShape& sh) {
-  // The window must fit: out_h() alone is 1 for h < kernel (integer division rounds toward 0).
-  UC_ASSERT(sh.n > 0 && sh.c > 0 && sh.kernel > 0 && sh.stride > 0 && sh.h >= sh.kernel &&
-                sh.w >= sh.kernel,
+  // The window must fit: out_h() alone is 1 for h < window (integer division rounds toward 0).
+  UC_ASSERT(sh.n > 0 && sh.c > 0 && sh.window > 0 && sh.stride > 0 && sh.h >= sh.window &&
+                sh.w >= sh.window,
             std::string(op) + ": invalid PoolShape (window larger than the input, or empty)");
   const DType dtype = in.dtype();  // out alike
   UC_ASSERT(dtype == DType::F32 || sh.layout == Layout::NHWC, std::string(op) + ": bf16 data only runs NHWC");
@@ -27,9 +27,9 @@ void check_pool(const Context& ctx, const char* op, const Tensor& in, const Tens
 // Offset within the plane of the window's first maximal element.
 inline int64_t window_argmax(const float* plane, const PoolShape& sh, int oh, int ow) {
   int64_t best = int64_t(oh * sh.stride) * sh.w + ow * sh.stride;
-  for (int i = 0; i < sh.kernel; ++i) {
+  for (int i = 0; i < sh.window; ++i) {
     const float* row = plane + int64_t(oh * sh.stride + i) * sh.w + ow * sh.stride;
-    for (int j = 0; j < sh.kernel; ++j) {
+    for (int j = 0; j < sh.window; ++j) {
       if (std::isnan(row[j])) return row + j - plane;
       if (row[j] > plane[best]) best = row + j - plane;
     }
@@ -48,8 +48,8 @@ static void maxpool2d_forward_nhwc(float* y, const float* x, const PoolShape& sh
         for (int ch = 0; ch < c; ++ch) {
           const float* win = x + ((int64_t(img) * sh.h + i * sh.stride) * sh.w + j * sh.stride) * c + ch;
           float best = win[0];
-          for (int ki = 0; ki < sh.kernel && !std::isnan(best); ++ki)
-            for (int kj = 0; kj < sh.kernel; ++kj) {
+          for (int ki = 0; ki < sh.window && !std::isnan(best); ++ki)
+            for (int kj = 0; kj < sh.window; ++kj) {
               const float v = win[(int64_t(ki) * sh.w + kj) * c];
               if (std::isnan(v)) {
                 best = v;
@@ -92,7 +92,7 @@ void maxpool2d_backward(Context& ctx, Tensor& din, const Tensor& dout, const Ten
   UC_CUDA_DISPATCH(ctx, maxpool2d_backward_cuda(ctx, din, dout, in, out, sh));
   const int oh = sh.out_h(), ow = sh.out_w();
   const int64_t planes = int64_t(sh.n) * sh.c;
-  din.fill_zero();  // overlapping windows (stride < kernel) add up
+  din.fill_zero();  // overlapping windows (stride < window) add up
 #pragma omp parallel for schedule(static) if (in.numel() > (1 << 14))
   for (int64_t p = 0; p < planes; ++p) {
     const float* x = in.data() + p * sh.h * sh.w;

@@ -12,11 +12,11 @@ namespace {
 // of a window row and column. Forward and backward share it, so the backward's winner is the
 // element the forward chose, whatever the caller's `out` holds.
 template <typename T>
-__device__ int64_t window_argmax(const T* win, int64_t dy, int64_t dx, int kernel) {
+__device__ int64_t window_argmax(const T* win, int64_t dy, int64_t dx, int window) {
   int64_t arg = 0;
   float best = gpu::to_float(win[0]);
-  for (int ky = 0; ky < kernel; ++ky)
-    for (int kx = 0; kx < kernel; ++kx) {
+  for (int ky = 0; ky < window; ++ky)
+    for (int kx = 0; kx < window; ++kx) {
       const int64_t at = ky * dy + kx * dx;
       const float v = gpu::to_float(win[at]);
       if (!isnan(best) && (v > best || isnan(v))) best = v, arg = at;
@@ -26,14 +26,14 @@ __device__ int64_t window_argmax(const T* win, int64_t dy, int64_t dx, int kerne
 
 // One thread per output element.
 __global__ void maxpool_forward_kernel(float* out, const float* in, int64_t planes, int h, int w,
-                                       int oh, int ow, int kernel, int stride) {
+                                       int oh, int ow, int window, int stride) {
   const int64_t count = planes * oh * ow;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
        i += int64_t(gridDim.x) * blockDim.x) {
     const int ox = int(i % ow), oy = int(i / ow % oh);
     const int64_t plane = i / (int64_t(oh) * ow);
     const float* win = in + plane * h * w + int64_t(oy) * stride * w + ox * stride;
-    out[i] = win[window_argmax(win, w, 1, kernel)];
+    out[i] = win[window_argmax(win, w, 1, window)];
   }
 }
 
@@ -42,7 +42,7 @@ __global__ void maxpool_forward_kernel(float* out, const float* in, int64_t plan
 // for MathMode::BF16's steps (the maximum is one of the inputs, so no rounding).
 template <typename T>
 __global__ void maxpool_forward_nhwc_kernel(T* out, const T* in, int64_t count, int c, int h,
-                                            int w, int oh, int ow, int kernel, int stride) {
+                                            int w, int oh, int ow, int window, int stride) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
        i += int64_t(gridDim.x) * blockDim.x) {
     const int ch = int(i % c);
@@ -50,7 +50,7 @@ __global__ void maxpool_forward_nhwc_kernel(T* out, const T* in, int64_t count, 
     const int ox = int(pixel % ow), oy = int(pixel / ow % oh);
     const int64_t img = pixel / (int64_t(oh) * ow);
     const T* win = in + ((img * h + int64_t(oy) * stride) * w + int64_t(ox) * stride) * c + ch;
-    out[i] = win[window_argmax(win, int64_t(w) * c, c, kernel)];
+    out[i] = win[window_argmax(win, int64_t(w) * c, c, window)];
   }
 }
 
@@ -58,20 +58,20 @@ __global__ void maxpool_forward_nhwc_kernel(T* out, const T* in, int64_t count, 
 // written exactly once (din is overwritten, uncovered borders get 0) and no atomics are needed.
 // A window's winner is recomputed from `in` with the forward's rule (as the CPU does).
 __global__ void maxpool_backward_kernel(float* din, const float* dout, const float* in, int64_t planes,
-                                        int h, int w, int oh, int ow, int kernel, int stride) {
+                                        int h, int w, int oh, int ow, int window, int stride) {
   const int64_t count = planes * h * w;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
        i += int64_t(gridDim.x) * blockDim.x) {
     const int x = int(i % w), y = int(i / w % h);
     const int64_t plane = i / (int64_t(h) * w);
     const float* in_plane = in + plane * h * w;
-    const int oy_lo = y < kernel ? 0 : (y - kernel) / stride + 1, oy_hi = min(y / stride, oh - 1);
-    const int ox_lo = x < kernel ? 0 : (x - kernel) / stride + 1, ox_hi = min(x / stride, ow - 1);
+    const int oy_lo = y < window ? 0 : (y - window) / stride + 1, oy_hi = min(y / stride, oh - 1);
+    const int ox_lo = x < window ? 0 : (x - window) / stride + 1, ox_hi = min(x / stride, ow - 1);
     float grad = 0.f;
     for (int oy = oy_lo; oy <= oy_hi; ++oy)
       for (int ox = ox_lo; ox <= ox_hi; ++ox) {
         const int64_t corner = int64_t(oy) * stride * w + ox * stride;
-        if (corner + window_argmax(in_plane + corner, w, 1, kernel) == int64_t(y) * w + x)
+        if (corner + window_argmax(in_plane + corner, w, 1, window) == int64_t(y) * w + x)
           grad += dout[(plane * oh + oy) * ow + ox];
       }
     din[i] = grad;
@@ -79,7 +79,7 @@ __global__ void maxpool_backward_kernel(float* din, const float* dout, const flo
 }
 
 void check_pool(const PoolShape& s) {
-  UC_ASSERT(s.kernel > 0 && s.stride > 0 && s.h >= s.kernel && s.w >= s.kernel,
+  UC_ASSERT(s.window > 0 && s.stride > 0 && s.h >= s.window && s.w >= s.window,
             "maxpool2d: window larger than the input or empty");
 }
 
@@ -96,15 +96,15 @@ void maxpool2d_forward_cuda(Context&, Tensor& out, const Tensor& in, const PoolS
     if (in.dtype() == DType::BF16)
       maxpool_forward_nhwc_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(
           gpu::bf16_data(out), gpu::bf16_data(in), count, shape.c, shape.h, shape.w, oh, ow,
-          shape.kernel, shape.stride);
+          shape.window, shape.stride);
     else
       maxpool_forward_nhwc_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(
-          out.data(), in.data(), count, shape.c, shape.h, shape.w, oh, ow, shape.kernel, shape.stride);
+          out.data(), in.data(), count, shape.c, shape.h, shape.w, oh, ow, shape.window, shape.stride);
     CUDA_CHECK_LAUNCH();
     return;
   }
   maxpool_forward_kernel<<<gpu::blocks_for(planes * oh * ow), gpu::kThreads>>>(
-      out.data(), in.data(), planes, shape.h, shape.w, oh, ow, shape.kernel, shape.stride);
+      out.data(), in.data(), planes, shape.h, shape.w, oh, ow, shape.window, shape.stride);
   CUDA_CHECK_LAUNCH();
 }
 
@@ -118,7 +118,7 @@ void maxpool2d_backward_cuda(Context&, Tensor& din, const Tensor& dout, const Te
   gpu::expect(out, planes * oh * ow, "maxpool2d_backward out");
   gpu::expect(dout, planes * oh * ow, "maxpool2d_backward dout");
   maxpool_backward_kernel<<<gpu::blocks_for(planes * shape.h * shape.w), gpu::kThreads>>>(
-      din.data(), dout.data(), in.data(), planes, shape.h, shape.w, oh, ow, shape.kernel, shape.stride);
+      din.data(), dout.data(), in.data(), planes, shape.h, shape.w, oh, ow, shape.window, shape.stride);
   CUDA_CHECK_LAUNCH();
 }
 

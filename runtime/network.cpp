@@ -38,8 +38,8 @@ S input_dims(const NetworkLayer& l, int n) {
 ConvShape conv_shape(const NetworkLayer& l, int n) {
   ConvShape s = input_dims<ConvShape>(l, n);
   s.k = static_cast<int>(l.out_shape[0]);
-  s.r = l.kernel_h;
-  s.s = l.kernel_w;
+  s.r = l.r;
+  s.s = l.s;
   return s;
 }
 PoolShape pool_shape(const NetworkLayer& l, int n) { return input_dims<PoolShape>(l, n); }
@@ -106,8 +106,8 @@ VggNetwork::VggNetwork(Context& ctx, const ModelWeights& weights, const NetworkO
       case FeatureModule::Conv: {  // weights uploaded after plan_inference, when needed
         l.kind = LayerKind::Conv;
         const Shape& w = weights.at(l.name + ".weight").shape;
-        l.kernel_h = static_cast<int>(w[2]);
-        l.kernel_w = static_cast<int>(w[3]);
+        l.r = static_cast<int>(w[2]);
+        l.s = static_cast<int>(w[3]);
         l.out_shape = {m.out_channels, shape[1], shape[2]};
         break;
       }

@@ -47,7 +47,7 @@ struct NetworkLayer {
   Tensor weight, bias;        // Conv/Linear: weight and bias; BatchNorm: scale and shift (for
                               // fused layers of a network without backward: none, see forward)
   Tensor weight_grad, bias_grad;
-  int kernel_h = 0, kernel_w = 0;  // Conv
+  int r = 0, s = 0;  // Conv: the filter's height and width (as ConvShape, KCRS)
   bool feature_map() const { return out_shape.size() == 3; }
 };
 

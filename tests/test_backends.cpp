@@ -77,7 +77,7 @@ std::string str(const uc::ConvShape& s) {
 }
 std::string str(const uc::PoolShape& s) {
   return std::to_string(s.n) + "x" + std::to_string(s.c) + "x" + std::to_string(s.h) + "x" +
-         std::to_string(s.w) + " kernel " + std::to_string(s.kernel) + " stride " +
+         std::to_string(s.w) + " window " + std::to_string(s.window) + " stride " +
          std::to_string(s.stride) + " " + uc::layout_name(s.layout);
 }
 

@@ -209,13 +209,13 @@ TEST_CASE("cam/summarize averages per-image metrics") {
   b.insertion_curve = {0.5, 0.5}, b.deletion_curve = {0, 0};
   const MetricsSummary s = summarize({a, b});
   CHECK(s.images == 2);
-  CHECK(s.avg_drop == doctest::Approx(20));
-  CHECK(s.avg_increase == doctest::Approx(50));
-  CHECK(s.insertion == doctest::Approx(40));
-  CHECK(s.deletion == doctest::Approx(15));
-  CHECK(s.overall == doctest::Approx(25));
-  CHECK(s.pointing == doctest::Approx(1));  // only image a had a mask
-  CHECK(s.energy == doctest::Approx(0.5));
+  CHECK(s.mean.avg_drop == doctest::Approx(20));
+  CHECK(s.mean.avg_increase == doctest::Approx(50));
+  CHECK(s.mean.insertion == doctest::Approx(40));
+  CHECK(s.mean.deletion == doctest::Approx(15));
+  CHECK(s.mean.overall == doctest::Approx(25));
+  CHECK(s.mean.pointing == doctest::Approx(1));  // only image a had a mask
+  CHECK(s.mean.energy == doctest::Approx(0.5));
   CHECK(s.insertion_curve == std::vector<double>{0.75, 0.5});
   CHECK(s.deletion_curve == std::vector<double>{0.5, 0});
   // 95 % half-widths: 1.96 * sample sd / sqrt(n), by hand for two images.

@@ -114,8 +114,8 @@ Vec maxpool_ref(const Vec& x, const uc::PoolShape& s) {
     for (int i = 0; i < oh; ++i)
       for (int j = 0; j < ow; ++j) {
         double m = -INFINITY;
-        for (int a = 0; a < s.kernel; ++a)
-          for (int b = 0; b < s.kernel; ++b)
+        for (int a = 0; a < s.window; ++a)
+          for (int b = 0; b < s.window; ++b)
             m = std::max(m, x[(size_t(p) * s.h + i * s.stride + a) * s.w + j * s.stride + b]);
         y[(size_t(p) * oh + i) * ow + j] = m;
       }

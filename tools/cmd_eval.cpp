@@ -80,12 +80,22 @@ std::string fixed2(double v) {
 // The table's metrics in column order, each as {mean, 95 % half-width}; pointing and energy
 // in percent, like the other columns.
 std::vector<std::pair<double, double>> metric_columns(const MetricsSummary& s, bool localization) {
-  const MetricsSummary::Values& ci = s.ci95;
-  std::vector<std::pair<double, double>> v = {{s.avg_drop, ci.avg_drop}, {s.avg_increase, ci.avg_increase},
-                                              {s.insertion, ci.insertion}, {s.deletion, ci.deletion},
-                                              {s.overall, ci.overall}};
-  if (localization) v.insert(v.end(), {{100 * s.pointing, 100 * ci.pointing}, {100 * s.energy, 100 * ci.energy}});
+  const MetricValues &mean = s.mean, &ci = s.ci95;
+  std::vector<std::pair<double, double>> v = {{mean.avg_drop, ci.avg_drop}, {mean.avg_increase, ci.avg_increase},
+                                              {mean.insertion, ci.insertion}, {mean.deletion, ci.deletion},
+                                              {mean.overall, ci.overall}};
+  if (localization)
+    v.insert(v.end(), {{100 * mean.pointing, 100 * ci.pointing}, {100 * mean.energy, 100 * ci.energy}});
   return v;
+}
+
+// The metrics as JSON fields (no braces); pointing and energy in percent, null without masks.
+std::string json_metric_fields(const MetricValues& v, bool localization) {
+  return "\"avg_drop\":" + json_number(v.avg_drop) + ",\"avg_increase\":" + json_number(v.avg_increase) +
+         ",\"insertion\":" + json_number(v.insertion) + ",\"deletion\":" + json_number(v.deletion) +
+         ",\"overall\":" + json_number(v.overall) +
+         ",\"pointing\":" + (localization ? json_number(100 * v.pointing) : "null") +
+         ",\"energy\":" + (localization ? json_number(100 * v.energy) : "null");
 }
 
 std::string mean_pm(const std::pair<double, double>& v) { return fixed2(v.first) + " ± " + fixed2(v.second); }
@@ -219,8 +229,8 @@ int cmd_eval(int argc, char** argv) {
     const std::string n_images = " (mean over " + std::to_string(done) + " images)";
     std::vector<CurveSeries> insertion, deletion;
     for (size_t m = 0; m < methods.size(); ++m) {
-      insertion.push_back({cam_method_name(methods[m]), summaries[m].insertion_curve, summaries[m].insertion});
-      deletion.push_back({cam_method_name(methods[m]), summaries[m].deletion_curve, summaries[m].deletion});
+      insertion.push_back({cam_method_name(methods[m]), summaries[m].insertion_curve, summaries[m].mean.insertion});
+      deletion.push_back({cam_method_name(methods[m]), summaries[m].deletion_curve, summaries[m].mean.deletion});
     }
     write_text((dir / "insertion.svg").string(),
                svg_line_chart("Insertion" + n_images, "fraction of pixels inserted", "class probability", insertion));
@@ -236,18 +246,9 @@ int cmd_eval(int argc, char** argv) {
   if (json) {
     o << "{\"weights\":" << json_string(session->weights_file) << ",\"n_images\":" << done << ",\"methods\":{";
     for (size_t m = 0; m < methods.size(); ++m) {
-      const MetricsSummary& s = summaries[m];
-      o << (m ? "," : "") << json_string(cam_method_name(methods[m])) << ":{\"avg_drop\":" << json_number(s.avg_drop)
-        << ",\"avg_increase\":" << json_number(s.avg_increase) << ",\"insertion\":" << json_number(s.insertion)
-        << ",\"deletion\":" << json_number(s.deletion) << ",\"overall\":" << json_number(s.overall)
-        << ",\"pointing\":" << (localization ? json_number(100 * s.pointing) : "null")
-        << ",\"energy\":" << (localization ? json_number(100 * s.energy) : "null");
-      const MetricsSummary::Values& ci = s.ci95;
-      o << ",\"ci95\":{\"avg_drop\":" << json_number(ci.avg_drop) << ",\"avg_increase\":" << json_number(ci.avg_increase)
-        << ",\"insertion\":" << json_number(ci.insertion) << ",\"deletion\":" << json_number(ci.deletion)
-        << ",\"overall\":" << json_number(ci.overall)
-        << ",\"pointing\":" << (localization ? json_number(100 * ci.pointing) : "null")
-        << ",\"energy\":" << (localization ? json_number(100 * ci.energy) : "null") << "}}";
+      o << (m ? "," : "") << json_string(cam_method_name(methods[m])) << ":{"
+        << json_metric_fields(summaries[m].mean, localization) << ",\"ci95\":{"
+        << json_metric_fields(summaries[m].ci95, localization) << "}}";
     }
     o << "}}\n";
   } else {
