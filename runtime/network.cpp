@@ -90,20 +90,37 @@ VggNetwork::VggNetwork(Context& ctx, const ModelWeights& weights, const NetworkO
                " is not supported: VGG needs a positive multiple of 32 on each side");
   if (max_batch_ < 1 || max_grad_batch_ < 0)
     fail_usage("batch sizes must be positive (max_batch " + std::to_string(max_batch_) + ")");
-  const Backend backend = ctx.backend();
-  auto upload = [&](const std::string& key) {
-    const HostArray& a = weights.at(key);
-    return Tensor::from_host(backend, a.shape, a.data);
-  };
+  build_layers(weights);
+  check_cudnn_limits();
+  plan_inference(weights, options);
+  plan_memory();
+  // The feature layers' own weights, for forward_keep/backward and an unfused forward. Without
+  // backward, a network whose features all run fused (plan_inference fuses all or none) needs
+  // none of them (VGG16: 59 MB less).
+  if (max_grad_batch_ > 0 || steps_.empty()) upload_feature_weights(weights);
+  for (const InferenceStep& step : steps_)
+    if (step.weight.defined()) planned_bytes_ += step.weight.nbytes() + step.bias.nbytes();
+  for (NetworkLayer& l : layers_) {
+    if (l.weight.defined()) planned_bytes_ += l.weight.nbytes() + l.bias.nbytes();
+    if (options.param_grads && (l.kind == LayerKind::Conv || l.kind == LayerKind::Linear)) {
+      l.weight_grad = Tensor::zeros(ctx_.backend(), l.weight.shape());
+      l.bias_grad = Tensor::zeros(ctx_.backend(), l.bias.shape());
+      planned_bytes_ += l.weight_grad.nbytes() + l.bias_grad.nbytes();
+    }
+  }
+}
 
-  // features: convolutions, batchnorms, ReLUs and pools in torchvision order.
+// The layers in torchvision order: features (convolutions, batchnorms, ReLUs and pools), the
+// adaptive pool, the classifier (Linear, ReLU, Dropout, Linear, ReLU, Dropout, Linear) with its
+// weights uploaded. Convolution and BatchNorm weights come later, when needed.
+void VggNetwork::build_layers(const ModelWeights& weights) {
   Shape shape{3, input_h_, input_w_};
   for (const FeatureModule& m : weights.arch.features) {
     NetworkLayer l;
     l.name = "features." + std::to_string(m.index);
     l.in_shape = shape;
     switch (m.kind) {
-      case FeatureModule::Conv: {  // weights uploaded after plan_inference, when needed
+      case FeatureModule::Conv: {
         l.kind = LayerKind::Conv;
         const Shape& w = weights.at(l.name + ".weight").shape;
         l.r = static_cast<int>(w[2]);
@@ -136,15 +153,14 @@ VggNetwork::VggNetwork(Context& ctx, const ModelWeights& weights, const NetworkO
   layers_.push_back(pool);
   Shape flat{shape[0] * kPooledSize * kPooledSize};
 
-  // classifier: Linear, ReLU, Dropout, Linear, ReLU, Dropout, Linear.
   for (int i = 0; i < 7; ++i) {
     NetworkLayer l;
     l.name = "classifier." + std::to_string(i);
     l.in_shape = flat;
     if (i % 3 == 0) {
       l.kind = LayerKind::Linear;
-      l.weight = upload(l.name + ".weight");
-      l.bias = upload(l.name + ".bias");
+      l.weight = upload(weights.at(l.name + ".weight"));
+      l.bias = upload(weights.at(l.name + ".bias"));
       l.out_shape = {l.weight.dim(0)};
     } else {
       l.kind = i % 3 == 1 ? LayerKind::ReLU : LayerKind::Dropout;
@@ -153,22 +169,32 @@ VggNetwork::VggNetwork(Context& ctx, const ModelWeights& weights, const NetworkO
     flat = l.out_shape;
     layers_.push_back(std::move(l));
   }
+}
 
-  // Plan memory: inference ping-pong, kept outputs and gradient ping-pong.
-  int64_t largest = 3LL * input_h_ * input_w_, total_outputs = 0;
-  for (const NetworkLayer& l : layers_) {
-    largest = std::max(largest, shape_numel(l.out_shape));
-    total_outputs += shape_numel(l.out_shape);
-  }
-  if (ctx.is_cuda()) {  // cuDNN's tensor descriptors hold fewer than 2^31 elements
-    const int64_t cap = std::numeric_limits<int32_t>::max() / largest;
-    if (max_batch_ > cap || max_grad_batch_ > cap)
-      fail_usage("batch " + std::to_string(std::max(max_batch_, max_grad_batch_)) + " at " +
-                 std::to_string(input_h_) + "x" + std::to_string(input_w_) +
-                 " passes cuDNN's limit of 2^31 elements per tensor: at most " + std::to_string(cap));
-  }
-  plan_inference(weights, options);
-  // bf16 steps keep their maps in half the bytes; the layers after them stay float.
+Tensor VggNetwork::upload(const HostArray& a) const { return Tensor::from_host(ctx_.backend(), a.shape, a.data); }
+
+int64_t VggNetwork::largest_map() const {
+  int64_t largest = 3LL * input_h_ * input_w_;
+  for (const NetworkLayer& l : layers_) largest = std::max(largest, shape_numel(l.out_shape));
+  return largest;
+}
+
+// cuDNN's tensor descriptors hold fewer than 2^31 elements: a larger batch is refused up front.
+void VggNetwork::check_cudnn_limits() const {
+  if (!ctx_.is_cuda()) return;
+  const int64_t cap = std::numeric_limits<int32_t>::max() / largest_map();
+  if (max_batch_ > cap || max_grad_batch_ > cap)
+    fail_usage("batch " + std::to_string(std::max(max_batch_, max_grad_batch_)) + " at " +
+               std::to_string(input_h_) + "x" + std::to_string(input_w_) +
+               " passes cuDNN's limit of 2^31 elements per tensor: at most " + std::to_string(cap));
+}
+
+// Activations, allocated once: the inference ping-pong pair (bf16 steps keep their maps in half
+// the bytes; the layers after them stay float) and, for backward, every layer's kept output and
+// the gradient ping-pong pair.
+void VggNetwork::plan_memory() {
+  const Backend backend = ctx_.backend();
+  const int64_t largest = largest_map();
   int64_t inference_floats = max_batch_ * largest;
   if (bf16_) {
     int64_t steps_largest = 3LL * input_h_ * input_w_, after_largest = 0;
@@ -183,44 +209,35 @@ VggNetwork::VggNetwork(Context& ctx, const ModelWeights& weights, const NetworkO
   }
   ping_ = Tensor::empty(backend, {inference_floats});
   pong_ = Tensor::empty(backend, {inference_floats});
-  planned_bytes_ = 2 * static_cast<size_t>(inference_floats) * sizeof(float);
-  if (max_grad_batch_ > 0) {
-    Tensor arena = Tensor::empty(backend, {max_grad_batch_ * total_outputs});
-    int64_t offset = 0;
-    for (const NetworkLayer& l : layers_) {
-      const int64_t count = max_grad_batch_ * shape_numel(l.out_shape);
-      kept_.push_back(arena.view(offset, {count}));
-      offset += count;
-    }
-    grad_ping_ = Tensor::empty(backend, {max_grad_batch_ * largest});
-    grad_pong_ = Tensor::empty(backend, {max_grad_batch_ * largest});
-    planned_bytes_ += static_cast<size_t>(max_grad_batch_ * (total_outputs + 2 * largest)) * sizeof(float);
+  planned_bytes_ = ping_.nbytes() + pong_.nbytes();
+  if (max_grad_batch_ == 0) return;
+  int64_t total_outputs = 0;
+  for (const NetworkLayer& l : layers_) total_outputs += shape_numel(l.out_shape);
+  Tensor arena = Tensor::empty(backend, {max_grad_batch_ * total_outputs});
+  int64_t offset = 0;
+  for (const NetworkLayer& l : layers_) {
+    const int64_t count = max_grad_batch_ * shape_numel(l.out_shape);
+    kept_.push_back(arena.view(offset, {count}));
+    offset += count;
   }
-  // The feature layers' own weights, for forward_keep/backward and an unfused forward. Without
-  // backward, a network whose features all run fused (plan_inference fuses all or none) needs
-  // none of them (VGG16: 59 MB less).
-  if (max_grad_batch_ > 0 || steps_.empty()) {
-    for (NetworkLayer& l : layers_) {
-      if (l.kind == LayerKind::Conv) {
-        l.weight = upload(l.name + ".weight");
-        l.bias = upload(l.name + ".bias");
-      } else if (l.kind == LayerKind::BatchNorm) {
-        const int c = static_cast<int>(l.in_shape[0]);
-        std::vector<float> scale, shift;
-        host_batchnorm(weights, l.name, c, &scale, &shift);
-        l.weight = Tensor::from_host(backend, {c}, scale);
-        l.bias = Tensor::from_host(backend, {c}, shift);
-      }
-    }
-  }
-  for (const InferenceStep& step : steps_)
-    if (step.weight.defined()) planned_bytes_ += step.weight.nbytes() + step.bias.nbytes();
+  grad_ping_ = Tensor::empty(backend, {max_grad_batch_ * largest});
+  grad_pong_ = Tensor::empty(backend, {max_grad_batch_ * largest});
+  planned_bytes_ += arena.nbytes() + grad_ping_.nbytes() + grad_pong_.nbytes();
+}
+
+// The convolutions' weights and BatchNorm's per-channel scale and shift, as the layer-by-layer
+// passes use them.
+void VggNetwork::upload_feature_weights(const ModelWeights& weights) {
   for (NetworkLayer& l : layers_) {
-    if (l.weight.defined()) planned_bytes_ += (l.weight.numel() + l.bias.numel()) * sizeof(float);
-    if (options.param_grads && (l.kind == LayerKind::Conv || l.kind == LayerKind::Linear)) {
-      l.weight_grad = Tensor::zeros(backend, l.weight.shape());
-      l.bias_grad = Tensor::zeros(backend, l.bias.shape());
-      planned_bytes_ += (l.weight.numel() + l.bias.numel()) * sizeof(float);
+    if (l.kind == LayerKind::Conv) {
+      l.weight = upload(weights.at(l.name + ".weight"));
+      l.bias = upload(weights.at(l.name + ".bias"));
+    } else if (l.kind == LayerKind::BatchNorm) {
+      const int c = static_cast<int>(l.in_shape[0]);
+      std::vector<float> scale, shift;
+      host_batchnorm(weights, l.name, c, &scale, &shift);
+      l.weight = Tensor::from_host(ctx_.backend(), {c}, scale);
+      l.bias = Tensor::from_host(ctx_.backend(), {c}, shift);
     }
   }
 }

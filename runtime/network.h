@@ -108,7 +108,14 @@ class VggNetwork {
     Tensor weight, bias;  // Conv: BatchNorm folded in, filters in layout_ ([k,r,s,c] for NHWC),
                           // BF16 when bf16_ (the bias: F32, rounded to bf16 values)
   };
+  // The constructor's parts, in the order it runs them.
+  void build_layers(const ModelWeights& weights);
+  void check_cudnn_limits() const;
   void plan_inference(const ModelWeights& weights, const NetworkOptions& options);
+  void plan_memory();
+  void upload_feature_weights(const ModelWeights& weights);
+  Tensor upload(const HostArray& array) const;
+  int64_t largest_map() const;  // the most elements any layer's output (or the input) holds
 
   void run_layer(const NetworkLayer& layer, int n, Tensor& out, const Tensor& in);
   // Runs the first `count` fused steps on input (n images) through the ping-pong buffers; the

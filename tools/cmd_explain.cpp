@@ -74,6 +74,145 @@ std::string percent(double p) {
   std::snprintf(buf, sizeof buf, "%.1f%%", 100 * p);
   return buf;
 }
+
+// The options of one run, checked before any work.
+struct ExplainRun {
+  std::vector<CamMethod> methods;
+  double alpha = 0.5;
+  std::string format, grid_path, out_dir;
+  size_t max_pixels = kDefaultMaxPixels;
+  bool json = false, save_map = false, quiet = false;
+
+  // DIR/<image>_<method>: the overlay's and the map's path without the extension.
+  std::string base(const InputImage& in, CamMethod m) const {
+    return (std::filesystem::path(out_dir) / (in.name + "_" + cam_method_name(m))).string();
+  }
+};
+
+ExplainRun parse_run(const Args& args) {
+  ExplainRun run;
+  run.methods = parse_methods(args.get("method", "unioncam"));
+  if (args.positional().empty()) fail_usage("explain: no images given");
+  run.alpha = std::strtod(args.get("alpha", "0.5").c_str(), nullptr);
+  if (!(run.alpha >= 0 && run.alpha <= 1)) fail_usage("--alpha must lie in [0, 1], got " + args.get("alpha", ""));
+  run.format = args.get("format", "png");
+  if (run.format != "png" && run.format != "jpg") fail_usage("--format expects png or jpg, got '" + run.format + "'");
+  run.grid_path = args.get("grid", "");
+  if (!run.grid_path.empty()) check_picture_name("grid", run.grid_path);
+  run.max_pixels = parse_max_pixels(args);
+  run.json = args.flag("json"), run.save_map = args.flag("save-map"), run.quiet = args.flag("quiet");
+  run.out_dir = args.get("out", "explanations");
+  return run;
+}
+
+// Every file the run may write, so that existing ones stop it before the model is even loaded.
+std::vector<std::string> planned_outputs(const ExplainRun& run, const std::vector<InputImage>& inputs) {
+  std::vector<std::string> outputs;
+  for (const InputImage& in : inputs)
+    for (CamMethod m : run.methods) {
+      outputs.push_back(run.base(in, m) + "." + run.format);
+      if (run.save_map) outputs.push_back(run.base(in, m) + ".npy");
+    }
+  if (!run.grid_path.empty()) outputs.push_back(run.grid_path);
+  return outputs;
+}
+
+// What one image's explanation produced, for the text and JSON reports.
+struct MethodOutcome {
+  CamMethod method;
+  std::string overlay_path, map_path;  // map_path: empty without --save-map
+  CamResult result;
+};
+struct ImageOutcome {
+  std::string path, class_name;
+  int target_class = 0;
+  double prob = 0, prepare_ms = 0;
+  std::vector<MethodOutcome> methods;
+};
+
+const char* selected_map(const UnionCamDetails& u) { return u.fused ? "fused" : "region"; }
+
+std::string text_report(const ImageOutcome& image) {
+  std::ostringstream text;
+  char line[512];
+  std::snprintf(line, sizeof line, "%s: class %d %s (%.2f%%); forward+backward %.1f ms\n", image.path.c_str(),
+                image.target_class, image.class_name.c_str(), 100 * image.prob, image.prepare_ms);
+  text << line;
+  for (const MethodOutcome& m : image.methods) {
+    const CamResult& r = m.result;
+    char details[200] = "";
+    if (m.method == CamMethod::UnionCam) {
+      const UnionCamDetails& u = r.unioncam;
+      std::snprintf(details, sizeof details, "  theta=%g beta_den=%.4f beta_reg=%.4f beta_dr=%.4f -> %s", u.theta,
+                    u.beta_den, u.beta_reg, u.beta_dr, selected_map(u));
+    }
+    std::snprintf(line, sizeof line, "  %-10s %9.1f ms  %s%s%s\n", cam_method_name(m.method), r.ms,
+                  m.overlay_path.c_str(), r.degenerate ? "  (constant map)" : "", details);
+    text << line;
+  }
+  return text.str();
+}
+
+std::string json_report(const ImageOutcome& image) {
+  std::ostringstream doc;
+  doc << "{\"path\":" << json_string(image.path) << ",\"class\":" << image.target_class
+      << ",\"name\":" << json_string(image.class_name) << ",\"prob\":" << json_number(image.prob)
+      << ",\"forward_backward_ms\":" << json_number(image.prepare_ms) << ",\"methods\":{";
+  for (size_t i = 0; i < image.methods.size(); ++i) {
+    const MethodOutcome& m = image.methods[i];
+    const CamResult& r = m.result;
+    doc << (i ? "," : "") << json_string(cam_method_name(m.method)) << ":{\"overlay\":" << json_string(m.overlay_path)
+        << ",\"map\":" << (m.map_path.empty() ? "null" : json_string(m.map_path)) << ",\"ms\":" << json_number(r.ms)
+        << ",\"degenerate\":" << (r.degenerate ? "true" : "false");
+    if (m.method == CamMethod::UnionCam) {
+      const UnionCamDetails& u = r.unioncam;
+      doc << ",\"theta\":" << json_number(u.theta) << ",\"beta_den\":" << json_number(u.beta_den)
+          << ",\"beta_reg\":" << json_number(u.beta_reg) << ",\"beta_dr\":" << json_number(u.beta_dr)
+          << ",\"selected\":" << json_string(selected_map(u));
+    }
+    doc << "}";
+  }
+  doc << "}}";
+  return doc.str();
+}
+
+// Explains one image with every method of the run, writes the overlays (and maps), and adds a
+// row to the grid when there is one.
+ImageOutcome explain_image(const ExplainRun& run, CamSession& session, const InputImage& in,
+                           const Image& original, std::vector<std::vector<GridCell>>* grid) {
+  Explainer& explainer = *session.explainer;
+  const VggNetwork& net = *session.network;
+  const Image input = resize_bilinear(original, net.input_w(), net.input_h());
+  ImageOutcome image;
+  image.path = in.path;
+  // The forward and the backward to the target layer are shared by every method: timed apart.
+  const auto t0 = std::chrono::steady_clock::now();
+  explainer.set_image(to_normalized_chw(input, session.weights.mean, session.weights.std));
+  session.context->synchronize();
+  image.prepare_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  image.target_class = explainer.target_class();
+  image.class_name = session.class_names[static_cast<size_t>(image.target_class)];
+  image.prob = explainer.probabilities()[static_cast<size_t>(image.target_class)];
+  std::vector<GridCell> row;
+  // The row's first tile names the explained class; method tiles stay short enough to read.
+  if (grid) row.push_back({grid_tile(original), image.class_name + " " + percent(image.prob)});
+  for (CamMethod m : run.methods) {
+    MethodOutcome outcome{m, run.base(in, m) + "." + run.format, "", explainer.explain(m)};
+    const CamResult& r = outcome.result;
+    const Image overlay = overlay_map(original, r.map, r.width, r.height, static_cast<float>(run.alpha));
+    save_image(outcome.overlay_path, overlay);
+    if (run.save_map) {
+      outcome.map_path = run.base(in, m) + ".npy";
+      save_npy(outcome.map_path, r.map, r.height, r.width);
+    }
+    std::string label = cam_method_name(m);
+    if (m == CamMethod::UnionCam) label += std::string(" (") + selected_map(r.unioncam) + ")";
+    if (grid) row.push_back({grid_tile(overlay), label});
+    image.methods.push_back(std::move(outcome));
+  }
+  if (grid) grid->push_back(std::move(row));
+  return image;
+}
 }  // namespace
 
 int cmd_explain(int argc, char** argv) {
@@ -84,45 +223,20 @@ int cmd_explain(int argc, char** argv) {
     std::fputs(kExplainHelp.c_str(), stdout);
     return 0;
   }
-  const std::vector<CamMethod> methods = parse_methods(args.get("method", "unioncam"));
-  if (args.positional().empty()) fail_usage("explain: no images given");
-  const double alpha = std::strtod(args.get("alpha", "0.5").c_str(), nullptr);
-  if (!(alpha >= 0 && alpha <= 1)) fail_usage("--alpha must lie in [0, 1], got " + args.get("alpha", ""));
-  const std::string format = args.get("format", "png");
-  if (format != "png" && format != "jpg") fail_usage("--format expects png or jpg, got '" + format + "'");
-  const std::string grid_path = args.get("grid", "");
-  if (!grid_path.empty()) check_picture_name("grid", grid_path);
-  const size_t max_pixels = parse_max_pixels(args);
-  const bool json = args.flag("json"), save_map = args.flag("save-map"), quiet = args.flag("quiet");
-  const std::string out_dir = args.get("out", "explanations");
-
+  const ExplainRun run = parse_run(args);
   int failures = 0;
   const std::vector<InputImage> inputs = expand_inputs(args.positional(), &failures);
   check_unique_names(inputs);
-  // Every file this run may write, checked before the model is even loaded.
-  const auto base_of = [&](const InputImage& in, CamMethod m) {
-    return (std::filesystem::path(out_dir) / (in.name + "_" + cam_method_name(m))).string();
-  };
-  std::vector<std::string> outputs;
-  for (const InputImage& in : inputs)
-    for (CamMethod m : methods) {
-      outputs.push_back(base_of(in, m) + "." + format);
-      if (save_map) outputs.push_back(base_of(in, m) + ".npy");
-    }
-  if (!grid_path.empty()) outputs.push_back(grid_path);
-  check_outputs(outputs, args.flag("force"));
+  check_outputs(planned_outputs(run, inputs), args.flag("force"));
 
   CamOptions options;
   const auto session = open_cam_session(args, &options);
-  if (!json && !quiet) std::cerr << session->device_note << "\n";
+  if (!run.json && !run.quiet) std::cerr << session->device_note << "\n";
   std::error_code ec;
-  std::filesystem::create_directories(out_dir, ec);
-  if (ec) fail_input("cannot create the output folder '" + out_dir + "': " + ec.message());
+  std::filesystem::create_directories(run.out_dir, ec);
+  if (ec) fail_input("cannot create the output folder '" + run.out_dir + "': " + ec.message());
 
-  Explainer& explainer = *session->explainer;
-  const VggNetwork& net = *session->network;
-  const auto& names = session->class_names;
-  Progress progress(inputs.size(), !quiet);
+  Progress progress(inputs.size(), !run.quiet);
   std::vector<std::vector<GridCell>> grid;
   std::ostringstream doc;
   doc << "{\"weights\":" << json_string(session->weights_file)
@@ -130,70 +244,19 @@ int cmd_explain(int argc, char** argv) {
   bool first_image = true;
   for (const InputImage& in : inputs) {
     Image original;
-    if (!progress.read_or_skip([&] { original = load_input(in, max_pixels); }, &failures)) continue;
-    const Image input = resize_bilinear(original, net.input_w(), net.input_h());
-    // The forward and the backward to the target layer are shared by every method: timed apart.
-    const auto t0 = std::chrono::steady_clock::now();
-    explainer.set_image(to_normalized_chw(input, session->weights.mean, session->weights.std));
-    session->context->synchronize();
-    const double prepare_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    const int c = explainer.target_class();
-    const std::string& class_name = names[static_cast<size_t>(c)];
-    const double prob = explainer.probabilities()[static_cast<size_t>(c)];
-    std::ostringstream text;
-    char line[512];
-    std::snprintf(line, sizeof line, "%s: class %d %s (%.2f%%); forward+backward %.1f ms\n", in.path.c_str(), c,
-                  class_name.c_str(), 100 * prob, prepare_ms);
-    text << line;
-    doc << (first_image ? "" : ",") << "{\"path\":" << json_string(in.path) << ",\"class\":" << c
-        << ",\"name\":" << json_string(class_name) << ",\"prob\":" << json_number(prob)
-        << ",\"forward_backward_ms\":" << json_number(prepare_ms) << ",\"methods\":{";
+    if (!progress.read_or_skip([&] { original = load_input(in, run.max_pixels); }, &failures)) continue;
+    const ImageOutcome image = explain_image(run, *session, in, original, run.grid_path.empty() ? nullptr : &grid);
+    doc << (first_image ? "" : ",") << json_report(image);
     first_image = false;
-    std::vector<GridCell> row;
-    // The row's first tile names the explained class; method tiles stay short enough to read.
-    if (!grid_path.empty()) row.push_back({grid_tile(original), class_name + " " + percent(prob)});
-    bool first_method = true;
-    for (CamMethod m : methods) {
-      const CamResult r = explainer.explain(m);
-      const std::string base = base_of(in, m), overlay_path = base + "." + format;
-      const Image overlay = overlay_map(original, r.map, r.width, r.height, static_cast<float>(alpha));
-      save_image(overlay_path, overlay);
-      if (save_map) save_npy(base + ".npy", r.map, r.height, r.width);
-      std::string label = cam_method_name(m);
-      doc << (first_method ? "" : ",") << json_string(cam_method_name(m)) << ":{\"overlay\":"
-          << json_string(overlay_path) << ",\"map\":" << (save_map ? json_string(base + ".npy") : "null")
-          << ",\"ms\":" << json_number(r.ms) << ",\"degenerate\":" << (r.degenerate ? "true" : "false");
-      first_method = false;
-      std::ostringstream details;
-      if (m == CamMethod::UnionCam) {
-        const UnionCamDetails& u = r.unioncam;
-        const char* selected = u.fused ? "fused" : "region";
-        doc << ",\"theta\":" << json_number(u.theta) << ",\"beta_den\":" << json_number(u.beta_den)
-            << ",\"beta_reg\":" << json_number(u.beta_reg) << ",\"beta_dr\":" << json_number(u.beta_dr)
-            << ",\"selected\":" << json_string(selected);
-        char buf[200];
-        std::snprintf(buf, sizeof buf, "  theta=%g beta_den=%.4f beta_reg=%.4f beta_dr=%.4f -> %s", u.theta,
-                      u.beta_den, u.beta_reg, u.beta_dr, selected);
-        details << buf;
-        label += std::string(" (") + selected + ")";
-      }
-      doc << "}";
-      std::snprintf(line, sizeof line, "  %-10s %9.1f ms  %s%s%s\n", cam_method_name(m), r.ms, overlay_path.c_str(),
-                    r.degenerate ? "  (constant map)" : "", details.str().c_str());
-      text << line;
-      if (!grid_path.empty()) row.push_back({grid_tile(overlay), label});
-    }
-    doc << "}}";
-    if (!grid_path.empty()) grid.push_back(std::move(row));
-    if (!json) progress.print(stdout, text.str());
+    if (!run.json) progress.print(stdout, text_report(image));
     progress.step();
   }
   if (!grid.empty()) {
-    create_parent_folders(grid_path);
-    save_image(grid_path, make_grid(grid, kGridCell));
+    create_parent_folders(run.grid_path);
+    save_image(run.grid_path, make_grid(grid, kGridCell));
   }
-  doc << "],\"grid\":" << (grid.empty() ? "null" : json_string(grid_path)) << "}\n";
-  if (json) std::cout << doc.str();
+  doc << "],\"grid\":" << (grid.empty() ? "null" : json_string(run.grid_path)) << "}\n";
+  if (run.json) std::cout << doc.str();
   return failures ? exit_code(ErrorKind::BadInput) : 0;
 }
 
