@@ -82,6 +82,55 @@ struct MethodTiming {
   CamResult result;
 };
 
+// The CAM methods' timings as one JSON line, or as a table with the channels Score-CAM's rule kept.
+std::string cams_json(const ModelWeights& weights, const VggNetwork& net, Backend backend, MathMode math,
+                      int batch, int runs, const std::vector<MethodTiming>& timings) {
+  const std::string target = net.last_conv_relu();
+  const int channels = static_cast<int>(net.layer(target).out_shape[0]);
+  std::ostringstream o;
+  o << "{\"runtime\":\"unioncam\",\"arch\":" << json_string(weights.arch.name()) << ",\"device\":"
+    << json_string(backend_name(backend)) << ",\"precision\":" << json_string(math_mode_name(math))
+    << ",\"input\":" << net.input_h() << ",\"batch\":" << batch << ",\"runs\":" << runs
+    << ",\"target_layer\":" << json_string(target) << ",\"channels\":" << channels << ",\"methods\":{";
+  for (size_t i = 0; i < timings.size(); ++i) {
+    const MethodTiming& t = timings[i];
+    o << (i ? "," : "") << json_string(cam_method_name(t.method)) << ":{\"ms\":" << json_number(t.ms)
+      << ",\"peak_bytes\":" << t.peak_bytes << ",\"masked_inputs\":" << t.result.masked_inputs;
+    if (t.result.live_channels >= 0) o << ",\"live_channels\":" << t.result.live_channels;
+    o << "}";
+  }
+  o << "}}\n";
+  return o.str();
+}
+
+std::string cams_text(const ModelWeights& weights, const VggNetwork& net, Backend backend, MathMode math,
+                      int batch, int runs, const std::vector<MethodTiming>& timings) {
+  const std::string target = net.last_conv_relu();
+  const int channels = static_cast<int>(net.layer(target).out_shape[0]);
+  std::ostringstream o;
+  char line[256];
+  std::snprintf(line, sizeof line, "%s %s %dx%d on %s (%s), %d masked inputs per forward, median of %d\n",
+                weights.arch.name().c_str(), weights.path.c_str(), net.input_h(), net.input_w(),
+                backend_name(backend), math_mode_name(math), batch, runs);
+  o << line;
+  std::snprintf(line, sizeof line, "  %-10s %10s %10s %14s\n", "method", "ms", "peak MB", "masked inputs");
+  o << line;
+  for (const MethodTiming& t : timings) {
+    std::snprintf(line, sizeof line, "  %-10s %10.2f %10.1f %14d\n", cam_method_name(t.method), t.ms,
+                  t.peak_bytes / 1048576.0, t.result.masked_inputs);
+    o << line;
+  }
+  for (const MethodTiming& t : timings) {
+    if (t.result.live_channels < 0) continue;
+    const int dead = channels - t.result.live_channels;
+    std::snprintf(line, sizeof line, "  %s: %d of %d channels at %s vary, each one forwarded masked%s\n",
+                  cam_method_name(t.method), t.result.live_channels, channels, target.c_str(),
+                  dead ? (" (" + std::to_string(dead) + " constant ones skipped)").c_str() : "");
+    o << line;
+  }
+  return o.str();
+}
+
 int bench_cams(const Args& args, const ModelWeights& weights, Backend backend, MathMode math) {
   const std::vector<CamMethod> methods = parse_methods(args.get("methods", ""));
   const int runs = args.get_int("runs", backend == Backend::CUDA ? 3 : 1, 1, 100000);
@@ -114,48 +163,121 @@ int bench_cams(const Args& args, const ModelWeights& weights, Backend backend, M
     timings.push_back({m, median(times), peak_allocated_bytes(backend), result});
   }
 
-  const std::string target = net.last_conv_relu();
-  const int channels = static_cast<int>(net.layer(target).out_shape[0]);
-  std::ostringstream o;
-  if (args.flag("json")) {
-    o << "{\"runtime\":\"unioncam\",\"arch\":" << json_string(weights.arch.name()) << ",\"device\":"
-      << json_string(backend_name(backend)) << ",\"precision\":" << json_string(math_mode_name(math))
-      << ",\"input\":" << net.input_h() << ",\"batch\":" << options.max_batch << ",\"runs\":" << runs
-      << ",\"target_layer\":" << json_string(target) << ",\"channels\":" << channels << ",\"methods\":{";
-    for (size_t i = 0; i < timings.size(); ++i) {
-      const MethodTiming& t = timings[i];
-      o << (i ? "," : "") << json_string(cam_method_name(t.method)) << ":{\"ms\":" << json_number(t.ms)
-        << ",\"peak_bytes\":" << t.peak_bytes << ",\"masked_inputs\":" << t.result.masked_inputs;
-      if (t.result.live_channels >= 0) o << ",\"live_channels\":" << t.result.live_channels;
-      o << "}";
-    }
-    o << "}}\n";
-  } else {
-    char line[256];
-    std::snprintf(line, sizeof line, "%s %s %dx%d on %s (%s), %d masked inputs per forward, median of %d\n",
-                  weights.arch.name().c_str(), weights.path.c_str(), net.input_h(), net.input_w(),
-                  backend_name(backend), math_mode_name(math), options.max_batch, runs);
-    o << line;
-    std::snprintf(line, sizeof line, "  %-10s %10s %10s %14s\n", "method", "ms", "peak MB", "masked inputs");
-    o << line;
-    for (const MethodTiming& t : timings) {
-      std::snprintf(line, sizeof line, "  %-10s %10.2f %10.1f %14d\n", cam_method_name(t.method), t.ms,
-                    t.peak_bytes / 1048576.0, t.result.masked_inputs);
-      o << line;
-    }
-    for (const MethodTiming& t : timings) {
-      if (t.result.live_channels < 0) continue;
-      const int dead = channels - t.result.live_channels;
-      std::snprintf(line, sizeof line, "  %s: %d of %d channels at %s vary, each one forwarded masked%s\n",
-                    cam_method_name(t.method), t.result.live_channels, channels, target.c_str(),
-                    dead ? (" (" + std::to_string(dead) + " constant ones skipped)").c_str() : "");
-      o << line;
-    }
-  }
-  std::cout << o.str();
+  std::cout << (args.flag("json") ? cams_json(weights, net, backend, math, options.max_batch, runs, timings)
+                                 : cams_text(weights, net, backend, math, options.max_batch, runs, timings));
   return 0;
 }
+
+// Forward at batch 1 and at the batch size, and forward + backward to the CAM target layer at
+// batch 1: medians of timed runs after one untimed warm-up each. --profile times the batch
+// forward part by part (fused step, conversion, classifier layer), synchronizing after each.
+struct ForwardTimings {
+  int batch = 0, runs = 0, batch_runs = 0;
+  double batch1_ms = 0, batch_ms = 0, fwd_bwd_ms = 0;
+  std::string layout, target;
+  std::vector<std::string> parts;
+  std::vector<double> part_ms;  // median per part
+};
+
+ForwardTimings time_forward(Context& ctx, VggNetwork& net, int batch, int runs, bool profile) {
+  ForwardTimings t;
+  t.batch = batch, t.runs = runs;
+  t.batch_runs = ctx.is_cuda() ? 10 : 2;
+  t.layout = !net.inference_fused() ? "unfused"
+                                    : std::string(layout_name(net.inference_layout())) +
+                                          (net.inference_bf16() ? " bf16" : "") + " fused";
+  const int h = net.input_h(), w = net.input_w();
+  std::vector<float> host(static_cast<size_t>(batch) * 3 * h * w);
+  for (size_t i = 0; i < host.size(); ++i) host[i] = static_cast<float>((i * 2654435761u) % 1000) / 500.f - 1.f;
+  const Tensor big = Tensor::from_host(ctx.backend(), {batch, 3, h, w}, host);
+  const Tensor one = big.view(0, {1, 3, h, w});
+  auto time_it = [&](auto&& fn) {
+    const double t0 = now_ms();
+    fn();
+    ctx.synchronize();
+    return now_ms() - t0;
+  };
+  // Each first call is a warm-up: algorithm choice, caches, thread pools.
+  const auto median_of = [&](int n, auto&& fn) {
+    time_it(fn);
+    std::vector<double> ms;
+    for (int r = 0; r < n; ++r) ms.push_back(time_it(fn));
+    return median(ms);
+  };
+  t.batch1_ms = median_of(runs, [&] { net.forward(one); });
+  t.batch_ms = median_of(t.batch_runs, [&] { net.forward(big); });
+  t.target = net.last_conv_relu();
+  std::vector<float> seed(static_cast<size_t>(net.classes()), 0.f);
+  seed[0] = 1.f;
+  const Tensor dlogits = Tensor::from_host(ctx.backend(), {1, net.classes()}, seed);
+  t.fwd_bwd_ms = median_of(std::max(1, runs / 2), [&] {
+    net.forward_keep(one, t.target);
+    net.backward(dlogits, t.target);
+  });
+  if (!profile) return t;
+  std::vector<std::vector<double>> part_ms;
+  double last = 0;
+  size_t at = 0;
+  const std::function<void(const std::string&)> mark = [&](const std::string& part) {
+    ctx.synchronize();
+    const double now = now_ms();
+    if (at == t.parts.size()) t.parts.push_back(part), part_ms.emplace_back();
+    part_ms[at++].push_back(now - last);
+    last = now;
+  };
+  for (int r = 0; r < t.batch_runs; ++r) {
+    ctx.synchronize();
+    at = 0;
+    last = now_ms();
+    net.forward(big, mark);
+  }
+  for (const auto& ms : part_ms) t.part_ms.push_back(median(ms));
+  return t;
+}
+
+std::string forward_json(const ModelWeights& weights, const VggNetwork& net, Backend backend, MathMode math,
+                         const ForwardTimings& t) {
+  std::ostringstream o;
+  o << "{\"runtime\":\"unioncam\",\"arch\":" << json_string(weights.arch.name()) << ",\"device\":"
+    << json_string(backend_name(backend)) << ",\"precision\":" << json_string(math_mode_name(math))
+    << ",\"input\":" << net.input_h() << ",\"batch1_ms\":" << json_number(t.batch1_ms) << ",\"batch\":" << t.batch
+    << ",\"batch_img_s\":" << json_number(t.batch * 1000.0 / t.batch_ms) << ",\"layout\":" << json_string(t.layout)
+    << ",\"fwd_bwd_ms\":" << json_number(t.fwd_bwd_ms) << ",\"target_layer\":" << json_string(t.target);
+  if (!t.parts.empty()) {
+    o << ",\"profile\":[";
+    for (size_t i = 0; i < t.parts.size(); ++i)
+      o << (i ? "," : "") << "{\"part\":" << json_string(t.parts[i]) << ",\"ms\":" << json_number(t.part_ms[i]) << "}";
+    o << "]";
+  }
+  o << "}\n";
+  return o.str();
+}
+
+std::string forward_text(const ModelWeights& weights, const VggNetwork& net, Backend backend, MathMode math,
+                         const ForwardTimings& t) {
+  std::ostringstream o;
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "%s %s %dx%d on %s (%s, %s)\n  forward batch 1:      %8.2f ms (median of %d)\n"
+                "  forward batch %-4d    %8.1f images/s\n  forward+backward (%s): %8.2f ms\n",
+                weights.arch.name().c_str(), weights.path.c_str(), net.input_h(), net.input_w(),
+                backend_name(backend), math_mode_name(math), t.layout.c_str(), t.batch1_ms, t.runs, t.batch,
+                t.batch * 1000.0 / t.batch_ms, t.target.c_str(), t.fwd_bwd_ms);
+  o << line;
+  if (t.parts.empty()) return o.str();
+  double total = 0;
+  for (double ms : t.part_ms) total += ms;
+  o << "  forward batch " << t.batch << ", part by part (synchronized after each; median of " << t.batch_runs
+    << "):\n";
+  for (size_t i = 0; i < t.parts.size(); ++i) {
+    std::snprintf(line, sizeof line, "    %-24s %9.3f ms %5.1f%%\n", t.parts[i].c_str(), t.part_ms[i],
+                  100 * t.part_ms[i] / total);
+    o << line;
+  }
+  return o.str();
+}
 }  // namespace
+
 
 int cmd_bench(int argc, char** argv) {
   Args args("bench", argc, argv, {"weights", "depth", "device", "precision", "batch", "runs", "methods", "warmup", "layout"},
@@ -185,95 +307,9 @@ int cmd_bench(int argc, char** argv) {
   options.max_batch = batch;
   options.max_grad_batch = 1;
   VggNetwork net(ctx, weights, options);
-  const std::string ran = !net.inference_fused() ? "unfused"
-                          : std::string(layout_name(net.inference_layout())) + (net.inference_bf16() ? " bf16" : "") + " fused";
-  const int h = net.input_h(), w = net.input_w();
-  std::vector<float> host(static_cast<size_t>(batch) * 3 * h * w);
-  for (size_t i = 0; i < host.size(); ++i) host[i] = static_cast<float>((i * 2654435761u) % 1000) / 500.f - 1.f;
-  const Tensor big = Tensor::from_host(backend, {batch, 3, h, w}, host);
-  const Tensor one = big.view(0, {1, 3, h, w});
-
-  auto time_it = [&](auto&& fn) {
-    const double t0 = now_ms();
-    fn();
-    ctx.synchronize();
-    return now_ms() - t0;
-  };
-  time_it([&] { net.forward(one); });  // warm-up: algorithm choice, caches, thread pools
-  std::vector<double> single;
-  for (int r = 0; r < runs; ++r) single.push_back(time_it([&] { net.forward(one); }));
-  time_it([&] { net.forward(big); });
-  const int big_runs = backend == Backend::CUDA ? 10 : 2;
-  std::vector<double> many;
-  for (int r = 0; r < big_runs; ++r) many.push_back(time_it([&] { net.forward(big); }));
-  const std::string target = net.last_conv_relu();
-  std::vector<float> seed(static_cast<size_t>(net.classes()), 0.f);
-  seed[0] = 1.f;
-  const Tensor dlogits = Tensor::from_host(backend, {1, net.classes()}, seed);
-  time_it([&] { net.forward_keep(one, target); net.backward(dlogits, target); });
-  std::vector<double> fwd_bwd;
-  for (int r = 0; r < std::max(1, runs / 2); ++r)
-    fwd_bwd.push_back(time_it([&] { net.forward_keep(one, target); net.backward(dlogits, target); }));
-
-  // --profile: the batch forward again, synchronizing after each part (fused step, conversion,
-  // classifier layer) to time it alone; the median per part over the runs.
-  std::vector<std::string> parts;
-  std::vector<std::vector<double>> part_ms;
-  if (args.flag("profile")) {
-    double last = 0;
-    size_t at = 0;
-    const std::function<void(const std::string&)> mark = [&](const std::string& part) {
-      ctx.synchronize();
-      const double t = now_ms();
-      if (at == parts.size()) parts.push_back(part), part_ms.emplace_back();
-      part_ms[at++].push_back(t - last);
-      last = t;
-    };
-    for (int r = 0; r < big_runs; ++r) {
-      ctx.synchronize();
-      at = 0;
-      last = now_ms();
-      net.forward(big, mark);
-    }
-  }
-
-  const double b1 = median(single), bn = median(many), fb = median(fwd_bwd);
-  const double throughput = batch * 1000.0 / bn;
-  std::ostringstream o;
-  if (args.flag("json")) {
-    o << "{\"runtime\":\"unioncam\",\"arch\":" << json_string(weights.arch.name()) << ",\"device\":"
-      << json_string(backend_name(backend)) << ",\"precision\":" << json_string(math_mode_name(math))
-      << ",\"input\":" << h << ",\"batch1_ms\":" << json_number(b1) << ",\"batch\":" << batch
-      << ",\"batch_img_s\":" << json_number(throughput) << ",\"layout\":" << json_string(ran)
-      << ",\"fwd_bwd_ms\":" << json_number(fb)
-      << ",\"target_layer\":" << json_string(target);
-    if (!parts.empty()) {
-      o << ",\"profile\":[";
-      for (size_t i = 0; i < parts.size(); ++i)
-        o << (i ? "," : "") << "{\"part\":" << json_string(parts[i]) << ",\"ms\":" << json_number(median(part_ms[i])) << "}";
-      o << "]";
-    }
-    o << "}\n";
-  } else {
-    char line[256];
-    std::snprintf(line, sizeof line,
-                  "%s %s %dx%d on %s (%s, %s)\n  forward batch 1:      %8.2f ms (median of %d)\n"
-                  "  forward batch %-4d    %8.1f images/s\n  forward+backward (%s): %8.2f ms\n",
-                  weights.arch.name().c_str(), weights.path.c_str(), h, w, backend_name(backend),
-                  math_mode_name(math), ran.c_str(), b1, runs, batch, throughput, target.c_str(), fb);
-    o << line;
-    if (!parts.empty()) {
-      double total = 0;
-      for (const auto& ms : part_ms) total += median(ms);
-      o << "  forward batch " << batch << ", part by part (synchronized after each; median of " << big_runs << "):\n";
-      for (size_t i = 0; i < parts.size(); ++i) {
-        const double ms = median(part_ms[i]);
-        std::snprintf(line, sizeof line, "    %-24s %9.3f ms %5.1f%%\n", parts[i].c_str(), ms, 100 * ms / total);
-        o << line;
-      }
-    }
-  }
-  std::cout << o.str();
+  const ForwardTimings t = time_forward(ctx, net, batch, runs, args.flag("profile"));
+  std::cout << (args.flag("json") ? forward_json(weights, net, backend, math, t)
+                                  : forward_text(weights, net, backend, math, t));
   return 0;
 }
 

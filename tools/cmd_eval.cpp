@@ -149,6 +149,145 @@ void write_text(const std::string& path, const std::string& text) {
   create_parent_folders(path);
   write_file_atomic(path, text.data(), text.size());
 }
+
+// The options of one run, checked before any work.
+struct EvalRun {
+  std::vector<std::string> image_args;
+  std::vector<CamMethod> methods;
+  int limit = 0;
+  std::string masks_dir, curves_dir, table_path, table_ext, per_image_path;
+  size_t max_pixels = kDefaultMaxPixels;
+  bool json = false, quiet = false;
+  bool localization() const { return !masks_dir.empty(); }
+};
+
+EvalRun parse_run(const Args& args) {
+  EvalRun run;
+  run.image_args = args.positional();
+  if (args.has("images")) run.image_args.insert(run.image_args.begin(), args.get("images", ""));
+  if (run.image_args.empty()) fail_usage("eval: no images given (--images DIR)");
+  run.methods = parse_methods(args.get("methods", "all"));
+  run.limit = args.get_int("limit", 1 << 30, 1, 1 << 30);
+  run.masks_dir = args.get("masks", "");
+  run.max_pixels = parse_max_pixels(args);
+  run.json = args.flag("json"), run.quiet = args.flag("quiet");
+  run.curves_dir = args.get("curves", ""), run.table_path = args.get("table", "");
+  run.per_image_path = args.get("per-image", "");
+  run.table_ext = lowercase_extension(run.table_path);
+  if (!run.table_path.empty() && run.table_ext != ".md" && run.table_ext != ".csv")
+    fail_usage("--table '" + run.table_path + "' must end in .md (Markdown) or .csv");
+  return run;
+}
+
+std::vector<std::string> planned_outputs(const EvalRun& run) {
+  std::vector<std::string> outputs;
+  if (!run.curves_dir.empty())
+    for (const char* f : {"insertion.svg", "deletion.svg", "table.md", "table.csv"})
+      outputs.push_back((std::filesystem::path(run.curves_dir) / f).string());
+  if (!run.table_path.empty()) outputs.push_back(run.table_path);
+  if (!run.per_image_path.empty()) outputs.push_back(run.per_image_path);
+  return outputs;
+}
+
+// Every image's metrics per method, and which images were scored (in order) for which class.
+struct Scores {
+  std::vector<std::vector<MapMetrics>> per_method;
+  std::vector<std::string> images;
+  std::vector<int> classes;
+};
+
+Scores score_images(const EvalRun& run, CamSession& session, const std::vector<InputImage>& images,
+                    int* failures) {
+  Explainer& explainer = *session.explainer;
+  const VggNetwork& net = *session.network;
+  Progress progress(images.size(), !run.quiet);
+  Scores scores;
+  scores.per_method.resize(run.methods.size());
+  for (const InputImage& in : images) {
+    Image input;
+    std::vector<uint8_t> mask;
+    const bool read = progress.read_or_skip([&] {
+      input = resize_bilinear(load_input(in, run.max_pixels), net.input_w(), net.input_h());
+      if (run.localization()) {
+        const std::string stem = in.path == "-" ? in.name : std::filesystem::path(in.path).stem().string();
+        const std::string mask_path = (std::filesystem::path(run.masks_dir) / (stem + ".png")).string();
+        mask = load_mask(mask_path, net.input_w(), net.input_h(), run.max_pixels);
+      }
+    }, failures);
+    if (!read) continue;
+    explainer.set_image(to_normalized_chw(input, session.weights.mean, session.weights.std));
+    for (size_t m = 0; m < run.methods.size(); ++m) {
+      const CamResult r = explainer.explain(run.methods[m]);
+      scores.per_method[m].push_back(evaluate_map(explainer, r.map, mask.empty() ? nullptr : &mask));
+    }
+    scores.images.push_back(in.path == "-" ? in.name : in.path);
+    scores.classes.push_back(explainer.target_class());
+    progress.step();
+  }
+  return scores;
+}
+
+// The files --curves, --table and --per-image ask for.
+void write_reports(const EvalRun& run, const std::vector<MetricsSummary>& summaries, const Scores& scores) {
+  const Table markdown = results_table(run.methods, summaries, run.localization(), true);
+  const Table csv = results_table(run.methods, summaries, run.localization(), false);
+  if (!run.curves_dir.empty()) {
+    const std::filesystem::path dir(run.curves_dir);
+    const std::string n_images = " (mean over " + std::to_string(scores.images.size()) + " images)";
+    std::vector<CurveSeries> insertion, deletion;
+    for (size_t m = 0; m < run.methods.size(); ++m) {
+      const char* name = cam_method_name(run.methods[m]);
+      insertion.push_back({name, summaries[m].insertion_curve, summaries[m].mean.insertion});
+      deletion.push_back({name, summaries[m].deletion_curve, summaries[m].mean.deletion});
+    }
+    write_text((dir / "insertion.svg").string(),
+               svg_line_chart("Insertion" + n_images, "fraction of pixels inserted", "class probability", insertion));
+    write_text((dir / "deletion.svg").string(),
+               svg_line_chart("Deletion" + n_images, "fraction of pixels deleted", "class probability", deletion));
+    write_text((dir / "table.md").string(), markdown_table(markdown));
+    write_text((dir / "table.csv").string(), csv_table(csv));
+  }
+  if (!run.table_path.empty())
+    write_text(run.table_path, run.table_ext == ".md" ? markdown_table(markdown) : csv_table(csv));
+  if (!run.per_image_path.empty())
+    write_text(run.per_image_path,
+               csv_table(per_image_table(scores.images, scores.classes, run.methods, scores.per_method)));
+}
+
+std::string json_summary(const EvalRun& run, const std::string& weights_file, int images,
+                         const std::vector<MetricsSummary>& summaries) {
+  std::ostringstream o;
+  o << "{\"weights\":" << json_string(weights_file) << ",\"n_images\":" << images << ",\"methods\":{";
+  for (size_t m = 0; m < run.methods.size(); ++m)
+    o << (m ? "," : "") << json_string(cam_method_name(run.methods[m])) << ":{"
+      << json_metric_fields(summaries[m].mean, run.localization()) << ",\"ci95\":{"
+      << json_metric_fields(summaries[m].ci95, run.localization()) << "}}";
+  o << "}}\n";
+  return o.str();
+}
+
+// Right-aligned columns of 16 characters ("mean ± half-width" of the 95 % interval); the arrows
+// and ± are one character but two or three bytes.
+std::string text_summary(const EvalRun& run, int images, const std::vector<MetricsSummary>& summaries) {
+  auto column = [](const std::string& label) {
+    size_t chars = 0;
+    for (unsigned char ch : label) chars += (ch & 0xC0) != 0x80;
+    return std::string(chars < 16 ? 16 - chars : 0, ' ') + label;
+  };
+  std::ostringstream o;
+  o << images << " images (mean ± 95 % interval half-width)\n" << "Method    ";
+  for (const char* h : {"Avg Drop ↓", "Avg Inc ↑", "Insertion ↑", "Deletion ↓", "Overall ↑"}) o << column(h);
+  if (run.localization()) o << column("Pointing ↑") << column("Energy ↑");
+  o << "\n";
+  for (size_t m = 0; m < run.methods.size(); ++m) {
+    char name[16];
+    std::snprintf(name, sizeof name, "%-10s", cam_method_name(run.methods[m]));
+    o << name;
+    for (const auto& v : metric_columns(summaries[m], run.localization())) o << column(mean_pm(v));
+    o << "\n";
+  }
+  return o.str();
+}
 }  // namespace
 
 int cmd_eval(int argc, char** argv) {
@@ -159,119 +298,25 @@ int cmd_eval(int argc, char** argv) {
     std::fputs(kEvalHelp.c_str(), stdout);
     return 0;
   }
-  std::vector<std::string> image_args = args.positional();
-  if (args.has("images")) image_args.insert(image_args.begin(), args.get("images", ""));
-  if (image_args.empty()) fail_usage("eval: no images given (--images DIR)");
-  const std::vector<CamMethod> methods = parse_methods(args.get("methods", "all"));
-  const int limit = args.get_int("limit", 1 << 30, 1, 1 << 30);
-  const std::string masks_dir = args.get("masks", "");
-  const size_t max_pixels = parse_max_pixels(args);
-  const bool json = args.flag("json"), quiet = args.flag("quiet");
-  const std::string curves_dir = args.get("curves", ""), table_path = args.get("table", "");
-  const std::string per_image_path = args.get("per-image", "");
-  const std::string table_ext = lowercase_extension(table_path);
-  if (!table_path.empty() && table_ext != ".md" && table_ext != ".csv")
-    fail_usage("--table '" + table_path + "' must end in .md (Markdown) or .csv");
-  std::vector<std::string> outputs;
-  if (!curves_dir.empty())
-    for (const char* f : {"insertion.svg", "deletion.svg", "table.md", "table.csv"})
-      outputs.push_back((std::filesystem::path(curves_dir) / f).string());
-  if (!table_path.empty()) outputs.push_back(table_path);
-  if (!per_image_path.empty()) outputs.push_back(per_image_path);
-  check_outputs(outputs, args.flag("force"));
+  const EvalRun run = parse_run(args);
+  check_outputs(planned_outputs(run), args.flag("force"));
 
   int failures = 0;
-  std::vector<InputImage> images = expand_inputs(image_args, &failures);
-  if (static_cast<int>(images.size()) > limit) images.resize(static_cast<size_t>(limit));
+  std::vector<InputImage> images = expand_inputs(run.image_args, &failures);
+  if (static_cast<int>(images.size()) > run.limit) images.resize(static_cast<size_t>(run.limit));
   if (images.empty()) fail_input("no images to evaluate");
   CamOptions options;
   const auto session = open_cam_session(args, &options);
-  if (!json && !quiet) std::cerr << session->device_note << "\n";
-  Explainer& explainer = *session->explainer;
-  const VggNetwork& net = *session->network;
+  if (!run.json && !run.quiet) std::cerr << session->device_note << "\n";
 
-  Progress progress(images.size(), !quiet);
-  std::vector<std::vector<MapMetrics>> per_method(methods.size());
-  std::vector<std::string> evaluated;  // the images that were scored, in order
-  std::vector<int> classes;
-  int done = 0;
-  for (const InputImage& in : images) {
-    Image input;
-    std::vector<uint8_t> mask;
-    const bool read = progress.read_or_skip([&] {
-      input = resize_bilinear(load_input(in, max_pixels), net.input_w(), net.input_h());
-      if (!masks_dir.empty()) {
-        const std::string stem = in.path == "-" ? in.name : std::filesystem::path(in.path).stem().string();
-        const std::string mask_path = (std::filesystem::path(masks_dir) / (stem + ".png")).string();
-        mask = load_mask(mask_path, net.input_w(), net.input_h(), max_pixels);
-      }
-    }, &failures);
-    if (!read) continue;
-    explainer.set_image(to_normalized_chw(input, session->weights.mean, session->weights.std));
-    for (size_t m = 0; m < methods.size(); ++m) {
-      const CamResult r = explainer.explain(methods[m]);
-      per_method[m].push_back(evaluate_map(explainer, r.map, mask.empty() ? nullptr : &mask));
-    }
-    evaluated.push_back(in.path == "-" ? in.name : in.path);
-    classes.push_back(explainer.target_class());
-    ++done;
-    progress.step();
-  }
+  const Scores scores = score_images(run, *session, images, &failures);
+  const int done = static_cast<int>(scores.images.size());
   if (done == 0) fail_input("none of the " + std::to_string(images.size()) + " images could be read");
-
   std::vector<MetricsSummary> summaries;
-  for (const auto& metrics : per_method) summaries.push_back(summarize(metrics));
-  const bool localization = !masks_dir.empty();
-  const Table markdown = results_table(methods, summaries, localization, true);
-  const Table csv = results_table(methods, summaries, localization, false);
-  if (!curves_dir.empty()) {
-    const std::filesystem::path dir(curves_dir);
-    const std::string n_images = " (mean over " + std::to_string(done) + " images)";
-    std::vector<CurveSeries> insertion, deletion;
-    for (size_t m = 0; m < methods.size(); ++m) {
-      insertion.push_back({cam_method_name(methods[m]), summaries[m].insertion_curve, summaries[m].mean.insertion});
-      deletion.push_back({cam_method_name(methods[m]), summaries[m].deletion_curve, summaries[m].mean.deletion});
-    }
-    write_text((dir / "insertion.svg").string(),
-               svg_line_chart("Insertion" + n_images, "fraction of pixels inserted", "class probability", insertion));
-    write_text((dir / "deletion.svg").string(),
-               svg_line_chart("Deletion" + n_images, "fraction of pixels deleted", "class probability", deletion));
-    write_text((dir / "table.md").string(), markdown_table(markdown));
-    write_text((dir / "table.csv").string(), csv_table(csv));
-  }
-  if (!table_path.empty()) write_text(table_path, table_ext == ".md" ? markdown_table(markdown) : csv_table(csv));
-  if (!per_image_path.empty()) write_text(per_image_path, csv_table(per_image_table(evaluated, classes, methods, per_method)));
-
-  std::ostringstream o;
-  if (json) {
-    o << "{\"weights\":" << json_string(session->weights_file) << ",\"n_images\":" << done << ",\"methods\":{";
-    for (size_t m = 0; m < methods.size(); ++m) {
-      o << (m ? "," : "") << json_string(cam_method_name(methods[m])) << ":{"
-        << json_metric_fields(summaries[m].mean, localization) << ",\"ci95\":{"
-        << json_metric_fields(summaries[m].ci95, localization) << "}}";
-    }
-    o << "}}\n";
-  } else {
-    // Right-aligned columns of 16 characters ("mean ± half-width" of the 95 % interval); the
-    // arrows and ± are one character but two or three bytes.
-    auto column = [](const std::string& label) {
-      size_t chars = 0;
-      for (unsigned char ch : label) chars += (ch & 0xC0) != 0x80;
-      return std::string(chars < 16 ? 16 - chars : 0, ' ') + label;
-    };
-    o << done << " images (mean ± 95 % interval half-width)\n" << "Method    ";
-    for (const char* h : {"Avg Drop ↓", "Avg Inc ↑", "Insertion ↑", "Deletion ↓", "Overall ↑"}) o << column(h);
-    if (localization) o << column("Pointing ↑") << column("Energy ↑");
-    o << "\n";
-    for (size_t m = 0; m < methods.size(); ++m) {
-      char name[16];
-      std::snprintf(name, sizeof name, "%-10s", cam_method_name(methods[m]));
-      o << name;
-      for (const auto& v : metric_columns(summaries[m], localization)) o << column(mean_pm(v));
-      o << "\n";
-    }
-  }
-  std::cout << o.str();
+  for (const auto& metrics : scores.per_method) summaries.push_back(summarize(metrics));
+  write_reports(run, summaries, scores);
+  std::cout << (run.json ? json_summary(run, session->weights_file, done, summaries)
+                         : text_summary(run, done, summaries));
   return failures ? exit_code(ErrorKind::BadInput) : 0;
 }
 

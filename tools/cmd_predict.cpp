@@ -46,11 +46,56 @@ static const char* kPredictHelp =
 namespace {
 struct Prediction {
   std::string path;
-  std::vector<int> order;
+  std::vector<int> order;  // the top classes, most likely first
   std::vector<double> probs;
   std::vector<float> logits;
 };
 
+Prediction predict(const std::string& path, const float* logits, int classes, int topk) {
+  Prediction p;
+  p.path = path;
+  p.logits.assign(logits, logits + classes);
+  p.probs = softmax(p.logits.data(), classes);
+  p.order.resize(static_cast<size_t>(classes));
+  std::iota(p.order.begin(), p.order.end(), 0);
+  std::stable_sort(p.order.begin(), p.order.end(), [&](int a, int b) { return p.logits[a] > p.logits[b]; });
+  p.order.resize(static_cast<size_t>(topk));
+  return p;
+}
+
+std::string json_report(const std::string& weights_file, Backend backend, MathMode math,
+                        const std::vector<Prediction>& results, const std::vector<std::string>& names) {
+  std::ostringstream o;
+  o << "{\"weights\":" << json_string(weights_file) << ",\"device\":" << json_string(backend_name(backend))
+    << ",\"precision\":" << json_string(math_mode_name(math)) << ",\"images\":[";
+  for (size_t r = 0; r < results.size(); ++r) {
+    const Prediction& p = results[r];
+    o << (r ? "," : "") << "{\"path\":" << json_string(p.path) << ",\"top\":[";
+    for (size_t k = 0; k < p.order.size(); ++k) {
+      const size_t c = static_cast<size_t>(p.order[k]);
+      o << (k ? "," : "") << "{\"class\":" << c << ",\"name\":" << json_string(names[c])
+        << ",\"prob\":" << json_number(p.probs[c]) << ",\"logit\":" << json_number(p.logits[c]) << "}";
+    }
+    o << "]}";
+  }
+  o << "]}\n";
+  return o.str();
+}
+
+std::string text_report(const std::vector<Prediction>& results, const std::vector<std::string>& names) {
+  std::ostringstream o;
+  for (const Prediction& p : results) {
+    o << p.path << "\n";
+    for (size_t k = 0; k < p.order.size(); ++k) {
+      const size_t c = static_cast<size_t>(p.order[k]);
+      char line[512];
+      std::snprintf(line, sizeof line, "  %zu. %-5d %6.2f%%  (logit %8.4f)  %s\n", k + 1, p.order[k],
+                    100.0 * p.probs[c], p.logits[c], names[c].c_str());
+      o << line;
+    }
+  }
+  return o.str();
+}
 }  // namespace
 
 int cmd_predict(int argc, char** argv) {
@@ -99,15 +144,7 @@ int cmd_predict(int argc, char** argv) {
     const Tensor input = Tensor::from_host(backend, {n, 3, in_h, in_w}, batch_host);
     const std::vector<float> logits = net.forward(input).to_host();
     for (int i = 0; i < n; ++i) {
-      Prediction p;
-      p.path = batch_paths[static_cast<size_t>(i)];
-      p.logits.assign(logits.begin() + i * classes, logits.begin() + (i + 1) * classes);
-      p.probs = softmax(p.logits.data(), classes);
-      p.order.resize(static_cast<size_t>(classes));
-      std::iota(p.order.begin(), p.order.end(), 0);
-      std::stable_sort(p.order.begin(), p.order.end(), [&](int a, int b) { return p.logits[a] > p.logits[b]; });
-      p.order.resize(static_cast<size_t>(topk));
-      results.push_back(std::move(p));
+      results.push_back(predict(batch_paths[static_cast<size_t>(i)], logits.data() + i * classes, classes, topk));
       progress.step();
     }
     batch_paths.clear();
@@ -124,37 +161,7 @@ int cmd_predict(int argc, char** argv) {
   }
   forward_batch();
 
-  std::ostringstream o;
-  if (json) {
-    o << "{\"weights\":" << json_string(weights_file) << ",\"device\":" << json_string(backend_name(backend))
-      << ",\"precision\":"
-      << json_string(math_mode_name(math)) << ",\"images\":[";
-    for (size_t r = 0; r < results.size(); ++r) {
-      const Prediction& p = results[r];
-      o << (r ? "," : "") << "{\"path\":" << json_string(p.path) << ",\"top\":[";
-      for (size_t k = 0; k < p.order.size(); ++k) {
-        const int c = p.order[k];
-        o << (k ? "," : "") << "{\"class\":" << c << ",\"name\":" << json_string(names[static_cast<size_t>(c)])
-          << ",\"prob\":" << json_number(p.probs[static_cast<size_t>(c)])
-          << ",\"logit\":" << json_number(p.logits[static_cast<size_t>(c)]) << "}";
-      }
-      o << "]}";
-    }
-    o << "]}\n";
-  } else {
-    for (const Prediction& p : results) {
-      o << p.path << "\n";
-      for (size_t k = 0; k < p.order.size(); ++k) {
-        const int c = p.order[k];
-        char line[512];
-        std::snprintf(line, sizeof line, "  %zu. %-5d %6.2f%%  (logit %8.4f)  %s\n", k + 1, c,
-                      100.0 * p.probs[static_cast<size_t>(c)], p.logits[static_cast<size_t>(c)],
-                      names[static_cast<size_t>(c)].c_str());
-        o << line;
-      }
-    }
-  }
-  std::cout << o.str();
+  std::cout << (json ? json_report(weights_file, backend, math, results, names) : text_report(results, names));
   return failures ? exit_code(ErrorKind::BadInput) : 0;
 }
 
