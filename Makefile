@@ -15,7 +15,7 @@ QUALITY_OUT ?= quality-out
 # Build needs, and the PyTorch/h5py used by the reference tests and tools (tools only).
 BUILD_PACKAGES := cmake g++ make libhdf5-dev libstb-dev doctest-dev libopenblas-dev libdnnl-dev
 TOOL_PACKAGES  := python3 python3-numpy python3-h5py python3-torch python3-torchvision python3-pil \
-                  dataset-fashion-mnist python3-skimage
+                  dataset-fashion-mnist python3-skimage clang-format-14
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps build test demo bench benchmark-quality gpu-check clean

@@ -13,8 +13,9 @@
 namespace uc {
 
 namespace {
-const std::vector<CamMethod> kMethods = {CamMethod::GradCam, CamMethod::GradCamPP, CamMethod::ScoreCam,
-                                         CamMethod::GroupCam, CamMethod::UnionCam};
+const std::vector<CamMethod> kMethods = {CamMethod::GradCam, CamMethod::GradCamPP,
+                                         CamMethod::ScoreCam, CamMethod::GroupCam,
+                                         CamMethod::UnionCam};
 constexpr int kBlurSize = 51;  // Group-CAM's blur: 51x51 taps, sigma 50
 constexpr float kBlurSigma = 50.f;
 }  // namespace
@@ -48,15 +49,16 @@ void Explainer::validate(const CamOptions& o, const VggNetwork& net) {
     fail_usage("layer '" + layer + "' is not a feature map; expected one of the features.N layers");
   if (o.target_class < -1 || o.target_class >= net.classes())
     fail_usage("class " + std::to_string(o.target_class) + " out of range; the model has " +
-               std::to_string(net.classes()) + " classes (0.." + std::to_string(net.classes() - 1) + ")");
+               std::to_string(net.classes()) + " classes (0.." + std::to_string(net.classes() - 1) +
+               ")");
   if (!(o.theta >= 0.f && o.theta <= 100.f))
     fail_usage("theta " + std::to_string(o.theta) + " outside [0, 100]");
   if (o.groups < 1) fail_usage("groups must be at least 1, got " + std::to_string(o.groups));
-  if (o.batch < 0) fail_usage("batch must be 0 (automatic) or positive, got " + std::to_string(o.batch));
+  if (o.batch < 0)
+    fail_usage("batch must be 0 (automatic) or positive, got " + std::to_string(o.batch));
 }
 
-Explainer::Explainer(VggNetwork& net, const CamOptions& options)
-    : net_(net), options_(options) {
+Explainer::Explainer(VggNetwork& net, const CamOptions& options) : net_(net), options_(options) {
   validate(options, net);
   UC_ASSERT(net.max_grad_batch() >= 1, "Explainer needs a network with max_grad_batch >= 1");
   layer_ = options.layer.empty() ? net.last_conv_relu() : options.layer;
@@ -75,7 +77,8 @@ Explainer::Explainer(VggNetwork& net, const CamOptions& options)
   std::vector<float> xb(static_cast<size_t>(3 * HW), 0.f);
   if (options.mask_space == MaskSpace::Pixel)
     for (int c = 0; c < 3; ++c)
-      std::fill(xb.begin() + c * HW, xb.begin() + (c + 1) * HW, -net.input_mean()[c] / net.input_std()[c]);
+      std::fill(xb.begin() + c * HW, xb.begin() + (c + 1) * HW,
+                -net.input_mean()[c] / net.input_std()[c]);
   x_b_ = Tensor::from_host(b, {3, H_, W_}, xb);
 
   act_ = Tensor::zeros(b, {K_, hw});
@@ -211,7 +214,8 @@ bool Explainer::group_cam(Tensor& out) {
   // Probabilities whatever --score says: METHODS writes p_c here (Group-CAM's own softmax
   // scores), not the s_c of Score-CAM and UnionCAM's β.
   Tensor score = weights_.view(0, {G});  // the channel weights are no longer needed
-  cam_score_differences(ctx, score, masked(masks_, nullptr, G + 1, blur_, ScoreKind::Prob), 1, G, true);
+  cam_score_differences(ctx, score, masked(masks_, nullptr, G + 1, blur_, ScoreKind::Prob), 1, G,
+                        true);
   cam_channel_weighted_sum(ctx, out, U, score, G, HW, false);
   return normalize(out);
 }
@@ -227,9 +231,11 @@ bool Explainer::union_cam(Tensor& out, UnionCamDetails& d) {
   cam_pixel_weighted_sum(ctx, sum, act_, pixel_weights_, K_, hw, true);
   cam_upsample_bilinear(ctx, den, sum, 1, h_, w_, H_, W_);
   normalize(den);
-  const bool reg_degenerate = options_.region == RegionMethod::ScoreCam ? score_cam(reg) : group_cam(reg);
+  const bool reg_degenerate =
+      options_.region == RegionMethod::ScoreCam ? score_cam(reg) : group_cam(reg);
 
-  const std::vector<float> s = masked(union_maps_, nullptr, 3, x_b_, options_.score).to_host();  // x_b, L_den ⊙ x, L_reg ⊙ x
+  // X_b, L_den ⊙ x, L_reg ⊙ x
+  const std::vector<float> s = masked(union_maps_, nullptr, 3, x_b_, options_.score).to_host();
   d.theta = options_.theta;
   d.beta_den = s[1] - s[0];
   d.beta_reg = s[2] - s[0];
@@ -241,9 +247,11 @@ bool Explainer::union_cam(Tensor& out, UnionCamDetails& d) {
     return reg_degenerate;
   }
   // Both weights 0: the unweighted union norm(L_den + L_reg).
-  const std::vector<float> beta = bd + br > 0.f ? std::vector<float>{bd, br} : std::vector<float>{1.f, 1.f};
+  const std::vector<float> beta =
+      bd + br > 0.f ? std::vector<float>{bd, br} : std::vector<float>{1.f, 1.f};
   Tensor dr = map_;
-  cam_channel_weighted_sum(ctx, dr, union_maps_.view(HW, {2, HW}), upload_weights(beta), 2, HW, false);
+  cam_channel_weighted_sum(ctx, dr, union_maps_.view(HW, {2, HW}), upload_weights(beta), 2, HW,
+                           false);
   const bool dr_degenerate = normalize(dr);
   d.beta_dr = masked(dr, nullptr, 1, x_b_, options_.score).to_host().at(0) - s[0];
   d.fused = d.beta_dr > d.beta_reg;
@@ -270,7 +278,8 @@ CamResult Explainer::explain(CamMethod method) {
   r.masked_inputs = forwarded_;
   r.live_channels = live_;
   net_.context().synchronize();
-  r.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  r.ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   return r;
 }
 

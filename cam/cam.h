@@ -12,7 +12,7 @@
 namespace uc {
 
 enum class CamMethod { GradCam, GradCamPP, ScoreCam, GroupCam, UnionCam };
-const char* cam_method_name(CamMethod m);           // "gradcam", "gradcampp", "scorecam", ...
+const char* cam_method_name(CamMethod m);             // "gradcam", "gradcampp", "scorecam", ...
 CamMethod parse_cam_method(const std::string& name);  // usage error naming the choices
 const std::vector<CamMethod>& all_cam_methods();
 
@@ -20,31 +20,31 @@ enum class MaskSpace { Normalized, Pixel };
 enum class RegionMethod { ScoreCam, GroupCam };
 
 struct CamOptions {
-  int target_class = -1;   // -1: the top-1 class of the image
-  std::string layer;       // "": the ReLU after the last convolution
-  float theta = 10.f;      // UnionCAM denoising percentile, [0, 100]
-  int groups = 32;         // Group-CAM groups
+  int target_class = -1;                         // -1: the top-1 class of the image
+  std::string layer;                             // "": the ReLU after the last convolution
+  float theta = 10.f;                            // UnionCAM denoising percentile, [0, 100]
+  int groups = 32;                               // Group-CAM groups
   RegionMethod region = RegionMethod::ScoreCam;  // UnionCAM's region map
   ScoreKind score = ScoreKind::Prob;
   MaskSpace mask_space = MaskSpace::Normalized;
-  int batch = 0;           // masked inputs per forward; 0: the network's max_batch
+  int batch = 0;  // masked inputs per forward; 0: the network's max_batch
 };
 
 struct UnionCamDetails {
   float theta = 0, beta_den = 0, beta_reg = 0, beta_dr = 0;
-  bool fused = false;      // the selected map: L_dr ("fused") or L_reg ("region")
+  bool fused = false;  // the selected map: L_dr ("fused") or L_reg ("region")
 };
 
 struct CamResult {
   CamMethod method = CamMethod::GradCam;
   int target_class = 0;
   int height = 0, width = 0;
-  std::vector<float> map;  // H*W, row-major, values in [0,1]
-  bool degenerate = false; // the map was constant before normalization (all zeros now)
-  double ms = 0;           // wall time of explain(), device synchronised
-  int masked_inputs = 0;   // images explain() forwarded to score them: its cost in forwards
-  int live_channels = -1;  // Score-CAM (also as UnionCAM's region map): K', the non-constant
-                           // channels it forwarded; -1 when Score-CAM did not run
+  std::vector<float> map;    // H*W, row-major, values in [0,1]
+  bool degenerate = false;   // the map was constant before normalization (all zeros now)
+  double ms = 0;             // wall time of explain(), device synchronised
+  int masked_inputs = 0;     // images explain() forwarded to score them: its cost in forwards
+  int live_channels = -1;    // Score-CAM (also as UnionCAM's region map): K', the non-constant
+                             // channels it forwarded; -1 when Score-CAM did not run
   UnionCamDetails unioncam;  // UnionCAM only
 };
 
@@ -78,7 +78,7 @@ class Explainer {
   // evaluating a map allocates nothing.
   Tensor& metric_map() { return metric_map_; }
   Tensor& metric_order() { return metric_order_; }
-  const Tensor& blurred() const { return blur_; }   // Group-CAM's blur(x), normalized [3,H,W]
+  const Tensor& blurred() const { return blur_; }  // Group-CAM's blur(x), normalized [3,H,W]
 
  private:
   // Each method writes its H*W map (normalized) into `out` and returns whether it was degenerate.
@@ -92,7 +92,8 @@ class Explainer {
   // Scores of `count` images built by `build`, left on the device: a view of scores_ [count].
   Tensor device_scores(int count, ScoreKind kind, const BatchBuilder& build);
   // kind: the options' score (s_c) except for Group-CAM, which METHODS scores by probability.
-  Tensor masked(const Tensor& maps, const Tensor* index, int m, const Tensor& substrate, ScoreKind kind);
+  Tensor masked(const Tensor& maps, const Tensor* index, int m, const Tensor& substrate,
+                ScoreKind kind);
   // Uploads host weights into weights_ and returns the view of their n entries.
   Tensor upload_weights(const std::vector<float>& w);
 
@@ -104,19 +105,19 @@ class Explainer {
   std::vector<float> probs_;
   Tensor x_, x_b_, blur_;
   // Scratch planned in the constructor and reused by every set_image()/explain().
-  Tensor act_, grad_;          // A and G at the target layer [K, h*w]
-  Tensor seed_;                // one-hot d logits [1, classes]
-  Tensor weights_;             // per-channel (or per-group) weights [K + 1]
-  Tensor pixel_weights_;       // UnionCAM AMD weights [K, h*w]
-  Tensor low_;                 // low-resolution sums [K, h*w]
-  Tensor up_, masks_;          // upsampled maps and masks [K + 1, H*W]
-  Tensor index_;               // non-constant channels [K]
-  Tensor union_maps_;          // zero, L_den, L_reg [3, H*W]
-  Tensor map_;                 // a method's result [H*W]
-  Tensor min_max_;             // lo, hi of one map [2]
-  Tensor inputs_;              // a batch of masked inputs [batch, 3, H, W]
+  Tensor act_, grad_;     // A and G at the target layer [K, h*w]
+  Tensor seed_;           // one-hot d logits [1, classes]
+  Tensor weights_;        // per-channel (or per-group) weights [K + 1]
+  Tensor pixel_weights_;  // UnionCAM AMD weights [K, h*w]
+  Tensor low_;            // low-resolution sums [K, h*w]
+  Tensor up_, masks_;     // upsampled maps and masks [K + 1, H*W]
+  Tensor index_;          // non-constant channels [K]
+  Tensor union_maps_;     // zero, L_den, L_reg [3, H*W]
+  Tensor map_;            // a method's result [H*W]
+  Tensor min_max_;        // lo, hi of one map [2]
+  Tensor inputs_;         // a batch of masked inputs [batch, 3, H, W]
   Tensor metric_map_, metric_order_;
-  Tensor scores_;              // scores of one batched pass [max(K + 1, curve images)]
+  Tensor scores_;                  // scores of one batched pass [max(K + 1, curve images)]
   int forwarded_ = 0, live_ = -1;  // CamResult's masked_inputs and live_channels, per explain()
 };
 

@@ -6,14 +6,14 @@
 
 namespace uc {
 void cam_channel_means_cuda(Context& ctx, Tensor& weights, const Tensor& g, int K, int hw);
-void cam_gradcampp_weights_cuda(Context& ctx, Tensor& weights, const Tensor& g, const Tensor& a, int K,
-                                int hw);
+void cam_gradcampp_weights_cuda(Context& ctx, Tensor& weights, const Tensor& g, const Tensor& a,
+                                int K, int hw);
 void cam_denoised_pixel_weights_cuda(Context& ctx, Tensor& p, const Tensor& g, int K, int hw,
                                      float theta);
-void cam_channel_weighted_sum_cuda(Context& ctx, Tensor& out, const Tensor& a, const Tensor& weights,
-                                   int K, int hw, bool relu);
-void cam_pixel_weighted_sum_cuda(Context& ctx, Tensor& out, const Tensor& a, const Tensor& p,
-                                 int K, int hw, bool relu);
+void cam_channel_weighted_sum_cuda(Context& ctx, Tensor& out, const Tensor& a,
+                                   const Tensor& weights, int K, int hw, bool relu);
+void cam_pixel_weighted_sum_cuda(Context& ctx, Tensor& out, const Tensor& a, const Tensor& p, int K,
+                                 int hw, bool relu);
 void cam_group_sums_cuda(Context& ctx, Tensor& out, const Tensor& a, const Tensor& weights, int K,
                          int hw, int groups);
 void cam_upsample_bilinear_cuda(Context& ctx, Tensor& out, const Tensor& in, int M, int h, int w,

@@ -24,7 +24,8 @@ double auc_percent(const std::vector<double>& s) {
 std::vector<double> to_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
 }  // namespace
 
-MapMetrics evaluate_map(Explainer& ex, const std::vector<float>& map, const std::vector<uint8_t>* mask) {
+MapMetrics evaluate_map(Explainer& ex, const std::vector<float>& map,
+                        const std::vector<uint8_t>* mask) {
   VggNetwork& net = ex.network();
   Context& ctx = net.context();
   const int H = net.input_h(), W = net.input_w(), HW = H * W;
@@ -39,13 +40,16 @@ MapMetrics evaluate_map(Explainer& ex, const std::vector<float>& map, const std:
   // explanation's layer-by-layer pass could differ from O by the rounding of the other path
   // (fused BatchNorm, NHWC, TF32) and flip 1[Y < O] for a map that keeps the whole image.
   const int64_t image = int64_t(3) * HW;
-  const std::vector<float> y_o = ex.scores_of(2, ScoreKind::Prob, [&](Tensor& batch, int first, int n) {
-    for (int i = 0; i < n; ++i) {
-      Tensor one = batch.view(i * image, {1, 3, H, W});
-      if (first + i == 0) one.copy_from(x);
-      else cam_masked_inputs(ctx, one, L, nullptr, 0, 1, x, x_b, H, W);
-    }
-  });
+  const std::vector<float> y_o =
+      ex.scores_of(2, ScoreKind::Prob, [&](Tensor& batch, int first, int n) {
+        for (int i = 0; i < n; ++i) {
+          Tensor one = batch.view(i * image, {1, 3, H, W});
+          if (first + i == 0)
+            one.copy_from(x);
+          else
+            cam_masked_inputs(ctx, one, L, nullptr, 0, 1, x, x_b, H, W);
+        }
+      });
   r.y = y_o[0];
   r.o = y_o[1];
   // A class whose probability underflows to 0 (a user-named class) cannot drop: 0, not 0/0.
@@ -109,7 +113,8 @@ MetricsSummary summarize(const std::vector<MapMetrics>& per_image) {
     UC_ASSERT(m.insertion_curve.size() == s.insertion_curve.size() &&
                   m.deletion_curve.size() == s.deletion_curve.size(),
               "summarize: curves of different lengths (images of different sizes)");
-    for (size_t i = 0; i < m.insertion_curve.size(); ++i) s.insertion_curve[i] += m.insertion_curve[i];
+    for (size_t i = 0; i < m.insertion_curve.size(); ++i)
+      s.insertion_curve[i] += m.insertion_curve[i];
     for (size_t i = 0; i < m.deletion_curve.size(); ++i) s.deletion_curve[i] += m.deletion_curve[i];
   }
   const double n = s.images;
@@ -119,7 +124,8 @@ MetricsSummary summarize(const std::vector<MapMetrics>& per_image) {
   std::tie(s.mean.avg_increase, s.ci95.avg_increase) = mean_ci95(increase);
   std::tie(s.mean.insertion, s.ci95.insertion) = mean_ci95(insertion);
   std::tie(s.mean.deletion, s.ci95.deletion) = mean_ci95(deletion);
-  s.mean.overall = s.mean.insertion - s.mean.deletion;  // METHODS.md: Overall = Insertion - Deletion
+  // METHODS.md: Overall = Insertion - Deletion
+  s.mean.overall = s.mean.insertion - s.mean.deletion;
   s.ci95.overall = mean_ci95(overall).second;
   if (!pointing.empty()) {
     std::tie(s.mean.pointing, s.ci95.pointing) = mean_ci95(pointing);

@@ -10,14 +10,14 @@
 namespace uc {
 
 struct MapMetrics {
-  double y = 0;           // s_c(x)
-  double o = 0;           // s_c(L ⊙ x)
-  double drop = 0;        // 100 * max(0, y - o) / y
-  bool increase = false;  // y < o
-  double insertion = 0, deletion = 0;       // AUC in percent
+  double y = 0;                                         // s_c(x)
+  double o = 0;                                         // s_c(L ⊙ x)
+  double drop = 0;                                      // 100 * max(0, y - o) / y
+  bool increase = false;                                // y < o
+  double insertion = 0, deletion = 0;                   // AUC in percent
   std::vector<double> insertion_curve, deletion_curve;  // n + 1 scores each
-  double pointing = -1;   // 1 hit / 0 miss; -1 without a mask
-  double energy = -1;     // sum_mask L / sum L; -1 without a mask
+  double pointing = -1;                                 // 1 hit / 0 miss; -1 without a mask
+  double energy = -1;                                   // sum_mask L / sum L; -1 without a mask
 };
 
 // Evaluates one map (H*W in [0,1]) of the Explainer's current image and class. `mask`

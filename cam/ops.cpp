@@ -109,8 +109,8 @@ void cam_denoised_pixel_weights(Context& ctx, Tensor& p, const Tensor& g, int K,
 
 // ---- weighted sums over channels -------------------------------------------------------------
 
-void cam_channel_weighted_sum(Context& ctx, Tensor& out, const Tensor& a, const Tensor& weights, int K,
-                              int hw, bool relu) {
+void cam_channel_weighted_sum(Context& ctx, Tensor& out, const Tensor& a, const Tensor& weights,
+                              int K, int hw, bool relu) {
   const char* op = "cam_channel_weighted_sum";
   expect_positive(K > 0 && hw > 0, op, "K and hw must be positive");
   expect_tensor(ctx, out, {hw}, op, "out");
@@ -141,8 +141,8 @@ int cam_group_count(int K, int groups) {
   return (K + size - 1) / size;
 }
 
-void cam_group_sums(Context& ctx, Tensor& out, const Tensor& a, const Tensor& weights, int K, int hw,
-                    int groups) {
+void cam_group_sums(Context& ctx, Tensor& out, const Tensor& a, const Tensor& weights, int K,
+                    int hw, int groups) {
   const char* op = "cam_group_sums";
   expect_positive(hw > 0, op, "hw must be positive");
   const int count = cam_group_count(K, groups);
@@ -244,19 +244,19 @@ void cam_masked_inputs(Context& ctx, Tensor& out, const Tensor& maps, const Tens
   expect_tensor(ctx, substrate, {3, H, W}, op, "substrate");
   // The map count is not an argument: maps only has to hold whole maps, enough of them.
   expect_at_least(ctx, maps, index ? n : (first + m) * n, op, "maps");
-  UC_ASSERT(maps.numel() % n == 0, std::string(op) + ": maps has shape " +
-                                       shape_str(maps.shape()) + ", not a whole number of " +
-                                       std::to_string(H) + "x" + std::to_string(W) + " maps");
+  UC_ASSERT(maps.numel() % n == 0, std::string(op) + ": maps has shape " + shape_str(maps.shape()) +
+                                       ", not a whole number of " + std::to_string(H) + "x" +
+                                       std::to_string(W) + " maps");
   if (index) expect_at_least(ctx, *index, first + m, op, "index");
-  UC_CUDA_DISPATCH(
-    ctx, cam_masked_inputs_cuda(ctx, out, maps, index, first, m, x, substrate, H, W));
+  UC_CUDA_DISPATCH(ctx,
+                   cam_masked_inputs_cuda(ctx, out, maps, index, first, m, x, substrate, H, W));
   const int64_t map_count = maps.numel() / n;
   std::vector<int64_t> pick(m);
   for (int i = 0; i < m; ++i) {
     pick[i] = index ? int64_t(index->data()[first + i]) : first + i;
-    UC_ASSERT(pick[i] >= 0 && pick[i] < map_count,
-              std::string(op) + ": map index " + std::to_string(pick[i]) + " outside the " +
-                  std::to_string(map_count) + " maps");
+    UC_ASSERT(pick[i] >= 0 && pick[i] < map_count, std::string(op) + ": map index " +
+                                                       std::to_string(pick[i]) + " outside the " +
+                                                       std::to_string(map_count) + " maps");
   }
   const float* xv = x.data();
   const float* sv = substrate.data();
@@ -354,7 +354,8 @@ void cam_score_differences(Context& ctx, Tensor& out, const Tensor& scores, int 
   }
 }
 
-void cam_scatter(Context& ctx, Tensor& dst, const Tensor& src, const Tensor& index, int count, int size) {
+void cam_scatter(Context& ctx, Tensor& dst, const Tensor& src, const Tensor& index, int count,
+                 int size) {
   const char* op = "cam_scatter";
   expect_positive(count >= 0 && size > 0 && count <= size, op, "need 0 <= count <= size");
   expect_at_least(ctx, dst, size, op, "dst");
@@ -364,7 +365,8 @@ void cam_scatter(Context& ctx, Tensor& dst, const Tensor& src, const Tensor& ind
   std::fill(dst.data(), dst.data() + size, 0.f);
   for (int i = 0; i < count; ++i) {
     const int k = int(index.data()[i]);
-    UC_ASSERT(k >= 0 && k < size, std::string(op) + ": index " + std::to_string(k) + " outside [0, size)");
+    UC_ASSERT(k >= 0 && k < size,
+              std::string(op) + ": index " + std::to_string(k) + " outside [0, size)");
     dst.data()[k] = src.data()[i];
   }
 }
@@ -394,8 +396,8 @@ void cam_curve_images(Context& ctx, Tensor& out, const Tensor& order, const Tens
   expect_tensor(ctx, order, {n}, op, "order");
   expect_tensor(ctx, start, {3, H, W}, op, "start");
   expect_tensor(ctx, source, {3, H, W}, op, "source");
-  UC_CUDA_DISPATCH(
-    ctx, cam_curve_images_cuda(ctx, out, order, start, source, first, m, step, H, W));
+  UC_CUDA_DISPATCH(ctx,
+                   cam_curve_images_cuda(ctx, out, order, start, source, first, m, step, H, W));
   const float* ov = order.data();
   const float* st = start.data();
   const float* so = source.data();

@@ -23,7 +23,9 @@ constexpr unsigned kFullMask = 0xffffffffu;
 
 struct Sum {
   template <typename T>
-  __device__ T operator()(T a, T b) const { return a + b; }
+  __device__ T operator()(T a, T b) const {
+    return a + b;
+  }
 };
 struct Min {
   __device__ float operator()(float a, float b) const { return fminf(a, b); }
@@ -34,7 +36,8 @@ struct Max {
 
 template <typename T, typename Op>
 __device__ T warp_reduce(T v, Op op) {
-  for (int offset = kWarp / 2; offset > 0; offset /= 2) v = op(v, __shfl_xor_sync(kFullMask, v, offset));
+  for (int offset = kWarp / 2; offset > 0; offset /= 2)
+    v = op(v, __shfl_xor_sync(kFullMask, v, offset));
   return v;
 }
 
@@ -75,7 +78,8 @@ __global__ void gradcampp_weights_kernel(float* weights, const float* g, const f
   for (int i = threadIdx.x; i < hw; i += blockDim.x) sum_a += a[base + i];
   sum_a = block_sum(sum_a);
   float acc = 0.f;
-  for (int i = threadIdx.x; i < hw; i += blockDim.x) acc += camops::gradcampp_term<float>(g[base + i], sum_a);
+  for (int i = threadIdx.x; i < hw; i += blockDim.x)
+    acc += camops::gradcampp_term<float>(g[base + i], sum_a);
   acc = block_sum(acc);
   if (threadIdx.x == 0) weights[blockIdx.x] = acc;
 }
@@ -149,7 +153,8 @@ __global__ void denoised_pixel_weights_kernel(float* p, const float* g, int hw, 
   const float* gk = g + base;
   const int lo = int(floor(pos));
   const double v_lo = block_select(gk, hw, lo);
-  const double t = camops::percentile_between(v_lo, lo < hw - 1 ? block_select(gk, hw, lo + 1) : v_lo, pos);
+  const double t =
+      camops::percentile_between(v_lo, lo < hw - 1 ? block_select(gk, hw, lo + 1) : v_lo, pos);
   float sum = 0.f;
   for (int i = threadIdx.x; i < hw; i += blockDim.x)
     if (camops::survives_denoising(gk[i], t)) sum += gk[i];
@@ -203,7 +208,8 @@ __global__ void upsample_bilinear_kernel(float* out, const float* in, int64_t co
        i += int64_t(gridDim.x) * blockDim.x) {
     const int x = int(i % W), y = int(i / W % H);
     const float* src = in + i / (int64_t(H) * W) * h * w;
-    const camops::BilinearTap ty = camops::bilinear_tap(y, h, H), tx = camops::bilinear_tap(x, w, W);
+    const camops::BilinearTap ty = camops::bilinear_tap(y, h, H),
+                              tx = camops::bilinear_tap(x, w, W);
     const float* r0 = src + int64_t(ty.i0) * w;
     const float* r1 = src + int64_t(ty.i1) * w;
     const float top = camops::blend(r0[tx.i0], r0[tx.i1], tx.w1);
@@ -271,14 +277,16 @@ __global__ void compact_nonconstant_kernel(float* index, int* count, const float
 // ---- masked inputs, blur ---------------------------------------------------------------------
 
 // index == nullptr: image i uses map first + i.
-__global__ void masked_inputs_kernel(float* out, const float* maps, int64_t map_count, const float* index,
-                                     int first, int64_t count, const float* x, const float* substrate,
-                                     int64_t plane) {
+__global__ void masked_inputs_kernel(float* out, const float* maps, int64_t map_count,
+                                     const float* index, int first, int64_t count, const float* x,
+                                     const float* substrate, int64_t plane) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
        i += int64_t(gridDim.x) * blockDim.x) {
     const int64_t image = i / (3 * plane), cp = i % (3 * plane), p = cp % plane;
-    const int64_t pick = index ? int64_t(index[first + image]) : first + image;  // truncation, as on the CPU
-    if (pick < 0 || pick >= map_count) __trap();  // a caller bug: fail rather than read out of bounds
+    // Truncation, as on the CPU
+    const int64_t pick = index ? int64_t(index[first + image]) : first + image;
+    if (pick < 0 || pick >= map_count)
+      __trap();  // a caller bug: fail rather than read out of bounds
     const float mv = maps[pick * plane + p];
     out[i] = camops::masked_value(mv, x[cp], substrate[cp]);
   }
@@ -289,7 +297,8 @@ __global__ void gaussian_taps_kernel(float* taps, int ksize, float sigma) {
   const int r = ksize / 2;
   const double two_var = camops::gaussian_two_var(sigma);
   double sum = 0;
-  for (int i = threadIdx.x; i < ksize; i += blockDim.x) sum += camops::gaussian_weight(i, r, two_var);
+  for (int i = threadIdx.x; i < ksize; i += blockDim.x)
+    sum += camops::gaussian_weight(i, r, two_var);
   sum = block_reduce(sum, Sum{}, 0.0);
   for (int i = threadIdx.x; i < ksize; i += blockDim.x)
     taps[i] = float(camops::gaussian_weight(i, r, two_var) / sum);
@@ -341,15 +350,18 @@ __global__ void class_scores_kernel(float* out, const float* logits, int m, int 
 
 __global__ void score_differences_kernel(float* out, const float* scores, int offset, int count,
                                          bool relu) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count; i += int64_t(gridDim.x) * blockDim.x) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
+       i += int64_t(gridDim.x) * blockDim.x) {
     const float d = scores[offset + i] - scores[0];
     out[i] = relu && d < 0.f ? 0.f : d;  // std::max(d, 0.f): NaN passes, as on the CPU
   }
 }
 
-__global__ void scatter_kernel(float* dst, const float* src, const float* index, int count, int size) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count; i += int64_t(gridDim.x) * blockDim.x) {
-    const int k = int(index[i]);  // truncation, as on the CPU
+__global__ void scatter_kernel(float* dst, const float* src, const float* index, int count,
+                               int size) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    const int k = int(index[i]);       // truncation, as on the CPU
     if (k < 0 || k >= size) __trap();  // a caller bug: fail rather than write out of bounds
     dst[k] = src[i];
   }
@@ -413,8 +425,8 @@ void cam_denoised_pixel_weights_cuda(Context&, Tensor& p, const Tensor& g, int K
 
 // ---- weighted sums over channels -------------------------------------------------------------
 
-void cam_channel_weighted_sum_cuda(Context&, Tensor& out, const Tensor& a, const Tensor& weights, int K,
-                                   int hw, bool relu) {
+void cam_channel_weighted_sum_cuda(Context&, Tensor& out, const Tensor& a, const Tensor& weights,
+                                   int K, int hw, bool relu) {
   launch_weighted_sum<false>(out.data(), a.data(), weights.data(), K, hw, K, 1, relu);
 }
 
@@ -423,10 +435,10 @@ void cam_pixel_weighted_sum_cuda(Context&, Tensor& out, const Tensor& a, const T
   launch_weighted_sum<true>(out.data(), a.data(), p.data(), K, hw, K, 1, relu);
 }
 
-void cam_group_sums_cuda(Context&, Tensor& out, const Tensor& a, const Tensor& weights, int K, int hw,
-                         int groups) {
-  launch_weighted_sum<false>(out.data(), a.data(), weights.data(), K, hw, camops::group_size(K, groups),
-                             cam_group_count(K, groups), true);
+void cam_group_sums_cuda(Context&, Tensor& out, const Tensor& a, const Tensor& weights, int K,
+                         int hw, int groups) {
+  launch_weighted_sum<false>(out.data(), a.data(), weights.data(), K, hw,
+                             camops::group_size(K, groups), cam_group_count(K, groups), true);
 }
 
 // ---- maps ------------------------------------------------------------------------------------
@@ -506,15 +518,17 @@ void cam_class_scores_cuda(Context&, Tensor& out, int offset, const Tensor& logi
 
 void cam_score_differences_cuda(Context&, Tensor& out, const Tensor& scores, int offset, int count,
                                 bool relu) {
-  score_differences_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(out.data(), scores.data(), offset,
-                                                                      count, relu);
+  score_differences_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(out.data(), scores.data(),
+                                                                      offset, count, relu);
   CUDA_CHECK_LAUNCH();
 }
 
-void cam_scatter_cuda(Context&, Tensor& dst, const Tensor& src, const Tensor& index, int count, int size) {
+void cam_scatter_cuda(Context&, Tensor& dst, const Tensor& src, const Tensor& index, int count,
+                      int size) {
   CUDA_CHECK(cudaMemsetAsync(dst.data(), 0, sizeof(float) * size_t(size)));
   if (count == 0) return;
-  scatter_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(dst.data(), src.data(), index.data(), count, size);
+  scatter_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(dst.data(), src.data(), index.data(),
+                                                            count, size);
   CUDA_CHECK_LAUNCH();
 }
 
@@ -524,11 +538,9 @@ void cam_scatter_cuda(Context&, Tensor& dst, const Tensor& src, const Tensor& in
 // with increasing indices gives exactly the CPU's stable sort by decreasing value.
 void cam_saliency_order_cuda(Context& ctx, Tensor& order, const Tensor& map, int n) {
   size_t temp_bytes = 0;
-  CUDA_CHECK(cub::DeviceRadixSort::SortPairsDescending(nullptr, temp_bytes,
-                                                       static_cast<const float*>(nullptr),
-                                                       static_cast<float*>(nullptr),
-                                                       static_cast<const int*>(nullptr),
-                                                       static_cast<int*>(nullptr), n));
+  CUDA_CHECK(cub::DeviceRadixSort::SortPairsDescending(
+      nullptr, temp_bytes, static_cast<const float*>(nullptr), static_cast<float*>(nullptr),
+      static_cast<const int*>(nullptr), static_cast<int*>(nullptr), n));
   const size_t array_bytes = gpu::align_up(sizeof(float) * size_t(n));
   char* ws = static_cast<char*>(ctx.cuda().workspace(3 * array_bytes + temp_bytes));
   float* keys_out = reinterpret_cast<float*>(ws);

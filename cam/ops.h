@@ -18,28 +18,31 @@ namespace uc {
 void cam_channel_means(Context& ctx, Tensor& weights, const Tensor& g, int K, int hw);
 // Grad-CAM++ closed form (pytorch-grad-cam): a = G^2 / (2 G^2 + (sum_ab A_kab) G^3 + 1e-6),
 // a = 0 where G == 0; weights[k] = sum_ij ReLU(G) * a.
-void cam_gradcampp_weights(Context& ctx, Tensor& weights, const Tensor& g, const Tensor& a, int K, int hw);
+void cam_gradcampp_weights(Context& ctx, Tensor& weights, const Tensor& g, const Tensor& a, int K,
+                           int hw);
 // UnionCAM AMD: t_k = theta-th percentile of G[k,:] (linear interpolation, NumPy's default);
 // Ghat = G where G >= t_k else 0; alpha_k = 1 / sum ReLU(Ghat_k) (0 when the sum is 0);
 // p[k,ij] = alpha_k * ReLU(Ghat[k,ij]).
-void cam_denoised_pixel_weights(Context& ctx, Tensor& p, const Tensor& g, int K, int hw, float theta);
+void cam_denoised_pixel_weights(Context& ctx, Tensor& p, const Tensor& g, int K, int hw,
+                                float theta);
 
 // ---- weighted sums over channels -------------------------------------------------------------
 // out[ij] = sum_k weights[k] * A[k,ij], then ReLU if `relu`. The rows are an activation's channels
 // (Grad-CAM) or M maps weighted by their scores (Score-CAM, Group-CAM, UnionCAM's union).
-void cam_channel_weighted_sum(Context& ctx, Tensor& out, const Tensor& a, const Tensor& weights, int K,
-                              int hw, bool relu);
+void cam_channel_weighted_sum(Context& ctx, Tensor& out, const Tensor& a, const Tensor& weights,
+                              int K, int hw, bool relu);
 // out[ij] = sum_k p[k,ij] * A[k,ij], then ReLU if `relu`.
 void cam_pixel_weighted_sum(Context& ctx, Tensor& out, const Tensor& a, const Tensor& p, int K,
                             int hw, bool relu);
 // Group-CAM: channels split into contiguous groups of ceil(K/G) (torch.chunk; there may be fewer
 // than G groups); out[g,ij] = ReLU(sum_{k in g} weights[k] A[k,ij]). Returns the number of groups.
 int cam_group_count(int K, int groups);
-void cam_group_sums(Context& ctx, Tensor& out, const Tensor& a, const Tensor& weights, int K, int hw,
-                    int groups);
+void cam_group_sums(Context& ctx, Tensor& out, const Tensor& a, const Tensor& weights, int K,
+                    int hw, int groups);
 
 // ---- maps ------------------------------------------------------------------------------------
-// Bilinear resize of M maps h*w -> H*W (w: width), half-pixel centres (align_corners=False), edge clamp.
+// Bilinear resize of M maps h*w -> H*W (w: width), half-pixel centres (align_corners=False), edge
+// clamp.
 void cam_upsample_bilinear(Context& ctx, Tensor& out, const Tensor& in, int M, int h, int w, int H,
                            int W);
 // Per map min/max: lo[m], hi[m] (maps [M, n]).
@@ -56,8 +59,8 @@ int cam_nonconstant_maps(Context& ctx, Tensor& index, const Tensor& maps, int M,
 // with substrate = the baseline x_b (normalized space: 0; pixel space: -mean/std, the
 // normalized black image, since (M*I - mean)/std = M*x + (1-M)*(-mean/std)) or the blurred
 // image (Group-CAM). out[i] uses mask maps[index[first + i]] (index null: maps[first + i]), i < m.
-void cam_masked_inputs(Context& ctx, Tensor& out, const Tensor& maps, const Tensor* index, int first,
-                       int m, const Tensor& x, const Tensor& substrate, int H, int W);
+void cam_masked_inputs(Context& ctx, Tensor& out, const Tensor& maps, const Tensor* index,
+                       int first, int m, const Tensor& x, const Tensor& substrate, int H, int W);
 // Gaussian blur of a [3,H,W] image: separable kernel of `ksize` taps, sigma, normalized to sum
 // 1, reflect padding without repeating the edge (F.pad mode="reflect"; for kernels wider than the
 // image the reflection is repeated).
@@ -74,8 +77,8 @@ void cam_class_scores(Context& ctx, Tensor& out, int offset, const Tensor& logit
 // score_g = ReLU(p_c(x_g) - p_c(x~)) with the blurred image's score at index 0).
 void cam_score_differences(Context& ctx, Tensor& out, const Tensor& scores, int offset, int count,
                            bool relu);
-// dst[0..size) = 0, then dst[index[i]] = src[i] for i < count (index holds distinct integer floats):
-// per-channel weights from the scores of the channels that were forwarded.
+// dst[0..size) = 0, then dst[index[i]] = src[i] for i < count (index holds distinct integer
+// floats): per-channel weights from the scores of the channels that were forwarded.
 void cam_scatter(Context& ctx, Tensor& dst, const Tensor& src, const Tensor& index, int count,
                  int size);
 

@@ -1,5 +1,5 @@
 // The arithmetic of METHODS.md, written once for the CPU (cam/ops.cpp) and CUDA (cam/ops.cu)
-// versions of cam/ops.h, so both backends sample, reflect, threshold and weigh alike. Internal to cam/.
+// versions of cam/ops.h, so both backends sample, reflect, threshold and weigh alike.
 #pragma once
 #include <cmath>
 #include <vector>
@@ -19,7 +19,8 @@ struct BilinearTap {
 };
 UC_HOST_DEVICE inline BilinearTap bilinear_tap(int d, int in, int out) {
   const float scale = float(in) / float(out);
-  float s = fmaf(scale, float(d) + 0.5f, -0.5f);  // one rounding on both backends, whatever they contract
+  // One rounding on both backends, whatever they contract.
+  float s = fmaf(scale, float(d) + 0.5f, -0.5f);
   if (s < 0.f) s = 0.f;  // left of the first centre clamps to it
   int i0 = int(s);
   if (i0 > in - 1) i0 = in - 1;

@@ -100,9 +100,12 @@ Backend resolve_backend(const std::string& name, std::string* note) {
   }
   if (name == "cuda") {
     if (!cuda_compiled())
-      fail_device("--device cuda: this build of unioncam has no CUDA backend (rebuild with nvcc and cuDNN present)");
+      fail_device(
+          "--device cuda: this build of unioncam has no CUDA backend (rebuild with nvcc and cuDNN "
+          "present)");
     if (!cuda_device_available())
-      fail_device("--device cuda: no usable CUDA device was found on this machine (" + cuda_unavailable_reason() + ")");
+      fail_device("--device cuda: no usable CUDA device was found on this machine (" +
+                  cuda_unavailable_reason() + ")");
     if (note) *note = "device: cuda (" + cuda_device_name() + ")";
     return Backend::CUDA;
   }
@@ -123,7 +126,8 @@ Context::Context(Backend backend, MathMode math) : backend_(backend), math_(math
   if (backend == Backend::CUDA) {
 #ifdef UNIONCAM_CUDA
     if (!cuda_device_available())
-      fail_device("no usable CUDA device was found on this machine (" + cuda_unavailable_reason() + ")");
+      fail_device("no usable CUDA device was found on this machine (" + cuda_unavailable_reason() +
+                  ")");
     cuda_ = std::unique_ptr<CudaState, void (*)(CudaState*)>(detail::create_cuda_state(math),
                                                              detail::destroy_cuda_state);
 #else

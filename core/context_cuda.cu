@@ -40,12 +40,14 @@ const Perf& pick(const Perf* perf, int count, size_t limit, MathMode math, const
   for (const bool deterministic_only : {true, false}) {
     for (int i = 0; i < count; ++i) {
       const Perf& p = perf[i];
-      const bool tensor_op = p.mathType == CUDNN_TENSOR_OP_MATH ||
-                             p.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
-      const bool allowed = uses_tensor_cores(math) ? p.mathType != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION
-                                                  : !tensor_op;
+      const bool tensor_op =
+          p.mathType == CUDNN_TENSOR_OP_MATH || p.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
+      const bool allowed = uses_tensor_cores(math)
+                               ? p.mathType != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION
+                               : !tensor_op;
       const bool deterministic = p.determinism == CUDNN_DETERMINISTIC || !deterministic_only;
-      if (p.status == CUDNN_STATUS_SUCCESS && p.memory <= limit && allowed && deterministic) return p;
+      if (p.status == CUDNN_STATUS_SUCCESS && p.memory <= limit && allowed && deterministic)
+        return p;
     }
   }
   fail_device(std::string("cuDNN found no usable ") + what + " algorithm (" +
@@ -86,11 +88,13 @@ void adopt(ConvDirection<Algo>& d, const Perf& p, MathMode math, CudaState& stat
 template <typename Algo, typename SizeFn>
 bool reuse(ConvDirection<Algo>& d, const ConvDirection<Algo>& from, MathMode math, CudaState& state,
            SizeFn workspace_size) {
-  if (uses_tensor_cores(math) && cudnnSetConvolutionMathType(d.conv, from.math_type) != CUDNN_STATUS_SUCCESS)
+  if (uses_tensor_cores(math) &&
+      cudnnSetConvolutionMathType(d.conv, from.math_type) != CUDNN_STATUS_SUCCESS)
     return false;
   size_t bytes = 0;
   if (workspace_size(from.algo, &bytes) != CUDNN_STATUS_SUCCESS || bytes > search_limit()) {
-    if (uses_tensor_cores(math)) CUDNN_CHECK(cudnnSetConvolutionMathType(d.conv, initial_math(math)));
+    if (uses_tensor_cores(math))
+      CUDNN_CHECK(cudnnSetConvolutionMathType(d.conv, initial_math(math)));
     return false;
   }
   d.algo = from.algo;
@@ -120,7 +124,7 @@ void* DeviceBuffer::reserve(size_t bytes) {
     cudaGetLastError();  // clear it so the caller may go on with smaller work
     ptr_ = nullptr;
     fail_out_of_memory("out of device memory: could not allocate a " + std::to_string(bytes >> 20) +
-                " MiB workspace (" + cudaGetErrorString(status) + ")");
+                       " MiB workspace (" + cudaGetErrorString(status) + ")");
   }
   bytes_ = bytes;
   note_device_allocation(static_cast<std::ptrdiff_t>(bytes));
@@ -164,7 +168,8 @@ ConvPlan& CudaState::conv_plan(const ConvKey& key) {
   CUDNN_CHECK(cudnnSetTensor4dDescriptor(p->bias, layout, CUDNN_DATA_FLOAT, 1, key.k, 1, 1));
   if (key.bf16) {
     CUDNN_CHECK(cudnnCreateTensorDescriptor(&p->bias_bf16));
-    CUDNN_CHECK(cudnnSetTensor4dDescriptor(p->bias_bf16, layout, CUDNN_DATA_BFLOAT16, 1, key.k, 1, 1));
+    CUDNN_CHECK(
+        cudnnSetTensor4dDescriptor(p->bias_bf16, layout, CUDNN_DATA_BFLOAT16, 1, key.k, 1, 1));
   }
   for (cudnnConvolutionDescriptor_t* c : {&p->fwd.conv, &p->bwd_data.conv, &p->bwd_filter.conv}) {
     CUDNN_CHECK(cudnnCreateConvolutionDescriptor(c));
@@ -183,15 +188,16 @@ ConvPlan& CudaState::conv_plan(const ConvKey& key) {
 }
 
 template <typename Direction>
-const ConvPlan* CudaState::searched_sibling(const ConvPlan& p, Direction ConvPlan::*direction) const {
+const ConvPlan* CudaState::searched_sibling(const ConvPlan& p,
+                                            Direction ConvPlan::*direction) const {
   for (const auto& [key, plan] : conv_plans_)
-    if (plan.get() != &p && (plan.get()->*direction).chosen && same_but_batch(key, p.key)) return plan.get();
+    if (plan.get() != &p && (plan.get()->*direction).chosen && same_but_batch(key, p.key))
+      return plan.get();
   return nullptr;
 }
 
-const ConvDirection<cudnnConvolutionFwdAlgo_t>& CudaState::forward_algo(ConvPlan& p,
-                                                                       const void* x,
-                                                                       const void* w, void* y) {
+const ConvDirection<cudnnConvolutionFwdAlgo_t>& CudaState::forward_algo(ConvPlan& p, const void* x,
+                                                                        const void* w, void* y) {
   if (p.fwd.chosen) return p.fwd;
   auto size = [&](cudnnConvolutionFwdAlgo_t a, size_t* bytes) {
     return cudnnGetConvolutionForwardWorkspaceSize(cudnn, p.x, p.w, p.fwd.conv, p.y, a, bytes);
@@ -204,17 +210,20 @@ const ConvDirection<cudnnConvolutionFwdAlgo_t>& CudaState::forward_algo(ConvPlan
   cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
   int count = 0;
   CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(cudnn, p.x, x, p.w, w, p.fwd.conv, p.y, y,
-                                                     CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &count,
-                                                     perf, ws, limit));
+                                                     CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &count, perf,
+                                                     ws, limit));
   adopt(p.fwd, pick(perf, count, limit, math, "convolution forward"), math, *this, size);
   return p.fwd;
 }
 
-const ConvDirection<cudnnConvolutionBwdDataAlgo_t>& CudaState::backward_data_algo(
-    ConvPlan& p, const float* w, const float* dy, float* dx) {
+const ConvDirection<cudnnConvolutionBwdDataAlgo_t>& CudaState::backward_data_algo(ConvPlan& p,
+                                                                                  const float* w,
+                                                                                  const float* dy,
+                                                                                  float* dx) {
   if (p.bwd_data.chosen) return p.bwd_data;
   auto size = [&](cudnnConvolutionBwdDataAlgo_t a, size_t* bytes) {
-    return cudnnGetConvolutionBackwardDataWorkspaceSize(cudnn, p.w, p.y, p.bwd_data.conv, p.x, a, bytes);
+    return cudnnGetConvolutionBackwardDataWorkspaceSize(cudnn, p.w, p.y, p.bwd_data.conv, p.x, a,
+                                                        bytes);
   };
   if (const ConvPlan* sibling = searched_sibling(p, &ConvPlan::bwd_data))
     if (reuse(p.bwd_data, sibling->bwd_data, math, *this, size)) return p.bwd_data;
@@ -234,7 +243,8 @@ const ConvDirection<cudnnConvolutionBwdFilterAlgo_t>& CudaState::backward_filter
     ConvPlan& p, const float* x, const float* dy) {
   if (p.bwd_filter.chosen) return p.bwd_filter;
   auto size = [&](cudnnConvolutionBwdFilterAlgo_t a, size_t* bytes) {
-    return cudnnGetConvolutionBackwardFilterWorkspaceSize(cudnn, p.x, p.y, p.bwd_filter.conv, p.w, a, bytes);
+    return cudnnGetConvolutionBackwardFilterWorkspaceSize(cudnn, p.x, p.y, p.bwd_filter.conv, p.w,
+                                                          a, bytes);
   };
   if (const ConvPlan* sibling = searched_sibling(p, &ConvPlan::bwd_filter))
     if (reuse(p.bwd_filter, sibling->bwd_filter, math, *this, size)) return p.bwd_filter;
@@ -246,7 +256,8 @@ const ConvDirection<cudnnConvolutionBwdFilterAlgo_t>& CudaState::backward_filter
   CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(
       cudnn, p.x, x, p.y, dy, p.bwd_filter.conv, p.w, base + limit,
       CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &count, perf, limit ? base : nullptr, limit));
-  adopt(p.bwd_filter, pick(perf, count, limit, math, "convolution backward-filter"), math, *this, size);
+  adopt(p.bwd_filter, pick(perf, count, limit, math, "convolution backward-filter"), math, *this,
+        size);
   return p.bwd_filter;
 }
 
@@ -259,15 +270,17 @@ CudaState* create_cuda_state(MathMode math) {
   CUBLAS_CHECK(cublasCreate(&state->cublas));
   CUDNN_CHECK(cudnnCreateActivationDescriptor(&state->relu));
   // NaN passes through, as in the CPU ReLU and PyTorch.
-  CUDNN_CHECK(cudnnSetActivationDescriptor(state->relu, CUDNN_ACTIVATION_RELU, CUDNN_PROPAGATE_NAN, 0.0));
+  CUDNN_CHECK(
+      cudnnSetActivationDescriptor(state->relu, CUDNN_ACTIVATION_RELU, CUDNN_PROPAGATE_NAN, 0.0));
   // The fused call as PyTorch, ONNX Runtime and oneDNN's cuDNN backend set it up
   // (NOT_PROPAGATE_NAN): the form its fused kernels are known to accept.
   CUDNN_CHECK(cudnnCreateActivationDescriptor(&state->fused_relu));
-  CUDNN_CHECK(cudnnSetActivationDescriptor(state->fused_relu, CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN,
+  CUDNN_CHECK(cudnnSetActivationDescriptor(state->fused_relu, CUDNN_ACTIVATION_RELU,
+                                           CUDNN_NOT_PROPAGATE_NAN,
                                            std::numeric_limits<double>::max()));
   // CUBLAS_DEFAULT_MATH never uses TF32 for sgemm; TF32 must be asked for.
-  CUBLAS_CHECK(cublasSetMathMode(state->cublas, uses_tensor_cores(math) ? CUBLAS_TF32_TENSOR_OP_MATH
-                                                                       : CUBLAS_DEFAULT_MATH));
+  CUBLAS_CHECK(cublasSetMathMode(
+      state->cublas, uses_tensor_cores(math) ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
   return state.release();
 }
 
@@ -277,20 +290,27 @@ const char* cublas_status_string(cublasStatus_t status) { return cublasGetStatus
 
 // Versions as "major.minor[.patch]" from the libraries' integer encodings.
 std::string cuda_library_summary() {
-  auto cuda_version = [](int v) { return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10); };
+  auto cuda_version = [](int v) {
+    return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10);
+  };
   auto cudnn_version = [](size_t v) {  // cuDNN 9: major * 10000 + minor * 100 + patch
-    return std::to_string(v / 10000) + "." + std::to_string(v % 10000 / 100) + "." + std::to_string(v % 100);
+    return std::to_string(v / 10000) + "." + std::to_string(v % 10000 / 100) + "." +
+           std::to_string(v % 100);
   };
 #ifndef UNIONCAM_CUDA_ARCHS
 #define UNIONCAM_CUDA_ARCHS "?"
 #endif
-  std::string s = "cuda: built with CUDA " + cuda_version(CUDART_VERSION) + " (code for sm_" UNIONCAM_CUDA_ARCHS "), cuDNN " +
-                  cudnn_version(CUDNN_VERSION) + "; cuDNN found at run time: " + cudnn_version(cudnnGetVersion());
+  std::string s = "cuda: built with CUDA " + cuda_version(CUDART_VERSION) +
+                  " (code for sm_" UNIONCAM_CUDA_ARCHS "), cuDNN " + cudnn_version(CUDNN_VERSION) +
+                  "; cuDNN found at run time: " + cudnn_version(cudnnGetVersion());
   int driver = 0;
-  if (cudaDriverGetVersion(&driver) == cudaSuccess && driver > 0) s += ", driver supports CUDA " + cuda_version(driver);
-  else s += ", no CUDA driver";
+  if (cudaDriverGetVersion(&driver) == cudaSuccess && driver > 0)
+    s += ", driver supports CUDA " + cuda_version(driver);
+  else
+    s += ", no CUDA driver";
   s += "\n";
-  if (!cuda_device_available()) return s + "device: none usable (" + cuda_unavailable_reason() + ")\n";
+  if (!cuda_device_available())
+    return s + "device: none usable (" + cuda_unavailable_reason() + ")\n";
   cudaDeviceProp prop{};
   CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
   char memory[32];

@@ -19,28 +19,28 @@ namespace uc::detail {
 const char* cublas_status_string(cublasStatus_t status);
 }  // namespace uc::detail
 
-#define CUDA_CHECK(call)                                                                    \
-  do {                                                                                      \
-    cudaError_t uc_status_ = (call);                                                        \
-    if (uc_status_ != cudaSuccess)                                                          \
-      ::uc::detail::device_failure("CUDA", #call, __FILE__, __LINE__,                       \
-                                   cudaGetErrorString(uc_status_));                         \
+#define CUDA_CHECK(call)                                              \
+  do {                                                                \
+    cudaError_t uc_status_ = (call);                                  \
+    if (uc_status_ != cudaSuccess)                                    \
+      ::uc::detail::device_failure("CUDA", #call, __FILE__, __LINE__, \
+                                   cudaGetErrorString(uc_status_));   \
   } while (0)
-#define CUDNN_CHECK(call)                                                                   \
-  do {                                                                                      \
-    cudnnStatus_t uc_status_ = (call);                                                      \
-    if (uc_status_ != CUDNN_STATUS_SUCCESS)                                                 \
-      ::uc::detail::device_failure("cuDNN", #call, __FILE__, __LINE__,                      \
-                                   cudnnGetErrorString(uc_status_));                        \
-    UC_SYNC_IF_DEBUGGING();                                                                 \
+#define CUDNN_CHECK(call)                                              \
+  do {                                                                 \
+    cudnnStatus_t uc_status_ = (call);                                 \
+    if (uc_status_ != CUDNN_STATUS_SUCCESS)                            \
+      ::uc::detail::device_failure("cuDNN", #call, __FILE__, __LINE__, \
+                                   cudnnGetErrorString(uc_status_));   \
+    UC_SYNC_IF_DEBUGGING();                                            \
   } while (0)
-#define CUBLAS_CHECK(call)                                                                  \
-  do {                                                                                      \
-    cublasStatus_t uc_status_ = (call);                                                     \
-    if (uc_status_ != CUBLAS_STATUS_SUCCESS)                                                \
-      ::uc::detail::device_failure("cuBLAS", #call, __FILE__, __LINE__,                     \
-                                   ::uc::detail::cublas_status_string(uc_status_));         \
-    UC_SYNC_IF_DEBUGGING();                                                                 \
+#define CUBLAS_CHECK(call)                                                          \
+  do {                                                                              \
+    cublasStatus_t uc_status_ = (call);                                             \
+    if (uc_status_ != CUBLAS_STATUS_SUCCESS)                                        \
+      ::uc::detail::device_failure("cuBLAS", #call, __FILE__, __LINE__,             \
+                                   ::uc::detail::cublas_status_string(uc_status_)); \
+    UC_SYNC_IF_DEBUGGING();                                                         \
   } while (0)
 namespace uc::detail {
 // UNIONCAM_CUDA_SYNC=1 in the environment: synchronize after every kernel launch, so that a fault
@@ -51,14 +51,14 @@ bool sync_after_launch();
 
 // With UNIONCAM_CUDA_SYNC=1, wait for the device after each kernel and each cuDNN/cuBLAS call,
 // so that a fault inside a library kernel too is reported at its own call.
-#define UC_SYNC_IF_DEBUGGING()                                                              \
-  do {                                                                                      \
-    if (::uc::detail::sync_after_launch()) CUDA_CHECK(cudaDeviceSynchronize());             \
+#define UC_SYNC_IF_DEBUGGING()                                                  \
+  do {                                                                          \
+    if (::uc::detail::sync_after_launch()) CUDA_CHECK(cudaDeviceSynchronize()); \
   } while (0)
 // After a kernel launch: launch errors are reported at the launch site.
-#define CUDA_CHECK_LAUNCH()                                                                 \
-  do {                                                                                      \
-    CUDA_CHECK(cudaGetLastError());                                                         \
-    UC_SYNC_IF_DEBUGGING();                                                                 \
+#define CUDA_CHECK_LAUNCH()         \
+  do {                              \
+    CUDA_CHECK(cudaGetLastError()); \
+    UC_SYNC_IF_DEBUGGING();         \
   } while (0)
 #endif

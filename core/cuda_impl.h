@@ -12,14 +12,14 @@
 #include "core/error.h"
 
 #ifdef UNIONCAM_CUDA
-#define UC_CUDA_DISPATCH(ctx, call) \
-  do {                              \
+#define UC_CUDA_DISPATCH(ctx, call)   \
+  do {                                \
     if ((ctx).is_cuda()) return call; \
   } while (0)
 #else
-#define UC_CUDA_DISPATCH(ctx, call)                                   \
-  do {                                                                \
-    if ((ctx).is_cuda()) ::uc::detail::fail_no_cuda(#call);           \
+#define UC_CUDA_DISPATCH(ctx, call)                         \
+  do {                                                      \
+    if ((ctx).is_cuda()) ::uc::detail::fail_no_cuda(#call); \
   } while (0)
 #endif
 

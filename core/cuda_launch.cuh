@@ -36,7 +36,9 @@ __device__ inline float to_float(float v) { return v; }
 __device__ inline float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
 
 // A BF16 tensor's elements as the device sees them.
-inline __nv_bfloat16* bf16_data(Tensor& t) { return reinterpret_cast<__nv_bfloat16*>(t.bf16_data()); }
+inline __nv_bfloat16* bf16_data(Tensor& t) {
+  return reinterpret_cast<__nv_bfloat16*>(t.bf16_data());
+}
 inline const __nv_bfloat16* bf16_data(const Tensor& t) {
   return reinterpret_cast<const __nv_bfloat16*>(t.bf16_data());
 }

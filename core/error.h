@@ -37,11 +37,11 @@ class Error : public std::runtime_error {
 }
 
 // Internal invariant (a bug in the caller, not in the user's input): reports file:line.
-#define UC_ASSERT(cond, msg)                                                                  \
-  do {                                                                                        \
-    if (!(cond))                                                                              \
-      throw ::uc::Error(::uc::ErrorKind::Internal, std::string(__FILE__) + ":" +              \
-                                                       std::to_string(__LINE__) + ": " + (msg)); \
+#define UC_ASSERT(cond, msg)                                                                    \
+  do {                                                                                          \
+    if (!(cond))                                                                                \
+      throw ::uc::Error(::uc::ErrorKind::Internal,                                              \
+                        std::string(__FILE__) + ":" + std::to_string(__LINE__) + ": " + (msg)); \
   } while (0)
 
 }  // namespace uc

@@ -52,9 +52,10 @@ void check_memory_limit(Backend backend, size_t bytes) {
   const size_t limit = memory_limits[backend == Backend::CUDA ? 1 : 0].load();
   if (limit == 0 || counter(backend).current.load() + bytes <= limit) return;
   char message[160];
-  std::snprintf(message, sizeof message, "%s: allocating %.1f MiB would exceed the limit of %.1f MiB",
-                backend == Backend::CUDA ? "out of device memory" : "out of host memory", bytes / 1048576.0,
-                limit / 1048576.0);
+  std::snprintf(message, sizeof message,
+                "%s: allocating %.1f MiB would exceed the limit of %.1f MiB",
+                backend == Backend::CUDA ? "out of device memory" : "out of host memory",
+                bytes / 1048576.0, limit / 1048576.0);
   fail_out_of_memory(message);
 }
 
@@ -89,7 +90,9 @@ std::shared_ptr<void> allocate(Backend backend, size_t bytes) {
   }
   const size_t padded = (bytes + 63) / 64 * 64;
   void* p = std::aligned_alloc(64, padded);
-  if (!p) fail_out_of_memory("out of host memory: could not allocate " + std::to_string(bytes >> 20) + " MiB");
+  if (!p)
+    fail_out_of_memory("out of host memory: could not allocate " + std::to_string(bytes >> 20) +
+                       " MiB");
   counter(Backend::CPU).add(static_cast<std::ptrdiff_t>(padded));
   return std::shared_ptr<void>(p, [padded](void* q) {
     std::free(q);
@@ -99,7 +102,8 @@ std::shared_ptr<void> allocate(Backend backend, size_t bytes) {
 
 #ifdef UNIONCAM_CUDA
 cudaMemcpyKind copy_kind(Backend dst, Backend src) {
-  if (dst == Backend::CUDA) return src == Backend::CUDA ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice;
+  if (dst == Backend::CUDA)
+    return src == Backend::CUDA ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice;
   return src == Backend::CUDA ? cudaMemcpyDeviceToHost : cudaMemcpyHostToHost;
 }
 #endif
@@ -125,7 +129,8 @@ size_t dtype_bytes(DType d) { return d == DType::BF16 ? 2 : 4; }
 uint16_t to_bf16(float value) {
   uint32_t u;
   std::memcpy(&u, &value, sizeof u);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40u);  // quiet NaN
+  if ((u & 0x7fffffffu) > 0x7f800000u)
+    return static_cast<uint16_t>((u >> 16) | 0x40u);  // quiet NaN
   u += 0x7fffu + ((u >> 16) & 1u);  // round to nearest, ties to even (carries into the exponent)
   return static_cast<uint16_t>(u >> 16);
 }
@@ -161,8 +166,9 @@ Tensor Tensor::from_host(Backend backend, const Shape& shape, const float* value
 
 Tensor Tensor::from_host(Backend backend, const Shape& shape, const std::vector<float>& values,
                          DType dtype) {
-  UC_ASSERT(static_cast<int64_t>(values.size()) == shape_numel(shape),
-            "from_host: " + std::to_string(values.size()) + " values for shape " + shape_str(shape));
+  UC_ASSERT(
+      static_cast<int64_t>(values.size()) == shape_numel(shape),
+      "from_host: " + std::to_string(values.size()) + " values for shape " + shape_str(shape));
   return from_host(backend, shape, values.data(), dtype);
 }
 
@@ -180,7 +186,8 @@ std::vector<float> Tensor::to_host() const {
 
 void Tensor::copy_from_host(const float* values, int64_t count) {
   UC_ASSERT(count <= numel(), "copy_from_host: too many values");
-  if (dtype_ == DType::F32) return copy_bytes(ptr_, backend_, values, Backend::CPU, count * sizeof(float));
+  if (dtype_ == DType::F32)
+    return copy_bytes(ptr_, backend_, values, Backend::CPU, count * sizeof(float));
   std::vector<uint16_t> bits(static_cast<size_t>(count));
   std::transform(values, values + count, bits.begin(), to_bf16);
   copy_bytes(ptr_, backend_, bits.data(), Backend::CPU, bits.size() * sizeof(uint16_t));
@@ -207,7 +214,8 @@ void Tensor::fill_zero() {
 
 Tensor Tensor::view(int64_t offset, const Shape& shape) const {
   UC_ASSERT(offset >= 0 && offset + shape_numel(shape) <= numel(),
-            "view " + shape_str(shape) + " at " + std::to_string(offset) + " outside " + shape_str(shape_));
+            "view " + shape_str(shape) + " at " + std::to_string(offset) + " outside " +
+                shape_str(shape_));
   Tensor t = *this;
   t.ptr_ = ptr_ + offset * static_cast<int64_t>(dtype_bytes(dtype_));
   t.shape_ = shape;
@@ -226,14 +234,16 @@ Tensor Tensor::view_as(DType dtype, const Shape& shape) const {
 
 void Tensor::fail_dtype(DType want) const {
   throw Error(ErrorKind::Internal, "the tensor " + shape_str(shape_) + " holds " +
-                                      dtype_name(dtype_) + ", not " + dtype_name(want));
+                                       dtype_name(dtype_) + ", not " + dtype_name(want));
 }
 
 size_t allocated_bytes(Backend b) { return counter(b).current.load(); }
 size_t peak_allocated_bytes(Backend b) { return counter(b).peak.load(); }
 void reset_peak_allocated_bytes(Backend b) { counter(b).peak.store(counter(b).current.load()); }
 void note_device_allocation(std::ptrdiff_t bytes) { counter(Backend::CUDA).add(bytes); }
-void set_memory_limit(Backend b, size_t bytes) { memory_limits[b == Backend::CUDA ? 1 : 0].store(bytes); }
+void set_memory_limit(Backend b, size_t bytes) {
+  memory_limits[b == Backend::CUDA ? 1 : 0].store(bytes);
+}
 
 std::pair<size_t, size_t> cuda_memory_info() {
 #ifdef UNIONCAM_CUDA

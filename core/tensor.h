@@ -30,7 +30,8 @@ std::string shape_str(const Shape& s);  // "[1, 3, 224, 224]"
 class Tensor {
  public:
   Tensor() = default;
-  static Tensor empty(Backend backend, const Shape& shape, DType dtype = DType::F32);  // uninitialised
+  // Uninitialised
+  static Tensor empty(Backend backend, const Shape& shape, DType dtype = DType::F32);
   static Tensor zeros(Backend backend, const Shape& shape, DType dtype = DType::F32);
   // Values given as floats; a BF16 tensor stores each rounded to bfloat16.
   static Tensor from_host(Backend backend, const Shape& shape, const float* values,
@@ -55,7 +56,9 @@ class Tensor {
   float* data() { return reinterpret_cast<float*>(checked(DType::F32)); }
   const float* data() const { return reinterpret_cast<const float*>(checked(DType::F32)); }
   uint16_t* bf16_data() { return reinterpret_cast<uint16_t*>(checked(DType::BF16)); }
-  const uint16_t* bf16_data() const { return reinterpret_cast<const uint16_t*>(checked(DType::BF16)); }
+  const uint16_t* bf16_data() const {
+    return reinterpret_cast<const uint16_t*>(checked(DType::BF16));
+  }
   // Untyped, for library calls that take the type from a descriptor (cuDNN).
   void* raw_data() { return ptr_; }
   const void* raw_data() const { return ptr_; }

@@ -24,7 +24,8 @@ volatile std::sig_atomic_t g_partial_set = 0;
 class PartialOutput {
  public:
   explicit PartialOutput(const std::string& tmp) {
-    if (tmp.size() >= sizeof g_partial_path) return;  // too long to record: not cleaned up on a signal
+    if (tmp.size() >= sizeof g_partial_path)
+      return;  // too long to record: not cleaned up on a signal
     g_partial_set = 0;
     std::atomic_signal_fence(std::memory_order_seq_cst);
     std::memcpy(g_partial_path, tmp.c_str(), tmp.size() + 1);
@@ -52,9 +53,11 @@ void write_file_atomic(const std::string& path, const void* data, size_t size) {
     fail_input("cannot write '" + path + "': " + what + ": " + std::strerror(err));
   };
   FILE* f = std::fopen(tmp.c_str(), "wbx");
-  if (!f) fail_input("cannot write '" + path + "': cannot create '" + tmp + "': " + std::strerror(errno));
+  if (!f)
+    fail_input("cannot write '" + path + "': cannot create '" + tmp + "': " + std::strerror(errno));
   // fsync before rename: after a crash the name points at complete data or at the old file.
-  const bool written = std::fwrite(data, 1, size, f) == size && std::fflush(f) == 0 && fsync(fileno(f)) == 0;
+  const bool written =
+      std::fwrite(data, 1, size, f) == size && std::fflush(f) == 0 && fsync(fileno(f)) == 0;
   const int err = errno;
   if (std::fclose(f) != 0 && written) fail("closing '" + tmp + "'", errno);
   if (!written) fail("writing '" + tmp + "'", err);

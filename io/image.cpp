@@ -69,8 +69,7 @@ std::vector<Tap> taps(int in, int out) {
 }
 
 void check_image(const Image& img) {
-  UC_ASSERT(img.width > 0 && img.height > 0 &&
-                img.rgb.size() == size_t(img.width) * img.height * 3,
+  UC_ASSERT(img.width > 0 && img.height > 0 && img.rgb.size() == size_t(img.width) * img.height * 3,
             "image is " + std::to_string(img.width) + "x" + std::to_string(img.height) + " with " +
                 std::to_string(img.rgb.size()) + " values");
 }
@@ -90,7 +89,8 @@ Image load_image(const std::string& path, size_t max_pixels) {
 
 Image load_image_from_memory(const unsigned char* bytes, size_t size, const std::string& name,
                              size_t max_pixels) {
-  if (size == 0) fail_input("image '" + name + "' is empty (0 bytes); expected a JPEG, PNG or BMP file");
+  if (size == 0)
+    fail_input("image '" + name + "' is empty (0 bytes); expected a JPEG, PNG or BMP file");
   if (size > size_t(INT_MAX))
     fail_input("image '" + name + "' is " + std::to_string(size) + " bytes; at most " +
                std::to_string(INT_MAX) + " can be decoded");
@@ -115,14 +115,15 @@ Image load_image_from_memory(const unsigned char* bytes, size_t size, const std:
     if (p) img = to_image(p, dw, dh, 1.f / 255.f);
   }
   if (img.rgb.empty())
-    fail_input("cannot decode image '" + name + "' (" + std::to_string(w) + "x" + std::to_string(h) +
-               "): corrupt or truncated (stb_image: " + stb_reason() + ")");
+    fail_input("cannot decode image '" + name + "' (" + std::to_string(w) + "x" +
+               std::to_string(h) + "): corrupt or truncated (stb_image: " + stb_reason() + ")");
   return img;
 }
 
 Image resize_bilinear(const Image& img, int width, int height) {
   check_image(img);
-  UC_ASSERT(width > 0 && height > 0, "resize to " + std::to_string(width) + "x" + std::to_string(height));
+  UC_ASSERT(width > 0 && height > 0,
+            "resize to " + std::to_string(width) + "x" + std::to_string(height));
   if (width == img.width && height == img.height) return img;
   const std::vector<Tap> tx = taps(img.width, width), ty = taps(img.height, height);
   Image out;
@@ -139,7 +140,8 @@ Image resize_bilinear(const Image& img, int width, int height) {
       const int a = tx[x].i0 * 3, b = tx[x].i1 * 3;
       const float wx1 = tx[x].w1, wx0 = 1.f - wx1;
       for (int c = 0; c < 3; ++c)
-        o[x * 3 + c] = wy0 * (wx0 * r0[a + c] + wx1 * r0[b + c]) + wy1 * (wx0 * r1[a + c] + wx1 * r1[b + c]);
+        o[x * 3 + c] =
+            wy0 * (wx0 * r0[a + c] + wx1 * r0[b + c]) + wy1 * (wx0 * r1[a + c] + wx1 * r1[b + c]);
     }
   }
   return out;
@@ -169,7 +171,8 @@ void save_encoded(const std::string& path, const Image& img, const char* format,
   std::vector<unsigned char> bytes;
   const auto append = [](void* ctx, void* data, int n) {
     auto* out = static_cast<std::vector<unsigned char>*>(ctx);
-    out->insert(out->end(), static_cast<unsigned char*>(data), static_cast<unsigned char*>(data) + n);
+    out->insert(out->end(), static_cast<unsigned char*>(data),
+                static_cast<unsigned char*>(data) + n);
   };
   if (!encode(append, &bytes, pixels.data()))
     fail_input(std::string("cannot encode ") + format + " for '" + path + "' (" +

@@ -14,13 +14,16 @@ namespace uc {
 void jet_color(float v, float rgb[3]) {
   v = std::clamp(v, 0.f, 1.f);
   // Piecewise-linear JET: each channel is a trapezoid over [0,1].
-  auto ramp = [v](float centre) { return std::clamp(1.5f - std::fabs(4.f * v - centre), 0.f, 1.f); };
+  auto ramp = [v](float centre) {
+    return std::clamp(1.5f - std::fabs(4.f * v - centre), 0.f, 1.f);
+  };
   rgb[0] = ramp(3.f);
   rgb[1] = ramp(2.f);
   rgb[2] = ramp(1.f);
 }
 
-Image overlay_map(const Image& image, const std::vector<float>& map, int map_w, int map_h, float alpha) {
+Image overlay_map(const Image& image, const std::vector<float>& map, int map_w, int map_h,
+                  float alpha) {
   UC_ASSERT(static_cast<int64_t>(map.size()) == int64_t(map_w) * map_h, "overlay_map: map size");
   Image as_image;
   as_image.width = map_w;
@@ -32,15 +35,16 @@ Image overlay_map(const Image& image, const std::vector<float>& map, int map_w, 
   for (size_t p = 0; p < out.rgb.size() / 3; ++p) {
     float c[3];
     jet_color(resized.rgb[3 * p], c);
-    for (int k = 0; k < 3; ++k) out.rgb[3 * p + k] = (1.f - alpha) * image.rgb[3 * p + k] + alpha * c[k];
+    for (int k = 0; k < 3; ++k)
+      out.rgb[3 * p + k] = (1.f - alpha) * image.rgb[3 * p + k] + alpha * c[k];
   }
   return out;
 }
 
 void save_npy(const std::string& path, const std::vector<float>& values, int height, int width) {
   UC_ASSERT(static_cast<int64_t>(values.size()) == int64_t(height) * width, "save_npy: size");
-  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + std::to_string(height) +
-                       ", " + std::to_string(width) + "), }";
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" +
+                       std::to_string(height) + ", " + std::to_string(width) + "), }";
   // Magic (6) + version (2) + header length (2) + header, padded with spaces to a multiple of
   // 64 and ended by a newline, as NumPy writes it.
   const size_t unpadded = 10 + header.size() + 1;
@@ -54,7 +58,8 @@ void save_npy(const std::string& path, const std::vector<float>& values, int hei
   bytes += header;
   const size_t data_at = bytes.size();
   bytes.resize(data_at + values.size() * sizeof(float));
-  std::memcpy(&bytes[data_at], values.data(), values.size() * sizeof(float));  // x86-64: little-endian
+  // X86-64: little-endian
+  std::memcpy(&bytes[data_at], values.data(), values.size() * sizeof(float));
   write_file_atomic(path, bytes.data(), bytes.size());
 }
 
@@ -198,7 +203,8 @@ int draw_text(Image& img, int x, int y, const std::string& text, int scale,
     const int gx = x + int(i) * kAdvance * scale;
     for (int r = 0; r < kFontHeight; ++r)
       for (int c = 0; c < kGlyphWidth; ++c)
-        if (rows[r] >> (kGlyphWidth - 1 - c) & 1) fill_rect(img, gx + c * scale, y + r * scale, scale, scale, rgb);
+        if (rows[r] >> (kGlyphWidth - 1 - c) & 1)
+          fill_rect(img, gx + c * scale, y + r * scale, scale, scale, rgb);
   }
   return text_width(text, scale);
 }
@@ -241,21 +247,24 @@ Image make_grid(const std::vector<std::vector<GridCell>>& rows, int cell_size) {
   for (size_t r = 0; r < rows.size(); ++r) {
     for (size_t c = 0; c < rows[r].size(); ++c) {
       const GridCell& cell = rows[r][c];
-      UC_ASSERT(cell.image.width > 0 && cell.image.height > 0, "make_grid: empty image in row " +
-                                                                  std::to_string(r) + ", column " + std::to_string(c));
+      UC_ASSERT(
+          cell.image.width > 0 && cell.image.height > 0,
+          "make_grid: empty image in row " + std::to_string(r) + ", column " + std::to_string(c));
       const int x0 = kGridPad + int(c) * step_x, y0 = kGridPad + int(r) * step_y;
       const std::string label = fit_label(cell.label, cell_size, scale);
-      draw_text(sheet, x0 + (cell_size - text_width(label, scale)) / 2, y0 + 2 * scale, label, scale,
-                {0.1f, 0.1f, 0.1f});
+      draw_text(sheet, x0 + (cell_size - text_width(label, scale)) / 2, y0 + 2 * scale, label,
+                scale, {0.1f, 0.1f, 0.1f});
       // Fit the longer side to the tile. Centred across, but top-aligned so a wide image stays
       // next to its label; the rest of the tile is white.
-      const double fit = std::min(double(cell_size) / cell.image.width, double(cell_size) / cell.image.height);
+      const double fit =
+          std::min(double(cell_size) / cell.image.width, double(cell_size) / cell.image.height);
       const int w = std::clamp(int(std::lround(cell.image.width * fit)), 1, cell_size);
       const int h = std::clamp(int(std::lround(cell.image.height * fit)), 1, cell_size);
       const Image tile = resize_bilinear(cell.image, w, h);
       const int tx = x0 + (cell_size - w) / 2, ty = y0 + band;
       for (int y = 0; y < h; ++y)
-        std::copy_n(&tile.rgb[size_t(y) * w * 3], size_t(w) * 3, &sheet.rgb[(size_t(ty + y) * sheet.width + tx) * 3]);
+        std::copy_n(&tile.rgb[size_t(y) * w * 3], size_t(w) * 3,
+                    &sheet.rgb[(size_t(ty + y) * sheet.width + tx) * 3]);
     }
   }
   return sheet;

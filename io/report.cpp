@@ -26,7 +26,9 @@ std::string xml_escape(const std::string& s) {
       case '>': out += "&gt;"; break;
       case '"': out += "&quot;"; break;
       case '\'': out += "&apos;"; break;
-      default: out += static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r' ? '?' : c;
+      default:
+        out +=
+            static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r' ? '?' : c;
     }
   }
   return out;
@@ -62,31 +64,34 @@ std::string svg_line_chart(const std::string& title, const std::string& x_label,
 
   std::string svg =
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"640\" height=\"400\" viewBox=\"0 0 640 400\" "
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"640\" height=\"400\" viewBox=\"0 0 640 "
+      "400\" "
       "font-family=\"sans-serif\" font-size=\"12\">\n"
       "<rect width=\"640\" height=\"400\" fill=\"white\"/>\n"
       "<text x=\"320\" y=\"26\" text-anchor=\"middle\" font-size=\"16\" font-weight=\"bold\">" +
       xml_escape(title) + "</text>\n";
   for (int i = 0; i <= 5; ++i) {
     const std::string x = px(i / 5.0);
-    svg += "<line x1=\"" + x + "\" y1=\"" + fixed(kTop, 2) + "\" x2=\"" + x + "\" y2=\"" + fixed(kBottom + 4, 2) +
-           "\" stroke=\"#e4e4e4\"/>\n<text x=\"" + x + "\" y=\"" + fixed(kBottom + 18, 2) +
-           "\" text-anchor=\"middle\">" + fixed(i / 5.0, 1) + "</text>\n";
+    svg += "<line x1=\"" + x + "\" y1=\"" + fixed(kTop, 2) + "\" x2=\"" + x + "\" y2=\"" +
+           fixed(kBottom + 4, 2) + "\" stroke=\"#e4e4e4\"/>\n<text x=\"" + x + "\" y=\"" +
+           fixed(kBottom + 18, 2) + "\" text-anchor=\"middle\">" + fixed(i / 5.0, 1) + "</text>\n";
   }
   for (int i = 0; i <= y_ticks; ++i) {
     const std::string y = py(i * step);
-    svg += "<line x1=\"" + fixed(kLeft - 4, 2) + "\" y1=\"" + y + "\" x2=\"" + fixed(kRight, 2) + "\" y2=\"" + y +
-           "\" stroke=\"#e4e4e4\"/>\n<text x=\"" + fixed(kLeft - 8, 2) + "\" y=\"" + y +
-           "\" text-anchor=\"end\" dominant-baseline=\"middle\">" + fixed(i * step, y_decimals) + "</text>\n";
+    svg += "<line x1=\"" + fixed(kLeft - 4, 2) + "\" y1=\"" + y + "\" x2=\"" + fixed(kRight, 2) +
+           "\" y2=\"" + y + "\" stroke=\"#e4e4e4\"/>\n<text x=\"" + fixed(kLeft - 8, 2) +
+           "\" y=\"" + y + "\" text-anchor=\"end\" dominant-baseline=\"middle\">" +
+           fixed(i * step, y_decimals) + "</text>\n";
   }
   // Axes drawn over the grid lines.
-  svg += "<polyline points=\"" + fixed(kLeft, 2) + "," + fixed(kTop, 2) + " " + fixed(kLeft, 2) + "," +
-         fixed(kBottom, 2) + " " + fixed(kRight, 2) + "," + fixed(kBottom, 2) +
+  svg += "<polyline points=\"" + fixed(kLeft, 2) + "," + fixed(kTop, 2) + " " + fixed(kLeft, 2) +
+         "," + fixed(kBottom, 2) + " " + fixed(kRight, 2) + "," + fixed(kBottom, 2) +
          "\" fill=\"none\" stroke=\"#333333\" class=\"axes\"/>\n";
   svg += "<text x=\"" + fixed((kLeft + kRight) / 2, 2) + "\" y=\"" + fixed(kBottom + 44, 2) +
          "\" text-anchor=\"middle\" font-size=\"13\">" + xml_escape(x_label) + "</text>\n";
   svg += "<text transform=\"translate(20," + fixed((kTop + kBottom) / 2, 2) +
-         ") rotate(-90)\" text-anchor=\"middle\" font-size=\"13\">" + xml_escape(y_label) + "</text>\n";
+         ") rotate(-90)\" text-anchor=\"middle\" font-size=\"13\">" + xml_escape(y_label) +
+         "</text>\n";
 
   for (size_t s = 0; s < series.size(); ++s) {
     const auto& values = series[s].values;
@@ -102,9 +107,10 @@ std::string svg_line_chart(const std::string& title, const std::string& x_label,
     // Long entries get a smaller font to fit the 156 px left of the right edge (sans-serif
     // glyphs average about 0.55 em).
     const double font = std::clamp(156 / (0.55 * double(entry.size())), 7.0, 12.0);
-    svg += "<line x1=\"452\" y1=\"" + fixed(ly, 2) + "\" x2=\"472\" y2=\"" + fixed(ly, 2) + "\" stroke=\"" + colour +
-           "\" stroke-width=\"3\"/>\n<text x=\"478\" y=\"" + fixed(ly, 2) + "\" font-size=\"" + fixed(font, 1) +
-           "\" dominant-baseline=\"middle\">" + xml_escape(entry) + "</text>\n";
+    svg += "<line x1=\"452\" y1=\"" + fixed(ly, 2) + "\" x2=\"472\" y2=\"" + fixed(ly, 2) +
+           "\" stroke=\"" + colour + "\" stroke-width=\"3\"/>\n<text x=\"478\" y=\"" +
+           fixed(ly, 2) + "\" font-size=\"" + fixed(font, 1) + "\" dominant-baseline=\"middle\">" +
+           xml_escape(entry) + "</text>\n";
   }
   return svg + "</svg>\n";
 }
@@ -113,7 +119,8 @@ namespace {
 
 // Display width of UTF-8 text: continuation bytes take no column.
 size_t columns(const std::string& s) {
-  return size_t(std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+  return size_t(std::count_if(
+      s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
 bool is_number(const std::string& s) {
@@ -124,9 +131,9 @@ bool is_number(const std::string& s) {
 
 void check_rows(const Table& t) {
   for (size_t r = 0; r < t.rows.size(); ++r)
-    UC_ASSERT(t.rows[r].size() == t.headers.size(), "table row " + std::to_string(r) + " has " +
-                                                        std::to_string(t.rows[r].size()) + " cells for " +
-                                                        std::to_string(t.headers.size()) + " headers");
+    UC_ASSERT(t.rows[r].size() == t.headers.size(),
+              "table row " + std::to_string(r) + " has " + std::to_string(t.rows[r].size()) +
+                  " cells for " + std::to_string(t.headers.size()) + " headers");
 }
 
 }  // namespace
@@ -135,7 +142,8 @@ std::string markdown_table(const Table& t) {
   check_rows(t);
   const auto cell_text = [](const std::string& s) {
     std::string out;
-    for (const char c : s) out += c == '|' ? "\\|" : c == '\n' || c == '\r' ? " " : std::string(1, c);
+    for (const char c : s)
+      out += c == '|' ? "\\|" : c == '\n' || c == '\r' ? " " : std::string(1, c);
     return out;
   };
   const size_t cols = t.headers.size();
@@ -163,7 +171,8 @@ std::string markdown_table(const Table& t) {
   };
   std::string out = line(cells[0]) + "|";
   for (size_t c = 0; c < cols; ++c)
-    out += " " + (numeric[c] ? std::string(width[c] - 1, '-') + ":" : std::string(width[c], '-')) + " |";
+    out += " " + (numeric[c] ? std::string(width[c] - 1, '-') + ":" : std::string(width[c], '-')) +
+           " |";
   out += "\n";
   for (size_t r = 1; r < cells.size(); ++r) out += line(cells[r]);
   return out;

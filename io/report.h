@@ -1,5 +1,6 @@
 // Text reports of evaluation results: an SVG chart of insertion/deletion curves, and tables as
-// GitHub Markdown or CSV. Output is deterministic: numbers in fixed notation, independent of the locale.
+// GitHub Markdown or CSV. Output is deterministic: numbers in fixed notation, independent of the
+// locale.
 #pragma once
 #include <string>
 #include <vector>

@@ -19,7 +19,8 @@ void check_adaptive(const Context& ctx, const char* op, const Tensor& in, const 
   detail::expect_tensor(ctx, out, {sh.n, sh.c, sh.out_h, sh.out_w}, op, out_role);
 }
 
-// Calls fn(output index, h0, h1, w0, w1) for every bin of one plane: rows [h0, h1), columns [w0, w1).
+// Calls fn(output index, h0, h1, w0, w1) for every bin of one plane: rows [h0, h1), columns [w0,
+// w1).
 template <typename Fn>
 void for_each_bin(const AdaptivePoolShape& sh, Fn fn) {
   for (int i = 0; i < sh.out_h; ++i) {

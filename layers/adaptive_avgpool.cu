@@ -10,10 +10,12 @@ namespace {
 
 // In int64 as on the CPU: i * size overflows int for very large inputs.
 __device__ int bin_start(int i, int size, int bins) { return int(int64_t(i) * size / bins); }
-__device__ int bin_end(int i, int size, int bins) { return int(((i + 1) * int64_t(size) + bins - 1) / bins); }
+__device__ int bin_end(int i, int size, int bins) {
+  return int(((i + 1) * int64_t(size) + bins - 1) / bins);
+}
 
-__global__ void adaptive_avgpool_forward_kernel(float* out, const float* in, int64_t planes,
-                                                int h, int w, int oh, int ow) {
+__global__ void adaptive_avgpool_forward_kernel(float* out, const float* in, int64_t planes, int h,
+                                                int w, int oh, int ow) {
   const int64_t count = planes * oh * ow;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
        i += int64_t(gridDim.x) * blockDim.x) {

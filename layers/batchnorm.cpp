@@ -64,7 +64,8 @@ void batchnorm_backward(Context& ctx, Tensor& din, const Tensor& dout, const Ten
 
 void batchnorm_fold_into_conv(float* conv_w, float* conv_b, int k, int per_filter,
                               const float* scale, const float* shift) {
-  UC_ASSERT(conv_w && conv_b, "batchnorm_fold_into_conv: the convolution needs a bias to fold into");
+  UC_ASSERT(conv_w && conv_b,
+            "batchnorm_fold_into_conv: the convolution needs a bias to fold into");
   for (int o = 0; o < k; ++o) {
     for (int i = 0; i < per_filter; ++i) conv_w[int64_t(o) * per_filter + i] *= scale[o];
     conv_b[o] = conv_b[o] * scale[o] + shift[o];

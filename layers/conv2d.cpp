@@ -1,6 +1,6 @@
 // conv2d: argument checks and dispatch. The CPU runs oneDNN when the build has it
-// (layers/conv2d_dnnl.cpp), else the im2col + sgemm path defined here (layers/gemm.h): one image at a
-// time and over blocks of output rows, so the column buffer stays cache-sized (a whole 224x224
+// (layers/conv2d_dnnl.cpp), else the im2col + sgemm path defined here (layers/gemm.h): one image at
+// a time and over blocks of output rows, so the column buffer stays cache-sized (a whole 224x224
 // VGG layer would need 115 MB).
 // im2col/col2im stay single-threaded on purpose: OpenMP workers spin-wait after each parallel
 // region and starve OpenBLAS's own threads in the sgemm that follows (VGG16's convolutions ran
@@ -96,7 +96,8 @@ void check_conv(const Context& ctx, const char* op, const Tensor& out, const cha
                 sh.pad >= 0 && sh.out_h() > 0 && sh.out_w() > 0,
             std::string(op) + ": invalid ConvShape");
   const DType dtype = in.dtype();  // w and out alike
-  UC_ASSERT(dtype == DType::F32 || sh.layout == Layout::NHWC, std::string(op) + ": bf16 data only runs NHWC");
+  UC_ASSERT(dtype == DType::F32 || sh.layout == Layout::NHWC,
+            std::string(op) + ": bf16 data only runs NHWC");
   detail::expect_tensor(ctx, in, {sh.n, sh.c, sh.h, sh.w}, op, "in", dtype);
   detail::expect_tensor(ctx, w, {sh.k, sh.c, sh.r, sh.s}, op, "w", dtype);
   detail::expect_tensor(ctx, out, {sh.n, sh.k, sh.out_h(), sh.out_w()}, op, out_role, dtype);
@@ -120,8 +121,8 @@ void conv2d_forward_im2col(Tensor& out, const Tensor& in, const Tensor& w, const
       const int oh1 = std::min(sh.out_h(), oh0 + block), cols = (oh1 - oh0) * ow;
       im2col(x, sh, oh0, oh1, col);
       // y[:, block] += W[k, crs] . col[crs, cols]
-      sgemm(false, false, sh.k, cols, crs, 1.f, w.data(), crs, col, cols, 1.f, y + int64_t(oh0) * ow,
-            int(ohw));
+      sgemm(false, false, sh.k, cols, crs, 1.f, w.data(), crs, col, cols, 1.f,
+            y + int64_t(oh0) * ow, int(ohw));
     }
   }
 }
@@ -179,7 +180,8 @@ void conv2d_backward(Context& ctx, Tensor* din, Tensor* dw, Tensor* db, const Te
                      const Tensor& in, const Tensor& w, const ConvShape& sh) {
   const char* op = "conv2d_backward";
   check_conv(ctx, op, dout, "dout", in, w, sh);
-  UC_ASSERT(sh.layout == Layout::NCHW && in.dtype() == DType::F32, "conv2d_backward: NCHW float only");
+  UC_ASSERT(sh.layout == Layout::NCHW && in.dtype() == DType::F32,
+            "conv2d_backward: NCHW float only");
   if (din) detail::expect_tensor(ctx, *din, {sh.n, sh.c, sh.h, sh.w}, op, "din");
   if (dw) detail::expect_tensor(ctx, *dw, {sh.k, sh.c, sh.r, sh.s}, op, "dw");
   if (db) detail::expect_tensor(ctx, *db, {sh.k}, op, "db");
@@ -196,10 +198,12 @@ void conv2d_bias_relu_forward(Context& ctx, Tensor& out, const Tensor& in, const
   check_conv(ctx, "conv2d_bias_relu_forward", out, "out", in, w, sh);
   detail::expect_tensor(ctx, b, {sh.k}, "conv2d_bias_relu_forward", "b");  // float, also in bf16
   UC_CUDA_DISPATCH(ctx, conv2d_bias_relu_forward_cuda(ctx, out, in, w, b, sh));
-  if (in.dtype() == DType::BF16) {  // the CPU reference of the bf16 path: fp32 products, rounded once
+  if (in.dtype() ==
+      DType::BF16) {  // the CPU reference of the bf16 path: fp32 products, rounded once
     Tensor y = Tensor::empty(Backend::CPU, {sh.n, sh.out_h(), sh.out_w(), sh.k});
-    conv2d_bias_relu_forward(ctx, y, Tensor::from_host(Backend::CPU, {sh.n, sh.h, sh.w, sh.c}, in.to_host()),
-                             Tensor::from_host(Backend::CPU, {sh.k, sh.r, sh.s, sh.c}, w.to_host()), b, sh);
+    conv2d_bias_relu_forward(
+        ctx, y, Tensor::from_host(Backend::CPU, {sh.n, sh.h, sh.w, sh.c}, in.to_host()),
+        Tensor::from_host(Backend::CPU, {sh.k, sh.r, sh.s, sh.c}, w.to_host()), b, sh);
     out.copy_from_host(y.data(), y.numel());  // rounds
     return;
   }
@@ -218,7 +222,8 @@ void conv2d_bias_relu_forward(Context& ctx, Tensor& out, const Tensor& in, const
   convert_layout(ctx, w_kcrs, Layout::NCHW, w, Layout::NHWC, sh.k, sh.c, sh.r, sh.s);
   conv2d_forward(ctx, out_nchw, in_nchw, w_kcrs, b, nchw);
   relu_forward(ctx, out_nchw, out_nchw);
-  convert_layout(ctx, out, Layout::NHWC, out_nchw, Layout::NCHW, sh.n, sh.k, sh.out_h(), sh.out_w());
+  convert_layout(ctx, out, Layout::NHWC, out_nchw, Layout::NCHW, sh.n, sh.k, sh.out_h(),
+                 sh.out_w());
 }
 
 }  // namespace uc

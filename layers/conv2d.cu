@@ -11,7 +11,17 @@ namespace {
 const float kOne = 1.f, kZero = 0.f;
 
 ConvKey key_of(const ConvShape& s, MathMode math, DType dtype) {
-  return {s.n, s.c, s.h, s.w, s.k, s.r, s.s, s.stride, s.pad, math, s.layout == Layout::NHWC,
+  return {s.n,
+          s.c,
+          s.h,
+          s.w,
+          s.k,
+          s.r,
+          s.s,
+          s.stride,
+          s.pad,
+          math,
+          s.layout == Layout::NHWC,
           dtype == DType::BF16};
 }
 
@@ -29,13 +39,15 @@ void note_fused_fallback(const ConvShape& s, bool bf16, cudnnStatus_t status) {
   std::fprintf(stderr,
                "note: cuDNN has no fused convolution-bias-ReLU for %dx%dx%dx%d -> %d (%s%s, %s); "
                "such layers run as %s\n",
-               s.n, s.c, s.h, s.w, s.k, s.layout == Layout::NHWC ? "NHWC" : "NCHW", bf16 ? " bf16" : "",
-               cudnnGetErrorString(status), bf16 ? "a convolution and a bias-ReLU kernel" : "three calls");
+               s.n, s.c, s.h, s.w, s.k, s.layout == Layout::NHWC ? "NHWC" : "NCHW",
+               bf16 ? " bf16" : "", cudnnGetErrorString(status),
+               bf16 ? "a convolution and a bias-ReLU kernel" : "three calls");
 }
 
 // out = bf16(max(0, out + b[channel])) on NHWC bf16 maps (channels fastest): the bias and ReLU
 // of a bf16 convolution when cuDNN has no fused form for it (b: float, bf16 values).
-__global__ void bias_relu_bf16_nhwc_kernel(__nv_bfloat16* out, const float* b, int64_t count, int k) {
+__global__ void bias_relu_bf16_nhwc_kernel(__nv_bfloat16* out, const float* b, int64_t count,
+                                           int k) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
        i += int64_t(gridDim.x) * blockDim.x) {
     const float v = __bfloat162float(out[i]) + b[i % k];
@@ -47,7 +59,6 @@ __global__ void float_to_bf16_kernel(__nv_bfloat16* out, const float* in, int n)
   for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x)
     out[i] = __float2bfloat16_rn(in[i]);
 }
-
 
 }  // namespace
 
@@ -87,10 +98,10 @@ void conv2d_bias_relu_forward_cuda(Context& ctx, Tensor& out, const Tensor& in, 
   // device fault would surface again in the fallback's own checked calls.
   cudnnStatus_t status = CUDNN_STATUS_SUCCESS;
   const auto fused = [&](cudnnTensorDescriptor_t bias_desc, const void* bias, void* workspace) {
-    status = cudnnConvolutionBiasActivationForward(st.cudnn, &kOne, p.x, in.raw_data(), p.w, w.raw_data(),
-                                                   a.conv, a.algo, workspace, a.workspace_bytes, &kZero, p.y,
-                                                   out.raw_data(), bias_desc, bias, st.fused_relu, p.y,
-                                                   out.raw_data());
+    status = cudnnConvolutionBiasActivationForward(
+        st.cudnn, &kOne, p.x, in.raw_data(), p.w, w.raw_data(), a.conv, a.algo, workspace,
+        a.workspace_bytes, &kZero, p.y, out.raw_data(), bias_desc, bias, st.fused_relu, p.y,
+        out.raw_data());
     if (status != CUDNN_STATUS_SUCCESS) return false;
     UC_SYNC_IF_DEBUGGING();
     return true;
@@ -100,26 +111,29 @@ void conv2d_bias_relu_forward_cuda(Context& ctx, Tensor& out, const Tensor& in, 
     p.fused = bf16 ? FusedBias::Bf16 : FusedBias::None;
   }
   if (p.fused == FusedBias::Bf16) {  // the bias as bf16 too, converted into the workspace's tail
-    char* ws = static_cast<char*>(st.workspace(gpu::align_up(a.workspace_bytes) + shape.k * sizeof(__nv_bfloat16)));
+    char* ws = static_cast<char*>(
+        st.workspace(gpu::align_up(a.workspace_bytes) + shape.k * sizeof(__nv_bfloat16)));
     auto* bias16 = reinterpret_cast<__nv_bfloat16*>(ws + gpu::align_up(a.workspace_bytes));
     float_to_bf16_kernel<<<gpu::blocks_for(shape.k), gpu::kThreads>>>(bias16, b.data(), shape.k);
     CUDA_CHECK_LAUNCH();
     if (fused(p.bias_bf16, bias16, a.workspace_bytes ? ws : nullptr)) return;
     p.fused = FusedBias::None;
   }
-  if (status != CUDNN_STATUS_SUCCESS) note_fused_fallback(shape, bf16, status);  // the first refusal only
+  if (status != CUDNN_STATUS_SUCCESS)
+    note_fused_fallback(shape, bf16, status);  // the first refusal only
   if (bf16) {  // the convolution, then bias and ReLU in one kernel of our own
-    CUDNN_CHECK(cudnnConvolutionForward(st.cudnn, &kOne, p.x, in.raw_data(), p.w, w.raw_data(), a.conv,
-                                        a.algo, st.workspace(a.workspace_bytes), a.workspace_bytes,
-                                        &kZero, p.y, out.raw_data()));
+    CUDNN_CHECK(cudnnConvolutionForward(st.cudnn, &kOne, p.x, in.raw_data(), p.w, w.raw_data(),
+                                        a.conv, a.algo, st.workspace(a.workspace_bytes),
+                                        a.workspace_bytes, &kZero, p.y, out.raw_data()));
     const int64_t count = out_numel(shape);
-    bias_relu_bf16_nhwc_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(gpu::bf16_data(out), b.data(),
-                                                                          count, shape.k);
+    bias_relu_bf16_nhwc_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(gpu::bf16_data(out),
+                                                                          b.data(), count, shape.k);
     CUDA_CHECK_LAUNCH();
     return;
   }
   conv2d_forward_cuda(ctx, out, in, w, b, shape);  // the same plan: any layout
-  CUDNN_CHECK(cudnnActivationForward(st.cudnn, st.relu, &kOne, p.y, out.data(), &kZero, p.y, out.data()));
+  CUDNN_CHECK(
+      cudnnActivationForward(st.cudnn, st.relu, &kOne, p.y, out.data(), &kZero, p.y, out.data()));
 }
 
 void conv2d_backward_cuda(Context& ctx, Tensor* din, Tensor* dw, Tensor* db, const Tensor& dout,
@@ -146,8 +160,8 @@ void conv2d_backward_cuda(Context& ctx, Tensor* din, Tensor* dw, Tensor* db, con
                                                a.workspace_bytes, &kOne, p.w, dw->data()));
   }
   if (db)
-    CUDNN_CHECK(cudnnConvolutionBackwardBias(st.cudnn, &kOne, p.y, dout.data(), &kOne, p.bias,
-                                             db->data()));
+    CUDNN_CHECK(
+        cudnnConvolutionBackwardBias(st.cudnn, &kOne, p.y, dout.data(), &kOne, p.bias, db->data()));
 }
 
 }  // namespace uc

@@ -14,8 +14,8 @@ void conv2d_backward_im2col(Tensor* din, Tensor* dw, Tensor* db, const Tensor& d
 #ifdef UNIONCAM_DNNL
 void conv2d_forward_dnnl(Tensor& out, const Tensor& in, const Tensor& w, const Tensor& b,
                          const ConvShape& sh);
-void conv2d_backward_dnnl(Tensor* din, Tensor* dw, Tensor* db, const Tensor& dout,
-                          const Tensor& in, const Tensor& w, const ConvShape& sh);
+void conv2d_backward_dnnl(Tensor* din, Tensor* dw, Tensor* db, const Tensor& dout, const Tensor& in,
+                          const Tensor& w, const ConvShape& sh);
 #endif
 
 }  // namespace uc::detail

@@ -116,10 +116,10 @@ class Cpu {
     const memory::dims x{sh.n, sh.c, sh.h, sh.w}, w{sh.k, sh.c, sh.r, sh.s}, b{sh.k},
         y{sh.n, sh.k, sh.out_h(), sh.out_w()};
     // Training: the same kernels as inference, and the hint the backward primitives need.
-    dnnl::convolution_forward::desc d(
-        dnnl::prop_kind::forward_training, Kind::convolution_direct, plain(x, kActivations),
-        plain(w, Tag::any), plain(b, Tag::x), plain(y, kActivations), {sh.stride, sh.stride},
-        {sh.pad, sh.pad}, {sh.pad, sh.pad});
+    dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_training, Kind::convolution_direct,
+                                      plain(x, kActivations), plain(w, Tag::any), plain(b, Tag::x),
+                                      plain(y, kActivations), {sh.stride, sh.stride},
+                                      {sh.pad, sh.pad}, {sh.pad, sh.pad});
     dnnl::convolution_forward::primitive_desc pd(d, eng_);
     return {pd,
             dnnl::convolution_forward(pd),
@@ -132,12 +132,11 @@ class Cpu {
   Backward make_backward(const ConvShape& sh,
                          const dnnl::convolution_forward::primitive_desc& hint) {
     const memory::dims x{sh.n, sh.c, sh.h, sh.w}, w{sh.k, sh.c, sh.r, sh.s}, b{sh.k},
-        y{sh.n, sh.k, sh.out_h(), sh.out_w()}, strides{sh.stride, sh.stride},
-        pad{sh.pad, sh.pad};
+        y{sh.n, sh.k, sh.out_h(), sh.out_w()}, strides{sh.stride, sh.stride}, pad{sh.pad, sh.pad};
     dnnl::convolution_backward_data::primitive_desc data(
         dnnl::convolution_backward_data::desc(Kind::convolution_direct, plain(x, kActivations),
-                                              plain(w, Tag::any), plain(y, kActivations),
-                                              strides, pad, pad),
+                                              plain(w, Tag::any), plain(y, kActivations), strides,
+                                              pad, pad),
         eng_, hint);
     dnnl::convolution_backward_weights::primitive_desc weights(
         dnnl::convolution_backward_weights::desc(Kind::convolution_direct, plain(x, kActivations),
@@ -187,8 +186,8 @@ void conv2d_forward_dnnl(Tensor& out, const Tensor& in, const Tensor& w, const T
   cpu.wait();
 }
 
-void conv2d_backward_dnnl(Tensor* din, Tensor* dw, Tensor* db, const Tensor& dout,
-                          const Tensor& in, const Tensor& w, const ConvShape& sh) {
+void conv2d_backward_dnnl(Tensor* din, Tensor* dw, Tensor* db, const Tensor& dout, const Tensor& in,
+                          const Tensor& w, const ConvShape& sh) {
   if (!din && !dw && !db) return;
   Cpu& cpu = this_thread();
   const Backward& bw = cpu.backward(sh, cpu.conv(sh));

@@ -13,8 +13,10 @@ void conv2d_bias_relu_forward_cuda(Context& ctx, Tensor& out, const Tensor& in, 
                                    const Tensor& b, const ConvShape& shape);
 void convert_layout_cuda(Context& ctx, Tensor& out, Layout out_layout, const Tensor& in,
                          Layout in_layout, int n, int c, int h, int w);
-void convert_to_bf16_nhwc_cuda(Context& ctx, Tensor& out, const Tensor& in, int n, int c, int h, int w);
-void convert_from_bf16_nhwc_cuda(Context& ctx, Tensor& out, const Tensor& in, int n, int c, int h, int w);
+void convert_to_bf16_nhwc_cuda(Context& ctx, Tensor& out, const Tensor& in, int n, int c, int h,
+                               int w);
+void convert_from_bf16_nhwc_cuda(Context& ctx, Tensor& out, const Tensor& in, int n, int c, int h,
+                                 int w);
 void relu_forward_cuda(Context& ctx, Tensor& out, const Tensor& in);
 void relu_backward_cuda(Context& ctx, Tensor& din, const Tensor& dout, const Tensor& out);
 void maxpool2d_forward_cuda(Context& ctx, Tensor& out, const Tensor& in, const PoolShape& shape);

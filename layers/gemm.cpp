@@ -16,14 +16,17 @@ constexpr int kColumnBlock = 256;
 
 void sgemm_builtin(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a,
                    int lda, const float* b, int ldb, float beta, float* c, int ldc) {
-  const auto A = [&](int i, int p) { return trans_a ? a[int64_t(p) * lda + i] : a[int64_t(i) * lda + p]; };
+  const auto A = [&](int i, int p) {
+    return trans_a ? a[int64_t(p) * lda + i] : a[int64_t(i) * lda + p];
+  };
   const int blocks = (n + kColumnBlock - 1) / kColumnBlock;
 #pragma omp parallel for collapse(2) schedule(static)
   for (int i = 0; i < m; ++i) {
     for (int jb = 0; jb < blocks; ++jb) {
       const int j0 = jb * kColumnBlock, j1 = std::min(n, j0 + kColumnBlock);
       float* ci = c + int64_t(i) * ldc;
-      for (int j = j0; j < j1; ++j) ci[j] = beta == 0.f ? 0.f : beta * ci[j];  // beta 0: C may hold NaN
+      for (int j = j0; j < j1; ++j)
+        ci[j] = beta == 0.f ? 0.f : beta * ci[j];  // beta 0: C may hold NaN
       if (!trans_b) {
         // C[i, j0:j1] += (alpha A[i,p]) B[p, j0:j1]: contiguous rows of B, vectorized over j.
         for (int p = 0; p < k; ++p) {
@@ -57,8 +60,8 @@ void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const f
     cblas_sgemv(CblasRowMajor, CblasNoTrans, n, k, alpha, b, ldb, a, 1, beta, c, 1);
     return;
   }
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-              m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+              trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 #else
   sgemm_builtin(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 #endif

@@ -18,9 +18,9 @@ inline void expect_tensor(const Context& ctx, const Tensor& t, const Shape& expe
             std::string(op) + ": " + role + " has shape " + shape_str(t.shape()) + " " +
                 dtype_name(t.dtype()) + " but the layer shape expects " + shape_str(expected) +
                 " " + dtype_name(dtype));
-  UC_ASSERT(t.backend() == ctx.backend(),
-            std::string(op) + ": " + role + " is on " + backend_name(t.backend()) +
-                " but the context is " + backend_name(ctx.backend()));
+  UC_ASSERT(t.backend() == ctx.backend(), std::string(op) + ": " + role + " is on " +
+                                              backend_name(t.backend()) + " but the context is " +
+                                              backend_name(ctx.backend()));
 }
 
 }  // namespace uc::detail

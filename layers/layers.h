@@ -26,7 +26,7 @@ struct ConvShape {
   int k = 0;                       // output channels
   int r = 3, s = 3;                // filter height, width (KCRS)
   int stride = 1, pad = 1;
-  Layout layout = Layout::NCHW;    // NHWC: only conv2d_bias_relu_forward
+  Layout layout = Layout::NCHW;  // NHWC: only conv2d_bias_relu_forward
   int out_h() const { return (h + 2 * pad - r) / stride + 1; }
   int out_w() const { return (w + 2 * pad - s) / stride + 1; }
 };
@@ -45,8 +45,8 @@ void conv2d_bias_relu_forward(Context& ctx, Tensor& out, const Tensor& in, const
                               const Tensor& b, const ConvShape& shape);
 
 // ---- layout conversion of n feature maps of c x h x w (out must not alias in) ----------------
-void convert_layout(Context& ctx, Tensor& out, Layout out_layout, const Tensor& in, Layout in_layout,
-                    int n, int c, int h, int w);
+void convert_layout(Context& ctx, Tensor& out, Layout out_layout, const Tensor& in,
+                    Layout in_layout, int n, int c, int h, int w);
 // The same on host arrays (filters: n = k, h x w = r x s).
 void convert_layout_host(float* out, Layout out_layout, const float* in, Layout in_layout, int n,
                          int c, int h, int w);
@@ -54,7 +54,8 @@ void convert_layout_host(float* out, Layout out_layout, const float* in, Layout 
 // ---- bfloat16 storage: MathMode::BF16's fused inference steps --------------------------------
 // NCHW F32 feature maps -> NHWC BF16 (rounded), and back: the two ends of the bf16 steps.
 void convert_to_bf16_nhwc(Context& ctx, Tensor& out, const Tensor& in, int n, int c, int h, int w);
-void convert_from_bf16_nhwc(Context& ctx, Tensor& out, const Tensor& in, int n, int c, int h, int w);
+void convert_from_bf16_nhwc(Context& ctx, Tensor& out, const Tensor& in, int n, int c, int h,
+                            int w);
 
 // ---- relu (elementwise, any shape; out may alias in) -----------------------------------------
 void relu_forward(Context& ctx, Tensor& out, const Tensor& in);
@@ -64,7 +65,7 @@ void relu_backward(Context& ctx, Tensor& din, const Tensor& dout, const Tensor& 
 // ---- max-pool (window x window, stride, no padding, floor) ----------------------------------
 struct PoolShape {
   int n = 1, c = 0, h = 0, w = 0;
-  int window = 2, stride = 2;  // window x window
+  int window = 2, stride = 2;    // window x window
   Layout layout = Layout::NCHW;  // NHWC: forward only, where in and out may be BF16 (exact)
   int out_h() const { return (h - window) / stride + 1; }
   int out_w() const { return (w - window) / stride + 1; }

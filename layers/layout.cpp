@@ -30,8 +30,8 @@ void convert_layout_host(float* out, Layout out_layout, const float* in, Layout 
   }
 }
 
-void convert_layout(Context& ctx, Tensor& out, Layout out_layout, const Tensor& in, Layout in_layout,
-                    int n, int c, int h, int w) {
+void convert_layout(Context& ctx, Tensor& out, Layout out_layout, const Tensor& in,
+                    Layout in_layout, int n, int c, int h, int w) {
   const Shape shape{n, c, h, w};
   detail::expect_tensor(ctx, in, shape, "convert_layout", "in");
   detail::expect_tensor(ctx, out, shape, "convert_layout", "out");
@@ -51,7 +51,8 @@ void convert_to_bf16_nhwc(Context& ctx, Tensor& out, const Tensor& in, int n, in
   out.copy_from_host(nhwc.data(), in.numel());  // rounds
 }
 
-void convert_from_bf16_nhwc(Context& ctx, Tensor& out, const Tensor& in, int n, int c, int h, int w) {
+void convert_from_bf16_nhwc(Context& ctx, Tensor& out, const Tensor& in, int n, int c, int h,
+                            int w) {
   const Shape shape{n, c, h, w};
   detail::expect_tensor(ctx, in, shape, "convert_from_bf16_nhwc", "in", DType::BF16);
   detail::expect_tensor(ctx, out, shape, "convert_from_bf16_nhwc", "out");

@@ -47,21 +47,23 @@ __global__ void bf16_nhwc_to_nchw_kernel(float* out, const __nv_bfloat16* in, in
 
 }  // namespace
 
-void convert_to_bf16_nhwc_cuda(Context&, Tensor& out, const Tensor& in, int n, int c, int h, int w) {
+void convert_to_bf16_nhwc_cuda(Context&, Tensor& out, const Tensor& in, int n, int c, int h,
+                               int w) {
   const int64_t hw = int64_t(h) * w, count = int64_t(n) * c * hw;
   gpu::expect(in, count, "convert_to_bf16_nhwc input");
   gpu::expect(out, count, "convert_to_bf16_nhwc output", DType::BF16);
-  nchw_to_bf16_nhwc_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(gpu::bf16_data(out), in.data(),
-                                                                      count, c, hw);
+  nchw_to_bf16_nhwc_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(gpu::bf16_data(out),
+                                                                      in.data(), count, c, hw);
   CUDA_CHECK_LAUNCH();
 }
 
-void convert_from_bf16_nhwc_cuda(Context&, Tensor& out, const Tensor& in, int n, int c, int h, int w) {
+void convert_from_bf16_nhwc_cuda(Context&, Tensor& out, const Tensor& in, int n, int c, int h,
+                                 int w) {
   const int64_t hw = int64_t(h) * w, count = int64_t(n) * c * hw;
   gpu::expect(in, count, "convert_from_bf16_nhwc input", DType::BF16);
   gpu::expect(out, count, "convert_from_bf16_nhwc output");
-  bf16_nhwc_to_nchw_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(out.data(), gpu::bf16_data(in),
-                                                                      count, c, hw);
+  bf16_nhwc_to_nchw_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(
+      out.data(), gpu::bf16_data(in), count, c, hw);
   CUDA_CHECK_LAUNCH();
 }
 
@@ -69,13 +71,16 @@ void convert_layout_cuda(Context&, Tensor& out, Layout out_layout, const Tensor&
                          Layout in_layout, int n, int c, int h, int w) {
   const int64_t hw = int64_t(h) * w, count = int64_t(n) * c * hw;
   if (in_layout == out_layout) {
-    CUDA_CHECK(cudaMemcpyAsync(out.data(), in.data(), count * sizeof(float), cudaMemcpyDeviceToDevice));
+    CUDA_CHECK(
+        cudaMemcpyAsync(out.data(), in.data(), count * sizeof(float), cudaMemcpyDeviceToDevice));
     return;
   }
   if (out_layout == Layout::NHWC)
-    nchw_to_nhwc_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(out.data(), in.data(), count, c, hw);
+    nchw_to_nhwc_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(out.data(), in.data(), count, c,
+                                                                   hw);
   else
-    nhwc_to_nchw_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(out.data(), in.data(), count, c, hw);
+    nhwc_to_nchw_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(out.data(), in.data(), count, c,
+                                                                   hw);
   CUDA_CHECK_LAUNCH();
 }
 

@@ -19,7 +19,8 @@ void check_pool(const Context& ctx, const char* op, const Tensor& in, const Tens
                 sh.w >= sh.window,
             std::string(op) + ": invalid PoolShape (window larger than the input, or empty)");
   const DType dtype = in.dtype();  // out alike
-  UC_ASSERT(dtype == DType::F32 || sh.layout == Layout::NHWC, std::string(op) + ": bf16 data only runs NHWC");
+  UC_ASSERT(dtype == DType::F32 || sh.layout == Layout::NHWC,
+            std::string(op) + ": bf16 data only runs NHWC");
   detail::expect_tensor(ctx, in, {sh.n, sh.c, sh.h, sh.w}, op, "in", dtype);
   detail::expect_tensor(ctx, out, {sh.n, sh.c, sh.out_h(), sh.out_w()}, op, "out", dtype);
 }
@@ -46,7 +47,8 @@ static void maxpool2d_forward_nhwc(float* y, const float* x, const PoolShape& sh
     for (int i = 0; i < oh; ++i)
       for (int j = 0; j < ow; ++j)
         for (int ch = 0; ch < c; ++ch) {
-          const float* win = x + ((int64_t(img) * sh.h + i * sh.stride) * sh.w + j * sh.stride) * c + ch;
+          const float* win =
+              x + ((int64_t(img) * sh.h + i * sh.stride) * sh.w + j * sh.stride) * c + ch;
           float best = win[0];
           for (int ki = 0; ki < sh.window && !std::isnan(best); ++ki)
             for (int kj = 0; kj < sh.window; ++kj) {
@@ -64,7 +66,8 @@ static void maxpool2d_forward_nhwc(float* y, const float* x, const PoolShape& sh
 void maxpool2d_forward(Context& ctx, Tensor& out, const Tensor& in, const PoolShape& sh) {
   check_pool(ctx, "maxpool2d_forward", in, out, sh);
   UC_CUDA_DISPATCH(ctx, maxpool2d_forward_cuda(ctx, out, in, sh));
-  if (in.dtype() == DType::BF16) {  // the CPU reference of the bf16 path; the maximum is one of the inputs: exact
+  if (in.dtype() ==
+      DType::BF16) {  // the CPU reference of the bf16 path; the maximum is one of the inputs: exact
     const std::vector<float> x = in.to_host();
     std::vector<float> y(size_t(sh.n) * sh.c * sh.out_h() * sh.out_w());
     maxpool2d_forward_nhwc(y.data(), x.data(), sh);

@@ -41,8 +41,8 @@ __global__ void maxpool_forward_kernel(float* out, const float* in, int64_t plan
 // neighbouring addresses. Same window order and NaN rule as the NCHW kernel. T: float, or bf16
 // for MathMode::BF16's steps (the maximum is one of the inputs, so no rounding).
 template <typename T>
-__global__ void maxpool_forward_nhwc_kernel(T* out, const T* in, int64_t count, int c, int h,
-                                            int w, int oh, int ow, int window, int stride) {
+__global__ void maxpool_forward_nhwc_kernel(T* out, const T* in, int64_t count, int c, int h, int w,
+                                            int oh, int ow, int window, int stride) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
        i += int64_t(gridDim.x) * blockDim.x) {
     const int ch = int(i % c);
@@ -57,8 +57,9 @@ __global__ void maxpool_forward_nhwc_kernel(T* out, const T* in, int64_t count, 
 // One thread per input element, gathering from the windows that contain it: each input is
 // written exactly once (din is overwritten, uncovered borders get 0) and no atomics are needed.
 // A window's winner is recomputed from `in` with the forward's rule (as the CPU does).
-__global__ void maxpool_backward_kernel(float* din, const float* dout, const float* in, int64_t planes,
-                                        int h, int w, int oh, int ow, int window, int stride) {
+__global__ void maxpool_backward_kernel(float* din, const float* dout, const float* in,
+                                        int64_t planes, int h, int w, int oh, int ow, int window,
+                                        int stride) {
   const int64_t count = planes * h * w;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
        i += int64_t(gridDim.x) * blockDim.x) {
@@ -99,7 +100,8 @@ void maxpool2d_forward_cuda(Context&, Tensor& out, const Tensor& in, const PoolS
           shape.window, shape.stride);
     else
       maxpool_forward_nhwc_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(
-          out.data(), in.data(), count, shape.c, shape.h, shape.w, oh, ow, shape.window, shape.stride);
+          out.data(), in.data(), count, shape.c, shape.h, shape.w, oh, ow, shape.window,
+          shape.stride);
     CUDA_CHECK_LAUNCH();
     return;
   }
@@ -118,7 +120,8 @@ void maxpool2d_backward_cuda(Context&, Tensor& din, const Tensor& dout, const Te
   gpu::expect(out, planes * oh * ow, "maxpool2d_backward out");
   gpu::expect(dout, planes * oh * ow, "maxpool2d_backward dout");
   maxpool_backward_kernel<<<gpu::blocks_for(planes * shape.h * shape.w), gpu::kThreads>>>(
-      din.data(), dout.data(), in.data(), planes, shape.h, shape.w, oh, ow, shape.window, shape.stride);
+      din.data(), dout.data(), in.data(), planes, shape.h, shape.w, oh, ow, shape.window,
+      shape.stride);
   CUDA_CHECK_LAUNCH();
 }
 

@@ -15,14 +15,14 @@ constexpr int kPooledSize = 7;          // torchvision's AdaptiveAvgPool2d((7, 7
 
 // A BatchNorm layer's inference form y = scale * x + shift, per channel, from the file's
 // parameters (host). Used for the layer-by-layer BatchNorm and to fold it into the convolution.
-void host_batchnorm(const ModelWeights& weights, const std::string& name, int c, std::vector<float>* scale,
-                    std::vector<float>* shift) {
+void host_batchnorm(const ModelWeights& weights, const std::string& name, int c,
+                    std::vector<float>* scale, std::vector<float>* shift) {
   scale->resize(c);
   shift->resize(c);
-  batchnorm_scale_shift(weights.at(name + ".weight").data.data(), weights.at(name + ".bias").data.data(),
-                        weights.at(name + ".running_mean").data.data(),
-                        weights.at(name + ".running_var").data.data(), kBatchNormEps, c, scale->data(),
-                        shift->data());
+  batchnorm_scale_shift(
+      weights.at(name + ".weight").data.data(), weights.at(name + ".bias").data.data(),
+      weights.at(name + ".running_mean").data.data(), weights.at(name + ".running_var").data.data(),
+      kBatchNormEps, c, scale->data(), shift->data());
 }
 
 // Fills the n, c, h, w fields every feature-map shape struct shares from the layer's input.
@@ -50,7 +50,8 @@ AdaptivePoolShape adaptive_shape(const NetworkLayer& l, int n) {
   return s;
 }
 LinearShape linear_shape(const NetworkLayer& l, int n) {
-  return LinearShape{n, static_cast<int>(shape_numel(l.in_shape)), static_cast<int>(l.out_shape[0])};
+  return LinearShape{n, static_cast<int>(shape_numel(l.in_shape)),
+                     static_cast<int>(l.out_shape[0])};
 }
 ChannelShape channel_shape(const NetworkLayer& l, int n) {
   const int c = static_cast<int>(l.in_shape[0]);
@@ -171,7 +172,9 @@ void VggNetwork::build_layers(const ModelWeights& weights) {
   }
 }
 
-Tensor VggNetwork::upload(const HostArray& a) const { return Tensor::from_host(ctx_.backend(), a.shape, a.data); }
+Tensor VggNetwork::upload(const HostArray& a) const {
+  return Tensor::from_host(ctx_.backend(), a.shape, a.data);
+}
 
 int64_t VggNetwork::largest_map() const {
   int64_t largest = 3LL * input_h_ * input_w_;
@@ -202,9 +205,11 @@ void VggNetwork::plan_memory() {
       int64_t& part = i < steps_end_ ? steps_largest : after_largest;
       part = std::max(part, shape_numel(layers_[i].out_shape));
     }
-    after_largest = std::max(after_largest, shape_numel(layers_[steps_end_ - 1].out_shape));  // "to nchw"
+    // "to nchw"
+    after_largest = std::max(after_largest, shape_numel(layers_[steps_end_ - 1].out_shape));
     const int64_t steps_floats = (max_batch_ * steps_largest * int64_t(dtype_bytes(DType::BF16)) +
-                                  int64_t(sizeof(float)) - 1) / int64_t(sizeof(float));
+                                  int64_t(sizeof(float)) - 1) /
+                                 int64_t(sizeof(float));
     inference_floats = std::max(steps_floats, max_batch_ * after_largest);
   }
   ping_ = Tensor::empty(backend, {inference_floats});
@@ -250,8 +255,9 @@ void VggNetwork::plan_inference(const ModelWeights& weights, const NetworkOption
   // bf16 storage needs NHWC (cuDNN's bf16 tensor-core convolutions); an explicit NCHW keeps float.
   const bool bf16 = (ctx_.is_cuda() || options.bf16_reference) && ctx_.math() == MathMode::BF16 &&
                     options.layout != ForwardLayout::NCHW;
-  const bool nhwc = bf16 || options.layout == ForwardLayout::NHWC ||
-                    (options.layout == ForwardLayout::Auto && ctx_.is_cuda() && uses_tensor_cores(ctx_.math()));
+  const bool nhwc =
+      bf16 || options.layout == ForwardLayout::NHWC ||
+      (options.layout == ForwardLayout::Auto && ctx_.is_cuda() && uses_tensor_cores(ctx_.math()));
   const DType filter_dtype = bf16 ? DType::BF16 : DType::F32;  // biases stay float
   std::vector<InferenceStep> steps;
   size_t i = 0;
@@ -288,7 +294,8 @@ void VggNetwork::plan_inference(const ModelWeights& weights, const NetworkOption
       wf.swap(krsc);
       w_shape = {k, r, s, c};
     }
-    steps.push_back({LayerKind::Conv, i, j, Tensor::from_host(ctx_.backend(), w_shape, wf, filter_dtype),
+    steps.push_back({LayerKind::Conv, i, j,
+                     Tensor::from_host(ctx_.backend(), w_shape, wf, filter_dtype),
                      Tensor::from_host(ctx_.backend(), {k}, bf)});
     i = j + 1;
   }
@@ -300,7 +307,9 @@ void VggNetwork::plan_inference(const ModelWeights& weights, const NetworkOption
 
 const NetworkLayer& VggNetwork::layer(const std::string& name) const {
   const int i = layer_index(name);
-  if (i < 0) fail_usage("layer '" + name + "' does not exist in this network (try features.N, avgpool or classifier.N)");
+  if (i < 0)
+    fail_usage("layer '" + name +
+               "' does not exist in this network (try features.N, avgpool or classifier.N)");
   return layers_[static_cast<size_t>(i)];
 }
 
@@ -330,10 +339,14 @@ Tensor VggNetwork::batch_view(const Tensor& buffer, int n, const Shape& per_imag
 void VggNetwork::run_layer(const NetworkLayer& l, int n, Tensor& out, const Tensor& in) {
   switch (l.kind) {
     case LayerKind::Conv: conv2d_forward(ctx_, out, in, l.weight, l.bias, conv_shape(l, n)); break;
-    case LayerKind::BatchNorm: batchnorm_forward(ctx_, out, in, l.weight, l.bias, channel_shape(l, n)); break;
+    case LayerKind::BatchNorm:
+      batchnorm_forward(ctx_, out, in, l.weight, l.bias, channel_shape(l, n));
+      break;
     case LayerKind::ReLU: relu_forward(ctx_, out, in); break;
     case LayerKind::MaxPool: maxpool2d_forward(ctx_, out, in, pool_shape(l, n)); break;
-    case LayerKind::AdaptiveAvgPool: adaptive_avgpool_forward(ctx_, out, in, adaptive_shape(l, n)); break;
+    case LayerKind::AdaptiveAvgPool:
+      adaptive_avgpool_forward(ctx_, out, in, adaptive_shape(l, n));
+      break;
     case LayerKind::Linear: {
       const Tensor flat = in.reshape({n, shape_numel(l.in_shape)});
       linear_forward(ctx_, out, flat, l.weight, l.bias, linear_shape(l, n));
@@ -343,7 +356,8 @@ void VggNetwork::run_layer(const NetworkLayer& l, int n, Tensor& out, const Tens
   }
 }
 
-static void check_input(const Tensor& input, int max_n, int h, int w, Backend backend, const char* what) {
+static void check_input(const Tensor& input, int max_n, int h, int w, Backend backend,
+                        const char* what) {
   if (input.rank() != 4 || input.dim(1) != 3 || input.dim(2) != h || input.dim(3) != w)
     fail_usage(std::string(what) + ": expected input [n, 3, " + std::to_string(h) + ", " +
                std::to_string(w) + "], got " + shape_str(input.shape()));
@@ -363,12 +377,15 @@ Tensor VggNetwork::run_steps(const Tensor& input, int n, size_t count, Tensor* r
   const bool nhwc = layout_ == Layout::NHWC;
   // The next buffer for n maps of [c,h,w] in the steps' layout and type.
   auto next_buffer = [&](const Shape& chw) {
-    return buffers.take(nhwc ? Shape{chw[1], chw[2], chw[0]} : chw, bf16_ ? DType::BF16 : DType::F32);
+    return buffers.take(nhwc ? Shape{chw[1], chw[2], chw[0]} : chw,
+                        bf16_ ? DType::BF16 : DType::F32);
   };
   if (nhwc) {
     Tensor t = next_buffer({3, input_h_, input_w_});
-    if (bf16_) convert_to_bf16_nhwc(ctx_, t, input, n, 3, input_h_, input_w_);
-    else convert_layout(ctx_, t, Layout::NHWC, input, Layout::NCHW, n, 3, input_h_, input_w_);
+    if (bf16_)
+      convert_to_bf16_nhwc(ctx_, t, input, n, 3, input_h_, input_w_);
+    else
+      convert_layout(ctx_, t, Layout::NHWC, input, Layout::NCHW, n, 3, input_h_, input_w_);
     current = t;
     marked(bf16_ ? "to nhwc bf16" : "to nhwc");
   }
@@ -390,16 +407,20 @@ Tensor VggNetwork::run_steps(const Tensor& input, int n, size_t count, Tensor* r
     if (mark) {
       const std::string& first = layers_[step.first].name;
       const std::string& end = layers_[step.last].name;
-      marked(step.kind == LayerKind::MaxPool ? first + " pool"
-                                             : first + "-" + end.substr(end.find('.') + 1) + " conv");
+      marked(step.kind == LayerKind::MaxPool
+                 ? first + " pool"
+                 : first + "-" + end.substr(end.find('.') + 1) + " conv");
     }
   }
   if (nhwc) {  // back to NCHW float for the layers after the steps
     const Shape& chw = layers_[steps_[count - 1].last].out_shape;
     Tensor t = result ? *result : buffers.take(chw);
-    const int c = static_cast<int>(chw[0]), h = static_cast<int>(chw[1]), w = static_cast<int>(chw[2]);
-    if (bf16_) convert_from_bf16_nhwc(ctx_, t, current, n, c, h, w);
-    else convert_layout(ctx_, t, Layout::NCHW, current, Layout::NHWC, n, c, h, w);
+    const int c = static_cast<int>(chw[0]), h = static_cast<int>(chw[1]),
+              w = static_cast<int>(chw[2]);
+    if (bf16_)
+      convert_from_bf16_nhwc(ctx_, t, current, n, c, h, w);
+    else
+      convert_layout(ctx_, t, Layout::NCHW, current, Layout::NHWC, n, c, h, w);
     current = t;
     marked("to nchw");
   }
@@ -408,7 +429,8 @@ Tensor VggNetwork::run_steps(const Tensor& input, int n, size_t count, Tensor* r
 
 Tensor VggNetwork::forward(const Tensor& input) { return forward(input, nullptr); }
 
-Tensor VggNetwork::forward(const Tensor& input, const std::function<void(const std::string&)>& mark) {
+Tensor VggNetwork::forward(const Tensor& input,
+                           const std::function<void(const std::string&)>& mark) {
   check_input(input, max_batch_, input_h_, input_w_, ctx_.backend(), "forward");
   const int n = static_cast<int>(input.dim(0));
   Tensor current = input;
@@ -436,7 +458,8 @@ Tensor VggNetwork::forward(const Tensor& input, const std::function<void(const s
 }
 
 Tensor VggNetwork::forward_keep(const Tensor& input, const std::string& keep_from) {
-  if (max_grad_batch_ < 1) fail_usage("forward_keep: this network was planned without a backward batch");
+  if (max_grad_batch_ < 1)
+    fail_usage("forward_keep: this network was planned without a backward batch");
   check_input(input, max_grad_batch_, input_h_, input_w_, ctx_.backend(), "forward_keep");
   const int n = static_cast<int>(input.dim(0));
   const int from = keep_from.empty() ? 0 : layer_index(keep_from);
@@ -472,34 +495,47 @@ Tensor VggNetwork::activation(const std::string& name) const {
   if (i < 0) fail_usage("layer '" + name + "' does not exist in this network");
   UC_ASSERT(i >= kept_from_, "activation(" + name + "): the last forward_keep kept layers from " +
                                  layers_[static_cast<size_t>(kept_from_)].name + " on");
-  return batch_view(kept_[static_cast<size_t>(i)], kept_n_, layers_[static_cast<size_t>(i)].out_shape);
+  return batch_view(kept_[static_cast<size_t>(i)], kept_n_,
+                    layers_[static_cast<size_t>(i)].out_shape);
 }
 
 Tensor VggNetwork::backward(const Tensor& dlogits, const std::string& stop_at) {
   UC_ASSERT(kept_n_ > 0, "backward() before forward_keep()");
   const int n = kept_n_;
-  UC_ASSERT(dlogits.numel() == static_cast<int64_t>(n) * classes(), "backward: seed must be [n, classes]");
+  UC_ASSERT(dlogits.numel() == static_cast<int64_t>(n) * classes(),
+            "backward: seed must be [n, classes]");
   const int stop = stop_at == "input" ? -1 : layer_index(stop_at);
-  if (stop < 0 && stop_at != "input") fail_usage("layer '" + stop_at + "' does not exist in this network");
-  UC_ASSERT(stop >= kept_from_, "backward to " + stop_at + ": the last forward_keep kept layers from " +
-                                    layers_[static_cast<size_t>(std::max(kept_from_, 0))].name + " on");
+  if (stop < 0 && stop_at != "input")
+    fail_usage("layer '" + stop_at + "' does not exist in this network");
+  UC_ASSERT(stop >= kept_from_,
+            "backward to " + stop_at + ": the last forward_keep kept layers from " +
+                layers_[static_cast<size_t>(std::max(kept_from_, 0))].name + " on");
 
   Tensor grad = dlogits.reshape({n, classes()});
   PingPong buffers{{&grad_ping_, &grad_pong_}, n};
   for (int i = static_cast<int>(layers_.size()) - 1; i > stop; --i) {
     NetworkLayer& l = layers_[static_cast<size_t>(i)];
     if (l.kind == LayerKind::Dropout) continue;  // identity at inference
-    const Tensor in = i == 0 ? kept_input_ : batch_view(kept_[static_cast<size_t>(i - 1)], n, l.in_shape);
+    const Tensor in =
+        i == 0 ? kept_input_ : batch_view(kept_[static_cast<size_t>(i - 1)], n, l.in_shape);
     const Tensor out = batch_view(kept_[static_cast<size_t>(i)], n, l.out_shape);
     Tensor din = buffers.take(l.in_shape);
     Tensor* dw = l.weight_grad.defined() ? &l.weight_grad : nullptr;
     Tensor* db = l.bias_grad.defined() ? &l.bias_grad : nullptr;
     switch (l.kind) {
-      case LayerKind::Conv: conv2d_backward(ctx_, &din, dw, db, grad, in, l.weight, conv_shape(l, n)); break;
-      case LayerKind::BatchNorm: batchnorm_backward(ctx_, din, grad, l.weight, channel_shape(l, n)); break;
+      case LayerKind::Conv:
+        conv2d_backward(ctx_, &din, dw, db, grad, in, l.weight, conv_shape(l, n));
+        break;
+      case LayerKind::BatchNorm:
+        batchnorm_backward(ctx_, din, grad, l.weight, channel_shape(l, n));
+        break;
       case LayerKind::ReLU: relu_backward(ctx_, din, grad, out); break;
-      case LayerKind::MaxPool: maxpool2d_backward(ctx_, din, grad, in, out, pool_shape(l, n)); break;
-      case LayerKind::AdaptiveAvgPool: adaptive_avgpool_backward(ctx_, din, grad, adaptive_shape(l, n)); break;
+      case LayerKind::MaxPool:
+        maxpool2d_backward(ctx_, din, grad, in, out, pool_shape(l, n));
+        break;
+      case LayerKind::AdaptiveAvgPool:
+        adaptive_avgpool_backward(ctx_, din, grad, adaptive_shape(l, n));
+        break;
       case LayerKind::Linear: {
         const Tensor flat_in = in.reshape({n, shape_numel(l.in_shape)});
         Tensor flat_din = din.reshape({n, shape_numel(l.in_shape)});

@@ -4,8 +4,8 @@
 // `avgpool`, `classifier.N`.
 //
 // Memory is planned once, in the constructor: the weights; a ping-pong pair of activation
-// buffers for inference batches of up to `max_batch` (half-size maps in bf16); and, for backward, one buffer per layer
-// output plus a gradient ping-pong pair for up to `max_grad_batch` images.
+// buffers for inference batches of up to `max_batch` (half-size maps in bf16); and, for backward,
+// one buffer per layer output plus a gradient ping-pong pair for up to `max_grad_batch` images.
 #pragma once
 #include <array>
 #include <functional>
@@ -75,7 +75,8 @@ class VggNetwork {
   Tensor forward(const Tensor& input);
   // The same, calling mark(part) after each part's work is queued: each fused step (named by its
   // layers, "features.0-2 conv", "features.4 pool"), a layout conversion ("to nhwc", "to nchw")
-  // and each later layer ("avgpool", "classifier.0", ...). A profiler synchronizes in `mark` and reads a clock (`unioncam bench --profile`).
+  // and each later layer ("avgpool", "classifier.0", ...). A profiler synchronizes in `mark` and
+  // reads a clock (`unioncam bench --profile`).
   Tensor forward(const Tensor& input, const std::function<void(const std::string&)>& mark);
 
   // Forward keeping every layer's output (n <= max_grad_batch), for activation() and backward().
@@ -129,12 +130,12 @@ class VggNetwork {
   int input_h_ = 0, input_w_ = 0;
   std::array<float, 3> input_mean_{}, input_std_{};
   int max_batch_ = 0, max_grad_batch_ = 0;
-  Tensor ping_, pong_;                 // inference activations
-  std::vector<Tensor> kept_;           // per-layer outputs for backward
+  Tensor ping_, pong_;        // inference activations
+  std::vector<Tensor> kept_;  // per-layer outputs for backward
   Tensor kept_input_;
-  Tensor grad_ping_, grad_pong_;       // backward activations' gradients
+  Tensor grad_ping_, grad_pong_;  // backward activations' gradients
   int kept_n_ = 0;
-  int kept_from_ = -1;                 // first layer kept by the last forward_keep (-1: the input too)
+  int kept_from_ = -1;  // first layer kept by the last forward_keep (-1: the input too)
   size_t planned_bytes_ = 0;
   std::vector<InferenceStep> steps_;  // empty: forward() runs layer by layer
   size_t steps_end_ = 0;              // first layer after the steps (avgpool)

@@ -47,16 +47,17 @@ CloseReport compare_close(const std::string& name, const A& actual, const E& exp
   o << name << ": " << failures << " of " << actual.size() << " elements outside atol=" << atol
     << " rtol=" << rtol;
   if (!actual.empty())
-    o << "; worst at [" << worst << "]: actual " << actual[worst] << ", expected " << expected[worst];
+    o << "; worst at [" << worst << "]: actual " << actual[worst] << ", expected "
+      << expected[worst];
   r.message = o.str();
   return r;
 }
 
-#define CHECK_CLOSE(name, actual, expected, atol, rtol)                                  \
-  do {                                                                                   \
+#define CHECK_CLOSE(name, actual, expected, atol, rtol)                                    \
+  do {                                                                                     \
     const auto uc_report_ = ::uc::test::compare_close(name, actual, expected, atol, rtol); \
-    INFO(uc_report_.message);                                                            \
-    CHECK_MESSAGE(uc_report_.ok, uc_report_.message);                                    \
+    INFO(uc_report_.message);                                                              \
+    CHECK_MESSAGE(uc_report_.ok, uc_report_.message);                                      \
   } while (0)
 
 inline std::vector<float> random_vector(size_t n, uint32_t seed, float lo = -1.f, float hi = 1.f) {
@@ -81,7 +82,9 @@ inline Tensor random_cpu(const Shape& shape, uint32_t seed, float lo = -1.f, flo
 }
 
 // A copy of `t` on the CUDA backend (for CUDA-against-CPU tests).
-inline Tensor to_cuda(const Tensor& t) { return Tensor::from_host(Backend::CUDA, t.shape(), t.to_host()); }
+inline Tensor to_cuda(const Tensor& t) {
+  return Tensor::from_host(Backend::CUDA, t.shape(), t.to_host());
+}
 
 inline std::string source_path(const std::string& relative) {
   return std::string(UNIONCAM_SOURCE_DIR) + "/" + relative;

@@ -1,6 +1,6 @@
-// MathMode::BF16: the BF16 tensor type and its rounding rule (host, the reference for the CUDA kernels), the
-// NCHW float <-> NHWC bf16 conversions on the CPU, and on CUDA (skipped without a GPU) every bf16
-// step against the CPU in fp32 and the whole network's forward.
+// MathMode::BF16: the BF16 tensor type and its rounding rule (host, the reference for the CUDA
+// kernels), the NCHW float <-> NHWC bf16 conversions on the CPU, and on CUDA (skipped without a
+// GPU) every bf16 step against the CPU in fp32 and the whole network's forward.
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -39,17 +39,19 @@ Tensor bf16_tensor(Backend backend, const Shape& shape, const std::vector<float>
 TEST_CASE("bf16/rounding is to nearest, ties to even, as __float2bfloat16_rn") {
   CHECK(bf16_round(1.f) == 1.f);
   CHECK(bf16_round(-2.5f) == -2.5f);
-  const float ulp = 1.f / 128;  // bf16 keeps 7 fraction bits: 1 + k/128
-  CHECK(bf16_round(1.f + ulp / 2) == 1.f);                 // tie, 1.0 is even
-  CHECK(bf16_round(1.f + 3 * ulp / 2) == 1.f + 2 * ulp);   // tie, 1 + 2/128 is even
-  CHECK(bf16_round(1.f + ulp / 2 + 1e-6f) == 1.f + ulp);   // past the tie
+  const float ulp = 1.f / 128;                            // bf16 keeps 7 fraction bits: 1 + k/128
+  CHECK(bf16_round(1.f + ulp / 2) == 1.f);                // tie, 1.0 is even
+  CHECK(bf16_round(1.f + 3 * ulp / 2) == 1.f + 2 * ulp);  // tie, 1 + 2/128 is even
+  CHECK(bf16_round(1.f + ulp / 2 + 1e-6f) == 1.f + ulp);  // past the tie
   CHECK(bf16_round(1.f + ulp / 2 - 1e-6f) == 1.f);
-  CHECK(bf16_round(std::numeric_limits<float>::max()) == INFINITY);  // rounds up past the largest bf16
+  // Rounds up past the largest bf16
+  CHECK(bf16_round(std::numeric_limits<float>::max()) == INFINITY);
   CHECK(bf16_round(-INFINITY) == -INFINITY);
   CHECK(std::isnan(bf16_round(NAN)));
   CHECK(std::isnan(bf16_round(from_bits(0x7f800001u))));  // a NaN whose payload would round to inf
   CHECK(bits(bf16_round(-0.f)) == 0x80000000u);
-  CHECK(bf16_round(1e-40f) == from_bits(bits(1e-40f) & 0xffff0000u));  // subnormals keep their top bits
+  // Subnormals keep their top bits
+  CHECK(bf16_round(1e-40f) == from_bits(bits(1e-40f) & 0xffff0000u));
   // Every bf16 value survives a round trip; others move by at most half an ulp, 2^-8 relative.
   const std::vector<float> v = test::random_vector(1001, 7, -100.f, 100.f);
   const Tensor stored = bf16_tensor(Backend::CPU, {1001}, v);
@@ -76,13 +78,15 @@ TEST_CASE("bf16/NCHW float <-> NHWC bf16 conversions on the CPU") {
   for (int img = 0; img < n; ++img)
     for (int ch = 0; ch < c; ++ch)
       for (int p = 0; p < h * w; ++p)
-        CHECK(nhwc[size_t((img * h * w + p) * c + ch)] == bf16_round(x[size_t((img * c + ch) * h * w + p)]));
+        CHECK(nhwc[size_t((img * h * w + p) * c + ch)] ==
+              bf16_round(x[size_t((img * c + ch) * h * w + p)]));
   Tensor back = Tensor::empty(Backend::CPU, {n, c, h, w});
   convert_from_bf16_nhwc(ctx, back, packed, n, c, h, w);
   const std::vector<float> b = back.to_host();
   for (size_t i = 0; i < x.size(); ++i) CHECK(b[i] == bf16_round(x[i]));
   // A float tensor where a bf16 one belongs is a caller bug, named as such.
-  CHECK_THROWS_WITH_AS(convert_to_bf16_nhwc(ctx, back, in, n, c, h, w), doctest::Contains("f32 but"), Error);
+  CHECK_THROWS_WITH_AS(convert_to_bf16_nhwc(ctx, back, in, n, c, h, w),
+                       doctest::Contains("f32 but"), Error);
 }
 
 TEST_CASE("bf16/the precision name parses; the CPU computes it in fp32") {
@@ -98,7 +102,8 @@ TEST_CASE("bf16/the precision name parses; the CPU computes it in fp32") {
     o.max_batch = 2;
     VggNetwork net(ctx, w, o);
     CHECK_FALSE(net.inference_bf16());
-    logits[math == MathMode::BF16] = net.forward(Tensor::from_host(Backend::CPU, {2, 3, 32, 32}, x)).to_host();
+    logits[math == MathMode::BF16] =
+        net.forward(Tensor::from_host(Backend::CPU, {2, 3, 32, 32}, x)).to_host();
   }
   CHECK_CLOSE("cpu bf16 = fp32", logits[1], logits[0], 0.0, 0.0);
 }
@@ -114,21 +119,26 @@ TEST_CASE("bf16/the CPU reference of the bf16 layers rounds each output once") {
   const std::vector<float> w = bf16_rounded(test::random_vector(wn, 52));
   const Tensor b = test::random_cpu({3}, 53);
   Tensor y = Tensor::empty(Backend::CPU, {yn});
-  conv2d_bias_relu_forward(ctx, y, Tensor::from_host(Backend::CPU, {xn}, x), Tensor::from_host(Backend::CPU, {wn}, w), b, s);
+  conv2d_bias_relu_forward(ctx, y, Tensor::from_host(Backend::CPU, {xn}, x),
+                           Tensor::from_host(Backend::CPU, {wn}, w), b, s);
   Tensor yb = Tensor::empty(Backend::CPU, {yn}, DType::BF16);
-  conv2d_bias_relu_forward(ctx, yb, bf16_tensor(Backend::CPU, {xn}, x), bf16_tensor(Backend::CPU, {wn}, w), b, s);
+  conv2d_bias_relu_forward(ctx, yb, bf16_tensor(Backend::CPU, {xn}, x),
+                           bf16_tensor(Backend::CPU, {wn}, w), b, s);
   const std::vector<float> got = yb.to_host(), full = y.to_host();
   for (size_t i = 0; i < got.size(); ++i) CHECK(got[i] == bf16_round(full[i]));
   PoolShape p{1, 3, 6, 6, 2, 2};
   p.layout = Layout::NHWC;
   Tensor pooled = Tensor::empty(Backend::CPU, {27}, DType::BF16);
-  maxpool2d_forward(ctx, pooled, bf16_tensor(Backend::CPU, {108}, std::vector<float>(x.begin(), x.begin() + 108)), p);
+  maxpool2d_forward(
+      ctx, pooled, bf16_tensor(Backend::CPU, {108}, std::vector<float>(x.begin(), x.begin() + 108)),
+      p);
   const std::vector<float> pv = pooled.to_host();
   for (int i = 0; i < 27; ++i) {  // channel-fastest windows of 2x2 over a 6x6x3 map
     const int ch = i % 3, px = i / 3, oy = px / 3, ox = px % 3;
     float best = -INFINITY;
     for (int dy = 0; dy < 2; ++dy)
-      for (int dx = 0; dx < 2; ++dx) best = std::max(best, x[size_t(((2 * oy + dy) * 6 + 2 * ox + dx) * 3 + ch)]);
+      for (int dx = 0; dx < 2; ++dx)
+        best = std::max(best, x[size_t(((2 * oy + dy) * 6 + 2 * ox + dx) * 3 + ch)]);
     CHECK(pv[size_t(i)] == best);
   }
 }
@@ -159,8 +169,10 @@ TEST_CASE("bf16/the network's bf16 steps on the CPU reference stay within 5e-2 o
       seed[2] = 1.f;
       CHECK(net.backward(Tensor::from_host(Backend::CPU, {1, 10}, seed), target).numel() > 0);
     }
-    CHECK_CLOSE("bf16 reference logits", logits[1], logits[0], 5e-2 * test::max_abs(logits[0]), 5e-2);
-    CHECK_CLOSE("bf16 reference, forward_keep", kept[1], std::vector<float>(logits[0].begin(), logits[0].begin() + 10),
+    CHECK_CLOSE("bf16 reference logits", logits[1], logits[0], 5e-2 * test::max_abs(logits[0]),
+                5e-2);
+    CHECK_CLOSE("bf16 reference, forward_keep", kept[1],
+                std::vector<float>(logits[0].begin(), logits[0].begin() + 10),
                 5e-2 * test::max_abs(logits[0]), 5e-2);
     CHECK(logits[1] != logits[0]);  // it really rounded
     // The inference buffers hold bf16 maps, in half the bytes (views are bounds-checked, so the
@@ -182,8 +194,8 @@ TEST_CASE("bf16/the network rounds the convolutions' biases to bf16 once, at loa
     changed += rounded.tensors[name].data != array.data;
   }
   REQUIRE(changed > 0);
-  const Tensor input = Tensor::from_host(Backend::CPU, {2, 3, 32, 32},
-                                         test::random_vector(size_t(2) * 3 * 32 * 32, 72, -2.f, 2.f));
+  const Tensor input = Tensor::from_host(
+      Backend::CPU, {2, 3, 32, 32}, test::random_vector(size_t(2) * 3 * 32 * 32, 72, -2.f, 2.f));
   std::vector<float> logits[2];
   for (int i = 0; i < 2; ++i) {
     Context ctx(Backend::CPU, MathMode::BF16);
@@ -208,7 +220,8 @@ TEST_CASE("cuda/bf16 conversions and pooling match the CPU" * UC_NEEDS_GPU) {
     convert_to_bf16_nhwc(cpu, packed, x, n, c, h, w);
     convert_to_bf16_nhwc(gpu, gpacked, test::to_cuda(x), n, c, h, w);
     CHECK_CLOSE("to bf16 nhwc", gpacked.to_host(), packed.to_host(), 0.0, 0.0);
-    Tensor back = Tensor::empty(Backend::CPU, x.shape()), gback = Tensor::empty(Backend::CUDA, x.shape());
+    Tensor back = Tensor::empty(Backend::CPU, x.shape()),
+           gback = Tensor::empty(Backend::CUDA, x.shape());
     convert_from_bf16_nhwc(cpu, back, packed, n, c, h, w);
     convert_from_bf16_nhwc(gpu, gback, gpacked, n, c, h, w);
     CHECK_CLOSE("from bf16 nhwc", gback.to_host(), back.to_host(), 0.0, 0.0);
@@ -216,7 +229,8 @@ TEST_CASE("cuda/bf16 conversions and pooling match the CPU" * UC_NEEDS_GPU) {
   // Max-pool picks one of its inputs: exact against the CPU's NHWC pool of the same values.
   for (PoolShape s : {PoolShape{2, 16, 14, 14, 2, 2}, PoolShape{1, 3, 7, 9, 3, 2}}) {
     s.layout = Layout::NHWC;
-    const int64_t in_count = int64_t(s.n) * s.c * s.h * s.w, out_count = int64_t(s.n) * s.c * s.out_h() * s.out_w();
+    const int64_t in_count = int64_t(s.n) * s.c * s.h * s.w,
+                  out_count = int64_t(s.n) * s.c * s.out_h() * s.out_w();
     const std::vector<float> v = bf16_rounded(test::random_vector(size_t(in_count), 22));
     Tensor out = Tensor::empty(Backend::CPU, {out_count});
     maxpool2d_forward(cpu, out, Tensor::from_host(Backend::CPU, {in_count}, v), s);
@@ -230,8 +244,9 @@ TEST_CASE("cuda/bf16 fused convolutions match the CPU" * UC_NEEDS_GPU) {
   Context cpu(Backend::CPU), gpu(Backend::CUDA, MathMode::BF16);
   // Convolution + bias + ReLU on bf16-rounded data: the CPU computes the same products in fp32,
   // cuDNN accumulates in fp32 and rounds the output once (or twice in the unfused fallback).
-  for (ConvShape s : {ConvShape{2, 64, 28, 28, 128, 3, 3, 1, 1}, ConvShape{2, 3, 32, 32, 16, 3, 3, 1, 1},
-                      ConvShape{1, 8, 7, 7, 8, 3, 3, 1, 1}, ConvShape{1, 3, 5, 5, 3, 3, 3, 1, 1}}) {  // the last: odd counts
+  for (ConvShape s : {ConvShape{2, 64, 28, 28, 128, 3, 3, 1, 1},
+                      ConvShape{2, 3, 32, 32, 16, 3, 3, 1, 1}, ConvShape{1, 8, 7, 7, 8, 3, 3, 1, 1},
+                      ConvShape{1, 3, 5, 5, 3, 3, 3, 1, 1}}) {  // the last: odd counts
     s.layout = Layout::NHWC;
     INFO("c=", s.c, " k=", s.k, " ", s.h, "x", s.w);
     const int64_t xn = int64_t(s.n) * s.h * s.w * s.c, wn = int64_t(s.k) * s.r * s.s * s.c;
@@ -240,10 +255,12 @@ TEST_CASE("cuda/bf16 fused convolutions match the CPU" * UC_NEEDS_GPU) {
                              w = bf16_rounded(test::random_vector(size_t(wn), 24)),
                              b = bf16_rounded(test::random_vector(size_t(s.k), 25));
     Tensor out = Tensor::empty(Backend::CPU, {yn});
-    conv2d_bias_relu_forward(cpu, out, Tensor::from_host(Backend::CPU, {xn}, x), Tensor::from_host(Backend::CPU, {wn}, w),
+    conv2d_bias_relu_forward(cpu, out, Tensor::from_host(Backend::CPU, {xn}, x),
+                             Tensor::from_host(Backend::CPU, {wn}, w),
                              Tensor::from_host(Backend::CPU, {s.k}, b), s);
     Tensor gout = Tensor::empty(Backend::CUDA, {yn}, DType::BF16);
-    conv2d_bias_relu_forward(gpu, gout, bf16_tensor(Backend::CUDA, {xn}, x), bf16_tensor(Backend::CUDA, {wn}, w),
+    conv2d_bias_relu_forward(gpu, gout, bf16_tensor(Backend::CUDA, {xn}, x),
+                             bf16_tensor(Backend::CUDA, {wn}, w),
                              Tensor::from_host(Backend::CUDA, {s.k}, b), s);
     const std::vector<float> expected = out.to_host();
     CHECK_CLOSE("fused conv bf16", gout.to_host(), expected, 1e-2 * test::max_abs(expected), 1e-2);
@@ -287,10 +304,13 @@ TEST_CASE("cuda/whole network in bf16 stays within 5e-2 of the CPU" * UC_NEEDS_G
       o.max_batch = 3;
       o.bf16_reference = true;
       VggNetwork ref(ctx, w, o);
-      const std::vector<float> expected = ref.forward(Tensor::from_host(Backend::CPU, {3, 3, 64, 64}, x)).to_host();
-      CHECK_CLOSE("bf16 logits against the CPU's bf16", logits[1], expected, 3e-2 * test::max_abs(expected), 3e-2);
+      const std::vector<float> expected =
+          ref.forward(Tensor::from_host(Backend::CPU, {3, 3, 64, 64}, x)).to_host();
+      CHECK_CLOSE("bf16 logits against the CPU's bf16", logits[1], expected,
+                  3e-2 * test::max_abs(expected), 3e-2);
     }
-    CHECK_CLOSE("bf16 channel gradients at the target", grads[1], grads[0], 5e-2 * test::max_abs(grads[0]), 5e-2);
+    CHECK_CLOSE("bf16 channel gradients at the target", grads[1], grads[0],
+                5e-2 * test::max_abs(grads[0]), 5e-2);
   }
   // An explicit NCHW layout keeps the steps in float (bf16 storage needs NHWC).
   Context ctx(Backend::CUDA, MathMode::BF16);

@@ -14,9 +14,10 @@
 using namespace uc;
 
 namespace {
-const char* const kFixtures[] = {"vgg11_default", "vgg11_class7",  "vgg11_theta0",    "vgg11_theta100",
-                                 "vgg11_pixel",   "vgg11_logit",   "vgg11_groupcam",  "vgg16bn_layer32",
-                                 "vgg16bn_fused", "vgg11_region",  "vgg11_dead",      "vgg11_constant"};
+const char* const kFixtures[] = {"vgg11_default",  "vgg11_class7",    "vgg11_theta0",
+                                 "vgg11_theta100", "vgg11_pixel",     "vgg11_logit",
+                                 "vgg11_groupcam", "vgg16bn_layer32", "vgg16bn_fused",
+                                 "vgg11_region",   "vgg11_dead",      "vgg11_constant"};
 
 std::string attr_string(const h5::File& f, const std::string& object, const char* name) {
   const std::vector<std::string> v = f.read_strings(object, name);
@@ -51,19 +52,24 @@ struct Fixture {
   std::vector<float> input;
 
   explicit Fixture(const std::string& fixture_name)
-      : name(fixture_name), ref(h5::File::open(test::source_path("tests/fixtures/cam/" + name + ".h5"))) {
+      : name(fixture_name),
+        ref(h5::File::open(test::source_path("tests/fixtures/cam/" + name + ".h5"))) {
     weights = load_weights(test::source_path("tests/fixtures/" + attr_string(ref, "/", "weights")));
     apply_edits(weights, attr_string(ref, "/", "edits"));
     options.layer = attr_string(ref, "/", "layer");
     options.theta = static_cast<float>(attr_number(ref, "/", "theta"));
     options.groups = static_cast<int>(attr_number(ref, "/", "groups"));
     options.target_class = static_cast<int>(attr_number(ref, "/", "target_class"));
-    options.region = attr_string(ref, "/", "region") == "groupcam" ? RegionMethod::GroupCam : RegionMethod::ScoreCam;
+    options.region = attr_string(ref, "/", "region") == "groupcam" ? RegionMethod::GroupCam
+                                                                   : RegionMethod::ScoreCam;
     options.score = attr_string(ref, "/", "score") == "logit" ? ScoreKind::Logit : ScoreKind::Prob;
-    options.mask_space = attr_string(ref, "/", "mask_space") == "pixel" ? MaskSpace::Pixel : MaskSpace::Normalized;
+    options.mask_space =
+        attr_string(ref, "/", "mask_space") == "pixel" ? MaskSpace::Pixel : MaskSpace::Normalized;
     input = ref.read_floats("input").data;
   }
-  std::vector<float> map(CamMethod m) const { return ref.read_floats(std::string(cam_method_name(m)) + "/map").data; }
+  std::vector<float> map(CamMethod m) const {
+    return ref.read_floats(std::string(cam_method_name(m)) + "/map").data;
+  }
   std::vector<uint8_t> mask() const {
     std::vector<uint8_t> m;
     for (float v : ref.read_floats("mask").data) m.push_back(v != 0.f);
@@ -76,9 +82,10 @@ struct Run {
   Context ctx;
   VggNetwork net;
   Explainer ex;
-  Run(const Fixture& f, Backend backend, MathMode math = MathMode::FP32, int max_batch = 16, int batch = 0,
-      bool bf16_reference = false)
-      : ctx(backend, math), net(ctx, f.weights, network_options(max_batch, bf16_reference)),
+  Run(const Fixture& f, Backend backend, MathMode math = MathMode::FP32, int max_batch = 16,
+      int batch = 0, bool bf16_reference = false)
+      : ctx(backend, math),
+        net(ctx, f.weights, network_options(max_batch, bf16_reference)),
         ex(net, with_batch(f.options, batch)) {
     ex.set_image(f.input);
   }
@@ -137,7 +144,8 @@ TEST_CASE("cam/every method matches the PyTorch reference on the CPU (fp32)") {
 // The reference computes Grad-CAM as w_k = mean_ij G_k, and Grad-CAM++ with pytorch-grad-cam's
 // closed form: a = G^2 / (2 G^2 + (sum_ab A_kab) G^3 + 1e-6), a = 0 where G == 0,
 // w_k = sum_ij ReLU(G_kij) a_kij; both L = norm(up(ReLU(sum_k w_k A_k))).
-TEST_CASE("cam/Grad-CAM and Grad-CAM++ follow pytorch-grad-cam's formulas on every layer and class") {
+TEST_CASE(
+    "cam/Grad-CAM and Grad-CAM++ follow pytorch-grad-cam's formulas on every layer and class") {
   for (const char* name : kFixtures) {
     CAPTURE(name);
     const Fixture f(name);
@@ -159,9 +167,12 @@ TEST_CASE("cam/metrics of every reference map match the PyTorch reference") {
       const MapMetrics r = evaluate_map(run.ex, f.map(m), &mask);
       std::vector<double> expected;
       for (float v : f.ref.read_floats(group + "/metrics").data) expected.push_back(v);
-      CHECK_CLOSE(group + " y,o,drop,increase,insertion,deletion,pointing,energy", metric_values(r), expected, 1e-3, 0.0);
-      CHECK_CLOSE(group + " insertion curve", r.insertion_curve, f.ref.read_floats(group + "/insertion_curve").data, 1e-5, 0.0);
-      CHECK_CLOSE(group + " deletion curve", r.deletion_curve, f.ref.read_floats(group + "/deletion_curve").data, 1e-5, 0.0);
+      CHECK_CLOSE(group + " y,o,drop,increase,insertion,deletion,pointing,energy", metric_values(r),
+                  expected, 1e-3, 0.0);
+      CHECK_CLOSE(group + " insertion curve", r.insertion_curve,
+                  f.ref.read_floats(group + "/insertion_curve").data, 1e-5, 0.0);
+      CHECK_CLOSE(group + " deletion curve", r.deletion_curve,
+                  f.ref.read_floats(group + "/deletion_curve").data, 1e-5, 0.0);
     }
   }
 }
@@ -223,8 +234,8 @@ TEST_CASE("cam/summarize averages per-image metrics") {
   CHECK(s.ci95.avg_increase == doctest::Approx(1.96 * 50));  // 100 and 0
   CHECK(s.ci95.insertion == doctest::Approx(1.96 * 10));
   CHECK(s.ci95.deletion == doctest::Approx(1.96 * 5));
-  CHECK(s.ci95.overall == doctest::Approx(1.96 * 5));        // per-image 30 and 20
-  CHECK(s.ci95.pointing == 0);                               // one masked image: no spread to measure
+  CHECK(s.ci95.overall == doctest::Approx(1.96 * 5));  // per-image 30 and 20
+  CHECK(s.ci95.pointing == 0);                         // one masked image: no spread to measure
   CHECK(summarize({a}).ci95.insertion == 0);
 }
 
@@ -268,7 +279,8 @@ TEST_CASE("cam/Score-CAM does not depend on the masked-input batch size") {
   Run by7(f, Backend::CPU, MathMode::FP32, 64, 7), by64(f, Backend::CPU, MathMode::FP32, 64, 64);
   const CamResult a = by7.ex.explain(CamMethod::ScoreCam), b = by64.ex.explain(CamMethod::ScoreCam);
   CHECK_CLOSE("Score-CAM batch 7 vs 64", a.map, b.map, 1e-5, 0.0);
-  const CamResult ua = by7.ex.explain(CamMethod::UnionCam), ub = by64.ex.explain(CamMethod::UnionCam);
+  const CamResult ua = by7.ex.explain(CamMethod::UnionCam),
+                  ub = by64.ex.explain(CamMethod::UnionCam);
   CHECK_CLOSE("UnionCAM batch 7 vs 64", ua.map, ub.map, 1e-5, 0.0);
 }
 
@@ -278,16 +290,18 @@ namespace {
 // (and UnionCAM's with a Group-CAM region) move most: an emulation of TF32 on these fixtures put
 // Group-CAM at 8.0e-3 and everything else at <= 3.0e-3.
 double reduced_precision_tolerance(CamMethod m, const CamOptions& o) {
-  const bool group = m == CamMethod::GroupCam || (m == CamMethod::UnionCam && o.region == RegionMethod::GroupCam);
+  const bool group =
+      m == CamMethod::GroupCam || (m == CamMethod::UnionCam && o.region == RegionMethod::GroupCam);
   return group ? 3e-2 : 1e-2;
 }
 // Compares a reduced-precision explanation with the CPU's. UnionCAM may select the other map when
 // its two β are closer than the rounding; the maps are then not comparable, and that is said.
-void check_reduced_precision(const std::string& what, const CamResult& r, const CamResult& c, CamMethod m,
-                             double tol) {
+void check_reduced_precision(const std::string& what, const CamResult& r, const CamResult& c,
+                             CamMethod m, double tol) {
   if (m == CamMethod::UnionCam && r.unioncam.fused != c.unioncam.fused) {
-    MESSAGE(what << ": UnionCAM selected the other map (beta_reg " << r.unioncam.beta_reg << " vs beta_dr "
-                 << r.unioncam.beta_dr << "; fp32 " << c.unioncam.beta_reg << " vs " << c.unioncam.beta_dr << ")");
+    MESSAGE(what << ": UnionCAM selected the other map (beta_reg " << r.unioncam.beta_reg
+                 << " vs beta_dr " << r.unioncam.beta_dr << "; fp32 " << c.unioncam.beta_reg
+                 << " vs " << c.unioncam.beta_dr << ")");
     CHECK(std::fabs(c.unioncam.beta_reg - c.unioncam.beta_dr) < 1e-2);  // only a near tie may flip
     return;
   }
@@ -296,7 +310,8 @@ void check_reduced_precision(const std::string& what, const CamResult& r, const 
 }  // namespace
 
 TEST_CASE("cuda/every CAM method and metric matches the CPU" * UC_NEEDS_GPU) {
-  for (const char* name : {"vgg11_default", "vgg11_pixel", "vgg11_groupcam", "vgg16bn_fused", "vgg11_constant"}) {
+  for (const char* name :
+       {"vgg11_default", "vgg11_pixel", "vgg11_groupcam", "vgg16bn_fused", "vgg11_constant"}) {
     CAPTURE(name);
     const Fixture f(name);
     const std::vector<uint8_t> mask = f.mask();
@@ -310,17 +325,25 @@ TEST_CASE("cuda/every CAM method and metric matches the CPU" * UC_NEEDS_GPU) {
       const CamResult c = cpu.ex.explain(m), g = gpu.ex.explain(m);
       CHECK_CLOSE(method + " fp32 map", g.map, c.map, 1e-4, 0.0);
       CHECK(g.degenerate == c.degenerate);
-      check_reduced_precision(method + " tf32", tf32.ex.explain(m), c, m, reduced_precision_tolerance(m, f.options));
+      check_reduced_precision(method + " tf32", tf32.ex.explain(m), c, m,
+                              reduced_precision_tolerance(m, f.options));
       if (m == CamMethod::UnionCam) {
         CHECK(g.unioncam.fused == c.unioncam.fused);
-        CHECK_CLOSE("betas", (std::vector<float>{g.unioncam.beta_den, g.unioncam.beta_reg, g.unioncam.beta_dr}),
-                    (std::vector<float>{c.unioncam.beta_den, c.unioncam.beta_reg, c.unioncam.beta_dr}), 1e-4, 0.0);
+        CHECK_CLOSE(
+            "betas",
+            (std::vector<float>{g.unioncam.beta_den, g.unioncam.beta_reg, g.unioncam.beta_dr}),
+            (std::vector<float>{c.unioncam.beta_den, c.unioncam.beta_reg, c.unioncam.beta_dr}),
+            1e-4, 0.0);
       }
       // fp32 scores within 1e-4; the percentages (drop, insertion, deletion) within 1e-4 * 100.
-      const MapMetrics mc = evaluate_map(cpu.ex, c.map, &mask), mg = evaluate_map(gpu.ex, c.map, &mask);
-      CHECK_CLOSE(method + " y,o,increase,pointing,energy", (std::vector<double>{mg.y, mg.o, double(mg.increase), mg.pointing, mg.energy}),
-                  (std::vector<double>{mc.y, mc.o, double(mc.increase), mc.pointing, mc.energy}), 1e-4, 0.0);
-      CHECK_CLOSE(method + " drop,insertion,deletion", (std::vector<double>{mg.drop, mg.insertion, mg.deletion}),
+      const MapMetrics mc = evaluate_map(cpu.ex, c.map, &mask),
+                       mg = evaluate_map(gpu.ex, c.map, &mask);
+      CHECK_CLOSE(method + " y,o,increase,pointing,energy",
+                  (std::vector<double>{mg.y, mg.o, double(mg.increase), mg.pointing, mg.energy}),
+                  (std::vector<double>{mc.y, mc.o, double(mc.increase), mc.pointing, mc.energy}),
+                  1e-4, 0.0);
+      CHECK_CLOSE(method + " drop,insertion,deletion",
+                  (std::vector<double>{mg.drop, mg.insertion, mg.deletion}),
                   (std::vector<double>{mc.drop, mc.insertion, mc.deletion}), 1e-2, 0.0);
       CHECK_CLOSE(method + " insertion curve", mg.insertion_curve, mc.insertion_curve, 1e-4, 0.0);
       CHECK_CLOSE(method + " deletion curve", mg.deletion_curve, mc.deletion_curve, 1e-4, 0.0);
@@ -338,7 +361,8 @@ TEST_CASE("cuda/every CAM method and metric matches the CPU" * UC_NEEDS_GPU) {
 // Checked on CUDA and on the CPU's reference of the bf16 path (which is what the emulation was).
 namespace {
 void check_bf16_explanations(Backend backend) {
-  for (const char* name : {"vgg11_default", "vgg11_pixel", "vgg11_groupcam", "vgg16bn_fused", "vgg11_constant"}) {
+  for (const char* name :
+       {"vgg11_default", "vgg11_pixel", "vgg11_groupcam", "vgg16bn_fused", "vgg11_constant"}) {
     CAPTURE(name);
     const std::string fixture = name;
     const Fixture f(name);
@@ -351,23 +375,34 @@ void check_bf16_explanations(Backend backend) {
       CAPTURE(method);
       const CamResult c = cpu.ex.explain(m), b = bf16.ex.explain(m);
       CHECK(b.degenerate == c.degenerate);
-      const bool kinked = fixture == "vgg11_default" &&
-                          (m == CamMethod::GradCam || m == CamMethod::GradCamPP || m == CamMethod::GroupCam);
-      const double tol = kinked ? 0.36
+      const bool kinked =
+          fixture == "vgg11_default" &&
+          (m == CamMethod::GradCam || m == CamMethod::GradCamPP || m == CamMethod::GroupCam);
+      const double tol = kinked                                                   ? 0.36
                          : fixture == "vgg16bn_fused" && m == CamMethod::GroupCam ? 0.2
-                         : fixture == "vgg16bn_fused" && m == CamMethod::UnionCam ? 0.15 : 5e-2;
+                         : fixture == "vgg16bn_fused" && m == CamMethod::UnionCam ? 0.15
+                                                                                  : 5e-2;
       check_reduced_precision(method + " bf16", b, c, m, tol);
-      if (m == CamMethod::UnionCam && fixture != "vgg16bn_fused") CHECK(b.unioncam.fused == c.unioncam.fused);
+      if (m == CamMethod::UnionCam && fixture != "vgg16bn_fused")
+        CHECK(b.unioncam.fused == c.unioncam.fused);
       if (m == CamMethod::UnionCam)
-        CHECK_CLOSE("bf16 betas", (std::vector<float>{b.unioncam.beta_den, b.unioncam.beta_reg, b.unioncam.beta_dr}),
-                    (std::vector<float>{c.unioncam.beta_den, c.unioncam.beta_reg, c.unioncam.beta_dr}), 1.5e-2, 0.0);
+        CHECK_CLOSE(
+            "bf16 betas",
+            (std::vector<float>{b.unioncam.beta_den, b.unioncam.beta_reg, b.unioncam.beta_dr}),
+            (std::vector<float>{c.unioncam.beta_den, c.unioncam.beta_reg, c.unioncam.beta_dr}),
+            1.5e-2, 0.0);
       // Scoring the same (CPU) map: the scores within 3e-3, percentages within 2 and 0.2 points.
-      const MapMetrics mc = evaluate_map(cpu.ex, c.map, &mask), mb = evaluate_map(bf16.ex, c.map, &mask);
-      CHECK_CLOSE(method + " bf16 y,o", (std::vector<double>{mb.y, mb.o}), (std::vector<double>{mc.y, mc.o}), 3e-3, 0.0);
-      CHECK_CLOSE(method + " bf16 drop", (std::vector<double>{mb.drop}), (std::vector<double>{mc.drop}), 2.0, 0.0);
-      CHECK_CLOSE(method + " bf16 insertion,deletion", (std::vector<double>{mb.insertion, mb.deletion}),
+      const MapMetrics mc = evaluate_map(cpu.ex, c.map, &mask),
+                       mb = evaluate_map(bf16.ex, c.map, &mask);
+      CHECK_CLOSE(method + " bf16 y,o", (std::vector<double>{mb.y, mb.o}),
+                  (std::vector<double>{mc.y, mc.o}), 3e-3, 0.0);
+      CHECK_CLOSE(method + " bf16 drop", (std::vector<double>{mb.drop}),
+                  (std::vector<double>{mc.drop}), 2.0, 0.0);
+      CHECK_CLOSE(method + " bf16 insertion,deletion",
+                  (std::vector<double>{mb.insertion, mb.deletion}),
                   (std::vector<double>{mc.insertion, mc.deletion}), 0.2, 0.0);
-      CHECK_CLOSE(method + " bf16 insertion curve", mb.insertion_curve, mc.insertion_curve, 1e-2, 0.0);
+      CHECK_CLOSE(method + " bf16 insertion curve", mb.insertion_curve, mc.insertion_curve, 1e-2,
+                  0.0);
       CHECK_CLOSE(method + " bf16 deletion curve", mb.deletion_curve, mc.deletion_curve, 1e-2, 0.0);
       CHECK(mb.pointing == mc.pointing);
       if (fixture != "vgg16bn_fused") CHECK(mb.increase == mc.increase);  // O - Y is 5e-4 there

@@ -173,7 +173,7 @@ TEST_CASE("cam_ops/denoised_pixel_weights: random and degenerate channels") {
     const Sizes s = random_sizes(gen);
     const int hw = s.h * s.w;
     auto g = random_vector(size_t(s.K) * hw, 30 + trial);
-    std::fill(g.begin(), g.begin() + hw, 0.25f);                     // all equal: kept, 1/hw
+    std::fill(g.begin(), g.begin() + hw, 0.25f);  // all equal: kept, 1/hw
     for (int i = 0; i < hw; ++i) g[size_t(hw) + i] = -std::fabs(g[size_t(hw) + i]);  // all <= 0
     const float theta = trial == 0 ? 10.f : trial == 1 ? 0.f : 63.f;
     Tensor p = cpu_zeros({s.K, hw});
@@ -314,8 +314,9 @@ TEST_CASE("cam_ops/upsample_bilinear keeps constant maps exactly constant") {
       int64_t off = 0;
       for (int m = 0; m < M; ++m)
         for (int64_t p = 0; p < int64_t(H) * H; ++p, ++off)
-          if (got[size_t(off)] != values[m]) FAIL("map " << m << " of " << h << "x" << h << " -> " << H << ": "
-                                                    << got[size_t(off)] << " != " << values[m]);
+          if (got[size_t(off)] != values[m])
+            FAIL("map " << m << " of " << h << "x" << h << " -> " << H << ": " << got[size_t(off)]
+                        << " != " << values[m]);
       CHECK(uc::cam_nonconstant_maps(ctx, index, out, M, H * H) == 0);
     }
   }
@@ -325,8 +326,8 @@ TEST_CASE("cam_ops/min_max, normalize, nonconstant") {
   uc::Context ctx(Backend::CPU);
   const int M = 5, n = 9 * 7;
   auto maps = random_vector(size_t(M) * n, 110, -2.f, 3.f);
-  std::fill(maps.begin() + n, maps.begin() + 2 * n, 0.7f);           // constant map 1
-  std::fill(maps.begin() + 3 * n, maps.begin() + 4 * n, 0.f);         // constant map 3
+  std::fill(maps.begin() + n, maps.begin() + 2 * n, 0.7f);     // constant map 1
+  std::fill(maps.begin() + 3 * n, maps.begin() + 4 * n, 0.f);  // constant map 3
   Tensor t = cpu({M, n}, maps), lo = cpu_zeros({M}), hi = cpu_zeros({M});
   uc::cam_map_min_max(ctx, lo, hi, t, M, n);
   Vec ref_lo(M), ref_hi(M);
@@ -410,10 +411,10 @@ TEST_CASE("cam_ops/gaussian_blur: PyTorch F.pad(reflect) + separable conv2d") {
   const struct {
     int c, y, x;
     float v;
-  } ref[] = {{0, 0, 0, 0.8585395f},   {0, 0, 15, 0.8469512f}, {0, 15, 0, -0.0809936f},
-             {0, 15, 15, 1.9535843f}, {0, 1, 2, 0.6779548f},  {0, 7, 8, 1.1560704f},
-             {1, 0, 5, 0.0823629f},   {1, 3, 0, 0.2003520f},  {1, 9, 14, 1.9228718f},
-             {1, 15, 7, 0.2593362f},  {2, 2, 2, -0.2141936f}, {2, 8, 15, 1.9216777f},
+  } ref[] = {{0, 0, 0, 0.8585395f},   {0, 0, 15, 0.8469512f},  {0, 15, 0, -0.0809936f},
+             {0, 15, 15, 1.9535843f}, {0, 1, 2, 0.6779548f},   {0, 7, 8, 1.1560704f},
+             {1, 0, 5, 0.0823629f},   {1, 3, 0, 0.2003520f},   {1, 9, 14, 1.9228718f},
+             {1, 15, 7, 0.2593362f},  {2, 2, 2, -0.2141936f},  {2, 8, 15, 1.9216777f},
              {2, 14, 1, 0.7943699f},  {2, 12, 12, 1.4647630f}, {2, 5, 10, 0.6111308f}};
   const auto got = out.to_host();
   std::vector<float> actual, expected;
@@ -512,8 +513,10 @@ TEST_CASE("cam_ops/score differences and scatter keep per-channel scores on the 
   CHECK_CLOSE("s - s0", diff.to_host(), (std::vector<float>{0.2f, -0.3f, 0.f, 0.4f}), 1e-7, 0);
 
   uc::Tensor dst = uc::Tensor::from_host(uc::Backend::CPU, {6}, std::vector<float>(6, 9.f));
-  const uc::Tensor index = uc::Tensor::from_host(uc::Backend::CPU, {3}, std::vector<float>{1.f, 4.f, 5.f});
-  const uc::Tensor src = uc::Tensor::from_host(uc::Backend::CPU, {3}, std::vector<float>{0.1f, 0.2f, 0.3f});
+  const uc::Tensor index =
+      uc::Tensor::from_host(uc::Backend::CPU, {3}, std::vector<float>{1.f, 4.f, 5.f});
+  const uc::Tensor src =
+      uc::Tensor::from_host(uc::Backend::CPU, {3}, std::vector<float>{0.1f, 0.2f, 0.3f});
   uc::cam_scatter(ctx, dst, src, index, 3, 6);
   CHECK_CLOSE("scatter", dst.to_host(), (std::vector<float>{0, 0.1f, 0, 0, 0.2f, 0.3f}), 0, 0);
   uc::cam_scatter(ctx, dst, src, index, 0, 6);

@@ -41,7 +41,8 @@ std::vector<unsigned char> read_bytes(const std::string& path) {
 }
 
 void write_bytes(const std::string& path, const void* data, size_t size) {
-  std::ofstream(path, std::ios::binary).write(static_cast<const char*>(data), std::streamsize(size));
+  std::ofstream(path, std::ios::binary)
+      .write(static_cast<const char*>(data), std::streamsize(size));
 }
 
 Image make_image(int width, int height, std::vector<float> rgb) {
@@ -84,7 +85,9 @@ void check_bad_input(F&& load, const std::string& path) {
 // The definition, written out directly: half-pixel centres, clamped at the borders.
 Image naive_resize(const Image& in, int width, int height) {
   Image out = make_image(width, height, std::vector<float>(size_t(width) * height * 3));
-  const auto at = [&](int x, int y, int c) { return double(in.rgb[(size_t(y) * in.width + x) * 3 + c]); };
+  const auto at = [&](int x, int y, int c) {
+    return double(in.rgb[(size_t(y) * in.width + x) * 3 + c]);
+  };
   for (int y = 0; y < height; ++y)
     for (int x = 0; x < width; ++x) {
       const double sy = std::max(0.0, (y + 0.5) * in.height / height - 0.5);
@@ -93,9 +96,9 @@ Image naive_resize(const Image& in, int width, int height) {
       const int y1 = std::min(y0 + 1, in.height - 1), x1 = std::min(x0 + 1, in.width - 1);
       const double fy = sy - y0, fx = sx - x0;
       for (int c = 0; c < 3; ++c)
-        out.rgb[(size_t(y) * width + x) * 3 + c] = float(
-            (1 - fy) * ((1 - fx) * at(x0, y0, c) + fx * at(x1, y0, c)) +
-            fy * ((1 - fx) * at(x0, y1, c) + fx * at(x1, y1, c)));
+        out.rgb[(size_t(y) * width + x) * 3 + c] =
+            float((1 - fy) * ((1 - fx) * at(x0, y0, c) + fx * at(x1, y0, c)) +
+                  fy * ((1 - fx) * at(x0, y1, c) + fx * at(x1, y1, c)));
     }
   return out;
 }
@@ -105,7 +108,8 @@ Image torch_input(int width, int height) {
   Image img = make_image(width, height, {});
   for (int y = 0; y < height; ++y)
     for (int x = 0; x < width; ++x)
-      for (int c = 0; c < 3; ++c) img.rgb.push_back(((c * 7 + y * 5 + x * 3 + x * x * y) % 17) / 16.f);
+      for (int c = 0; c < 3; ++c)
+        img.rgb.push_back(((c * 7 + y * 5 + x * 3 + x * x * y) % 17) / 16.f);
   return img;
 }
 
@@ -137,13 +141,15 @@ TEST_CASE("image/png 16-bit keeps its precision") {
   for (int v : gray16)
     for (int c = 0; c < 3; ++c) expected_gray.push_back(v / 65535.f);
 
-  const Image rgb = uc::load_image(uc::test::source_path("tests/fixtures/images/png16/rgb16_3x2.png"));
+  const Image rgb =
+      uc::load_image(uc::test::source_path("tests/fixtures/images/png16/rgb16_3x2.png"));
   CHECK(rgb.width == 3);
   CHECK(rgb.height == 2);
   // 1e-7 is far below 1/255: an 8-bit path would fail here.
   CHECK_CLOSE("rgb16", rgb.rgb, expected_rgb, 1e-7, 0);
 
-  const Image gray = uc::load_image(uc::test::source_path("tests/fixtures/images/png16/gray_alpha16_2x2.png"));
+  const Image gray =
+      uc::load_image(uc::test::source_path("tests/fixtures/images/png16/gray_alpha16_2x2.png"));
   CHECK(gray.width == 2);
   CHECK(gray.height == 2);
   CHECK_CLOSE("gray+alpha16", gray.rgb, expected_gray, 1e-7, 0);
@@ -156,7 +162,8 @@ TEST_CASE("image/bmp exact, jpeg approximate, memory same as file") {
   std::vector<unsigned char> bytes;
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x)
-      for (int c = 0; c < 3; ++c) bytes.push_back(static_cast<unsigned char>(40 + 8 * x + 6 * y + 30 * c));
+      for (int c = 0; c < 3; ++c)
+        bytes.push_back(static_cast<unsigned char>(40 + 8 * x + 6 * y + 30 * c));
   const std::vector<float> expected = as_rgb(bytes, 3);
 
   const std::string bmp = dir / "a.bmp";
@@ -174,7 +181,8 @@ TEST_CASE("image/bmp exact, jpeg approximate, memory same as file") {
   // Lossy: a few values near the colour edges move by up to ~0.05, the average far less.
   CHECK_CLOSE("jpeg", from_jpg.rgb, expected, 0.08, 0);
   double mean_error = 0;
-  for (size_t i = 0; i < expected.size(); ++i) mean_error += std::fabs(from_jpg.rgb[i] - expected[i]);
+  for (size_t i = 0; i < expected.size(); ++i)
+    mean_error += std::fabs(from_jpg.rgb[i] - expected[i]);
   CHECK(mean_error / expected.size() < 0.01);
 
   const std::vector<unsigned char> file = read_bytes(jpg);
@@ -223,37 +231,38 @@ TEST_CASE("image/resize matches PyTorch F.interpolate bilinear") {
   //   x[c, y, x] = ((c*7 + y*5 + x*3 + x*x*y) % 17) / 16, float32, shape [1, 3, H, W]
   //   F.interpolate(x, size=(oh, ow), mode='bilinear', align_corners=False)[0].permute(1, 2, 0)
   const std::vector<float> up_3x4_to_5x7 = {
-    0.f, 0.4375f, 0.875f, 0.066964291f, 0.504464269f, 0.56249994f,
-    0.174107149f, 0.611607194f, 0.0624999702f, 0.28125003f, 0.71875f, 0.0937500224f,
-    0.388392895f, 0.825892925f, 0.200892881f, 0.495535761f, 0.933035731f, 0.308035731f,
-    0.5625f, 1.f, 0.375f, 0.125000015f, 0.5625f, 0.574999988f,
-    0.200892881f, 0.638392866f, 0.423214227f, 0.322321445f, 0.759821475f, 0.180357143f,
-    0.46875006f, 0.693749964f, 0.28125006f, 0.591964304f, 0.634821475f, 0.404464304f,
-    0.527678549f, 0.813392878f, 0.340178549f, 0.487499982f, 0.924999952f, 0.299999982f,
-    0.31250003f, 0.74999994f, 0.125000015f, 0.401785761f, 0.839285672f, 0.214285731f,
-    0.544642866f, 0.982142806f, 0.357142895f, 0.75000006f, 0.656249881f, 0.56250006f,
-    0.897321403f, 0.348214388f, 0.709821403f, 0.575892746f, 0.633928657f, 0.388392717f,
-    0.375f, 0.8125f, 0.187499985f, 0.50000006f, 0.299999952f, 0.31250003f,
-    0.602678597f, 0.402678519f, 0.415178597f, 0.766964316f, 0.566964269f, 0.579464316f,
-    0.712499976f, 0.618749976f, 0.524999976f, 0.610714197f, 0.653571546f, 0.423214227f,
-    0.396428466f, 0.682142854f, 0.208928481f, 0.262499988f, 0.699999988f, 0.0749999881f,
-    0.625f, 0.f, 0.4375f, 0.736607134f, 0.111607157f, 0.549107134f,
-    0.915178537f, 0.290178597f, 0.727678597f, 0.68749994f, 0.59375006f, 0.49999994f,
-    0.419642836f, 0.857142866f, 0.232142836f, 0.276785672f, 0.714285672f, 0.0892856717f,
-    0.1875f, 0.625f, 0.f,
+      0.f,          0.4375f,      0.875f,        0.066964291f, 0.504464269f, 0.56249994f,
+      0.174107149f, 0.611607194f, 0.0624999702f, 0.28125003f,  0.71875f,     0.0937500224f,
+      0.388392895f, 0.825892925f, 0.200892881f,  0.495535761f, 0.933035731f, 0.308035731f,
+      0.5625f,      1.f,          0.375f,        0.125000015f, 0.5625f,      0.574999988f,
+      0.200892881f, 0.638392866f, 0.423214227f,  0.322321445f, 0.759821475f, 0.180357143f,
+      0.46875006f,  0.693749964f, 0.28125006f,   0.591964304f, 0.634821475f, 0.404464304f,
+      0.527678549f, 0.813392878f, 0.340178549f,  0.487499982f, 0.924999952f, 0.299999982f,
+      0.31250003f,  0.74999994f,  0.125000015f,  0.401785761f, 0.839285672f, 0.214285731f,
+      0.544642866f, 0.982142806f, 0.357142895f,  0.75000006f,  0.656249881f, 0.56250006f,
+      0.897321403f, 0.348214388f, 0.709821403f,  0.575892746f, 0.633928657f, 0.388392717f,
+      0.375f,       0.8125f,      0.187499985f,  0.50000006f,  0.299999952f, 0.31250003f,
+      0.602678597f, 0.402678519f, 0.415178597f,  0.766964316f, 0.566964269f, 0.579464316f,
+      0.712499976f, 0.618749976f, 0.524999976f,  0.610714197f, 0.653571546f, 0.423214227f,
+      0.396428466f, 0.682142854f, 0.208928481f,  0.262499988f, 0.699999988f, 0.0749999881f,
+      0.625f,       0.f,          0.4375f,       0.736607134f, 0.111607157f, 0.549107134f,
+      0.915178537f, 0.290178597f, 0.727678597f,  0.68749994f,  0.59375006f,  0.49999994f,
+      0.419642836f, 0.857142866f, 0.232142836f,  0.276785672f, 0.714285672f, 0.0892856717f,
+      0.1875f,      0.625f,       0.f,
   };
   const std::vector<float> down_6x6_to_4x4 = {
-    0.12890625f, 0.56640625f, 0.5390625f, 0.45703125f, 0.6953125f, 0.26953125f,
-    0.58984375f, 0.76171875f, 0.40234375f, 0.859375f, 0.234375f, 0.671875f,
-    0.62109375f, 0.26171875f, 0.43359375f, 0.6328125f, 0.671875f, 0.4453125f,
-    0.2734375f, 0.64453125f, 0.0859375f, 0.47265625f, 0.64453125f, 0.28515625f,
-    0.6484375f, 0.421875f, 0.4609375f, 0.7421875f, 0.515625f, 0.5546875f,
-    0.2890625f, 0.4609375f, 0.69921875f, 0.41796875f, 0.58984375f, 0.23046875f,
-    0.54296875f, 0.71484375f, 0.35546875f, 0.3203125f, 0.4921875f, 0.73046875f,
-    0.76953125f, 0.14453125f, 0.58203125f, 0.828125f, 0.203125f, 0.640625f,
+      0.12890625f, 0.56640625f, 0.5390625f,  0.45703125f, 0.6953125f,  0.26953125f, 0.58984375f,
+      0.76171875f, 0.40234375f, 0.859375f,   0.234375f,   0.671875f,   0.62109375f, 0.26171875f,
+      0.43359375f, 0.6328125f,  0.671875f,   0.4453125f,  0.2734375f,  0.64453125f, 0.0859375f,
+      0.47265625f, 0.64453125f, 0.28515625f, 0.6484375f,  0.421875f,   0.4609375f,  0.7421875f,
+      0.515625f,   0.5546875f,  0.2890625f,  0.4609375f,  0.69921875f, 0.41796875f, 0.58984375f,
+      0.23046875f, 0.54296875f, 0.71484375f, 0.35546875f, 0.3203125f,  0.4921875f,  0.73046875f,
+      0.76953125f, 0.14453125f, 0.58203125f, 0.828125f,   0.203125f,   0.640625f,
   };
-  CHECK_CLOSE("3x4 -> 5x7", uc::resize_bilinear(torch_input(4, 3), 7, 5).rgb, up_3x4_to_5x7, 1e-6, 1e-6);
-  CHECK_CLOSE("6x6 -> 4x4", uc::resize_bilinear(torch_input(6, 6), 4, 4).rgb, down_6x6_to_4x4, 1e-6, 1e-6);
+  CHECK_CLOSE("3x4 -> 5x7", uc::resize_bilinear(torch_input(4, 3), 7, 5).rgb, up_3x4_to_5x7, 1e-6,
+              1e-6);
+  CHECK_CLOSE("6x6 -> 4x4", uc::resize_bilinear(torch_input(6, 6), 4, 4).rgb, down_6x6_to_4x4, 1e-6,
+              1e-6);
 }
 
 TEST_CASE("image/resize to the same size is an exact copy") {
@@ -290,7 +299,8 @@ TEST_CASE("image/bad files are BadInput errors naming the path") {
   write_bytes(text, words.data(), words.size());
   check_bad_input([&] { uc::load_image(text); }, text);
 
-  const std::vector<unsigned char> png = read_bytes(uc::test::source_path("tests/fixtures/images/shapes_64.png"));
+  const std::vector<unsigned char> png =
+      read_bytes(uc::test::source_path("tests/fixtures/images/shapes_64.png"));
   REQUIRE(png.size() > 1000);
   const std::string truncated = dir / "truncated.png";
   write_bytes(truncated, png.data(), png.size() / 2);

@@ -16,8 +16,8 @@
 namespace {
 
 using uc::Backend;
-using uc::Tensor;
 using uc::shape_numel;
+using uc::Tensor;
 using uc::test::random_vector;
 using Vec = std::vector<double>;
 using Fn = std::function<Vec(const Vec&)>;
@@ -190,7 +190,8 @@ struct ConvData {
 };
 ConvData random_conv_data(const uc::ConvShape& s, uint32_t seed) {
   return {random_vector(size_t(s.n) * s.c * s.h * s.w, seed),
-          random_vector(size_t(s.k) * s.c * s.r * s.s, seed + 10), random_vector(size_t(s.k), seed + 20)};
+          random_vector(size_t(s.k) * s.c * s.r * s.s, seed + 10),
+          random_vector(size_t(s.k), seed + 20)};
 }
 
 // The CPU convolutions under test: the dispatching functions (oneDNN in builds that have it)
@@ -204,11 +205,11 @@ struct ConvImpl {
       backward;
 };
 std::vector<ConvImpl> conv_impls(uc::Context& ctx) {
-  std::vector<ConvImpl> impls = {
-      {"conv2d", [&](auto&&... a) { uc::conv2d_forward(ctx, a...); },
-       [&](auto&&... a) { uc::conv2d_backward(ctx, a...); }}};
+  std::vector<ConvImpl> impls = {{"conv2d", [&](auto&&... a) { uc::conv2d_forward(ctx, a...); },
+                                  [&](auto&&... a) { uc::conv2d_backward(ctx, a...); }}};
 #ifdef UNIONCAM_DNNL
-  impls.push_back({"im2col", uc::detail::conv2d_forward_im2col, uc::detail::conv2d_backward_im2col});
+  impls.push_back(
+      {"im2col", uc::detail::conv2d_forward_im2col, uc::detail::conv2d_backward_im2col});
 #endif
   return impls;
 }
@@ -258,7 +259,7 @@ TEST_CASE("layers/conv2d gradients match finite differences") {
 TEST_CASE("layers/conv2d large enough for several column blocks") {
   uc::Context ctx(Backend::CPU);
   const std::vector<uc::ConvShape> shapes = {
-      {2, 64, 48, 44, 8, 3, 3, 1, 1},  // 576 x 44 columns per output row: 3 blocks of 20 rows
+      {2, 64, 48, 44, 8, 3, 3, 1, 1},   // 576 x 44 columns per output row: 3 blocks of 20 rows
       {1, 128, 64, 62, 4, 3, 3, 2, 1},  // stride 2: 3 blocks
   };
   for (const ConvImpl& impl : conv_impls(ctx)) {
@@ -399,10 +400,10 @@ TEST_CASE("layers/maxpool2d forward and gradient") {
     uc::maxpool2d_forward(ctx, out, xt, s);
     CHECK_CLOSE(tag("maxpool out", t), out.to_host(), maxpool_ref(to_double(x), s), 0, 0);
     uc::maxpool2d_backward(ctx, din, cpu(out_shape, dy), xt, out, s);
-    CHECK_CLOSE(tag("maxpool din", t), din.to_host(),
-                numeric_grad([&](const Vec& v) { return maxpool_ref(v, s); }, to_double(x),
-                             to_double(dy)),
-                kAtol, kRtol);
+    CHECK_CLOSE(
+        tag("maxpool din", t), din.to_host(),
+        numeric_grad([&](const Vec& v) { return maxpool_ref(v, s); }, to_double(x), to_double(dy)),
+        kAtol, kRtol);
   }
 }
 
@@ -411,19 +412,19 @@ TEST_CASE("layers/maxpool2d ties send the gradient to the first maximum") {
   const uc::PoolShape s{1, 1, 4, 4, 2, 2};
   // Window 0 constant; window 1 has its max twice (row-major first at (0,3)); window 2's max
   // repeats in its second row; window 3 is constant negative.
-  const std::vector<float> x = {1, 1, 0, 3,  //
-                                1, 1, 3, 2,  //
-                                0, 2, -1, -1, //
+  const std::vector<float> x = {1, 1, 0,  3,   //
+                                1, 1, 3,  2,   //
+                                0, 2, -1, -1,  //
                                 5, 5, -1, -1};
   const Tensor xt = cpu({1, 1, 4, 4}, x);
   Tensor out = cpu_zeros({1, 1, 2, 2}), din = cpu_zeros({1, 1, 4, 4});
   uc::maxpool2d_forward(ctx, out, xt, s);
   CHECK_CLOSE("tie out", out.to_host(), std::vector<float>({1, 3, 5, -1}), 0, 0);
   uc::maxpool2d_backward(ctx, din, cpu({1, 1, 2, 2}, {10, 20, 30, 40}), xt, out, s);
-  const std::vector<float> expected = {10, 0, 0, 20,  //
-                                       0, 0, 0, 0,    //
-                                       0, 0, 40, 0,   //
-                                       30, 0, 0, 0};
+  const std::vector<float> expected = {10, 0, 0,  20,  //
+                                       0,  0, 0,  0,   //
+                                       0,  0, 40, 0,   //
+                                       30, 0, 0,  0};
   CHECK_CLOSE("tie din", din.to_host(), expected, 0, 0);
 }
 
@@ -451,10 +452,10 @@ TEST_CASE("layers/adaptive_avgpool forward and gradient, down- and upsampling") 
     uc::adaptive_avgpool_forward(ctx, out, cpu(in_shape, x), s);
     CHECK_CLOSE(tag("adaptive out", t), out.to_host(), adaptive_ref(to_double(x), s), 1e-6, 1e-5);
     uc::adaptive_avgpool_backward(ctx, din, cpu(out_shape, dy), s);
-    CHECK_CLOSE(tag("adaptive din", t), din.to_host(),
-                numeric_grad([&](const Vec& v) { return adaptive_ref(v, s); }, to_double(x),
-                             to_double(dy)),
-                kAtol, kRtol);
+    CHECK_CLOSE(
+        tag("adaptive din", t), din.to_host(),
+        numeric_grad([&](const Vec& v) { return adaptive_ref(v, s); }, to_double(x), to_double(dy)),
+        kAtol, kRtol);
   }
 }
 
@@ -485,17 +486,27 @@ TEST_CASE("layers/adaptive_avgpool special cases: identity at 7x7, 2x2 to 7x7") 
 TEST_CASE("layers/sgemm (OpenBLAS or built-in) and the built-in loop match a naive product") {
   // Every transpose combination, odd sizes, leading dimensions wider than the rows, alpha/beta,
   // m = 1 (OpenBLAS's gemv path), several column blocks, and beta = 0 over a C holding NaN.
-  struct Case { bool ta, tb; int m, n, k; float alpha, beta; };
+  struct Case {
+    bool ta, tb;
+    int m, n, k;
+    float alpha, beta;
+  };
   const Case cases[] = {{false, false, 7, 300, 5, 1.f, 0.f}, {false, true, 5, 9, 300, 0.5f, 1.f},
-                        {true, false, 13, 3, 17, 1.f, -2.f},  {true, true, 4, 6, 11, 2.f, 0.5f},
-                        {false, true, 1, 530, 37, 1.f, 1.f},  {false, false, 1, 1, 1, 1.f, 0.f}};
-  using Gemm = void (*)(bool, bool, int, int, int, float, const float*, int, const float*, int, float, float*, int);
+                        {true, false, 13, 3, 17, 1.f, -2.f}, {true, true, 4, 6, 11, 2.f, 0.5f},
+                        {false, true, 1, 530, 37, 1.f, 1.f}, {false, false, 1, 1, 1, 1.f, 0.f}};
+  using Gemm = void (*)(bool, bool, int, int, int, float, const float*, int, const float*, int,
+                        float, float*, int);
   for (const Case& t : cases) {
-    CAPTURE(t.ta); CAPTURE(t.tb); CAPTURE(t.m); CAPTURE(t.n); CAPTURE(t.k);
+    CAPTURE(t.ta);
+    CAPTURE(t.tb);
+    CAPTURE(t.m);
+    CAPTURE(t.n);
+    CAPTURE(t.k);
     const int a_rows = t.ta ? t.k : t.m, a_cols = t.ta ? t.m : t.k;
     const int b_rows = t.tb ? t.n : t.k, b_cols = t.tb ? t.k : t.n;
     const int lda = a_cols + 3, ldb = b_cols + 2, ldc = t.n + 1;
-    const std::vector<float> a = random_vector(size_t(a_rows) * lda, 1), b = random_vector(size_t(b_rows) * ldb, 2);
+    const std::vector<float> a = random_vector(size_t(a_rows) * lda, 1),
+                             b = random_vector(size_t(b_rows) * ldb, 2);
     std::vector<float> c0 = random_vector(size_t(t.m) * ldc, 3);
     if (t.beta == 0.f)  // C's values must not leak through (the padding past n stays as it is)
       for (int i = 0; i < t.m; ++i) std::fill_n(c0.begin() + size_t(i) * ldc, t.n, std::nanf(""));
@@ -532,11 +543,15 @@ TEST_CASE("layers/linear forward, gradients, accumulation and null gradients") {
     const Vec xd = to_double(x), wd = to_double(w), bd = to_double(b), dyd = to_double(dy);
     CHECK_CLOSE(name + " out", out.to_host(), linear_ref(xd, wd, bd, s), 1e-5, 1e-4);
 
-    Tensor din = cpu_zeros(xt.shape()), dw = cpu_zeros(wt.shape()), db = cpu_zeros({s.out_features});
+    Tensor din = cpu_zeros(xt.shape()), dw = cpu_zeros(wt.shape()),
+           db = cpu_zeros({s.out_features});
     uc::linear_backward(ctx, &din, &dw, &db, dyt, xt, wt, s);
-    const auto dx_fd = numeric_grad([&](const Vec& v) { return linear_ref(v, wd, bd, s); }, xd, dyd);
-    const auto dw_fd = numeric_grad([&](const Vec& v) { return linear_ref(xd, v, bd, s); }, wd, dyd);
-    const auto db_fd = numeric_grad([&](const Vec& v) { return linear_ref(xd, wd, v, s); }, bd, dyd);
+    const auto dx_fd =
+        numeric_grad([&](const Vec& v) { return linear_ref(v, wd, bd, s); }, xd, dyd);
+    const auto dw_fd =
+        numeric_grad([&](const Vec& v) { return linear_ref(xd, v, bd, s); }, wd, dyd);
+    const auto db_fd =
+        numeric_grad([&](const Vec& v) { return linear_ref(xd, wd, v, s); }, bd, dyd);
     CHECK_CLOSE(name + " din", din.to_host(), dx_fd, kAtol, kRtol);
     CHECK_CLOSE(name + " dw", dw.to_host(), dw_fd, kAtol, kRtol);
     CHECK_CLOSE(name + " db", db.to_host(), db_fd, kAtol, kRtol);
@@ -632,7 +647,8 @@ TEST_CASE("layers/softmax against the naive formula, with large logits") {
   const int classes = 7;
   const auto x = random_vector(classes, 34, -3.f, 3.f);
   const std::vector<double> p = uc::softmax(x.data(), classes);
-  CHECK_CLOSE("softmax", Vec(p.begin(), p.end()), softmax_ref(to_double(x), 1, classes), 1e-15, 1e-14);
+  CHECK_CLOSE("softmax", Vec(p.begin(), p.end()), softmax_ref(to_double(x), 1, classes), 1e-15,
+              1e-14);
   CHECK(std::accumulate(p.begin(), p.end(), 0.0) == doctest::Approx(1.0).epsilon(1e-15));
   const std::vector<float> large = {1000.f, 1001.f, -1000.f};  // exp(1000) overflows unshifted
   const std::vector<double> q = uc::softmax(large.data(), 3);
@@ -649,12 +665,14 @@ TEST_CASE("layers/convert_layout moves channels last and back") {
   const int n = 2, c = 3, h = 4, w = 5;
   const auto x = random_vector(size_t(n) * c * h * w, 81);
   Tensor nhwc = cpu_zeros({n, h, w, c}), back = cpu_zeros({n, c, h, w});
-  uc::convert_layout(ctx, nhwc, uc::Layout::NHWC, cpu({n, c, h, w}, x), uc::Layout::NCHW, n, c, h, w);
+  uc::convert_layout(ctx, nhwc, uc::Layout::NHWC, cpu({n, c, h, w}, x), uc::Layout::NCHW, n, c, h,
+                     w);
   const std::vector<float> y = nhwc.to_host();
   size_t wrong = 0;
   for (int i = 0; i < n; ++i)
     for (int ch = 0; ch < c; ++ch)
-      for (int p = 0; p < h * w; ++p) wrong += y[size_t((i * h * w + p) * c + ch)] != x[size_t((i * c + ch) * h * w + p)];
+      for (int p = 0; p < h * w; ++p)
+        wrong += y[size_t((i * h * w + p) * c + ch)] != x[size_t((i * c + ch) * h * w + p)];
   CHECK(wrong == 0);
   uc::convert_layout(ctx, back, uc::Layout::NCHW, nhwc, uc::Layout::NHWC, n, c, h, w);
   CHECK(back.to_host() == x);
@@ -680,9 +698,11 @@ TEST_CASE("layers/conv2d_bias_relu_forward equals conv then ReLU, in NCHW and in
     uc::convert_layout(ctx, w_krsc, uc::Layout::NHWC, w, uc::Layout::NCHW, s.k, s.c, s.r, s.s);
     s.layout = uc::Layout::NHWC;
     uc::conv2d_bias_relu_forward(ctx, out_nhwc, x_nhwc, w_krsc, b, s);
-    uc::convert_layout(ctx, back, uc::Layout::NCHW, out_nhwc, uc::Layout::NHWC, s.n, s.k, s.out_h(), s.out_w());
+    uc::convert_layout(ctx, back, uc::Layout::NCHW, out_nhwc, uc::Layout::NHWC, s.n, s.k, s.out_h(),
+                       s.out_w());
     CHECK_CLOSE(tag("fused nhwc", t), back.to_host(), expected.to_host(), 0, 0);
-    CHECK_THROWS_AS(uc::conv2d_forward(ctx, out_nhwc, x_nhwc, w_krsc, b, s), uc::Error);  // NCHW only
+    // NCHW only
+    CHECK_THROWS_AS(uc::conv2d_forward(ctx, out_nhwc, x_nhwc, w_krsc, b, s), uc::Error);
   }
 }
 
@@ -696,15 +716,18 @@ TEST_CASE("layers/maxpool2d forward in NHWC equals NCHW, NaN windows included") 
     const Tensor xt = cpu({s.n, s.c, s.h, s.w}, x);
     Tensor expected = cpu_zeros({s.n, s.c, s.out_h(), s.out_w()});
     uc::maxpool2d_forward(ctx, expected, xt, s);
-    Tensor x_nhwc = cpu_zeros({s.n, s.h, s.w, s.c}), out_nhwc = cpu_zeros({s.n, s.out_h(), s.out_w(), s.c});
+    Tensor x_nhwc = cpu_zeros({s.n, s.h, s.w, s.c}),
+           out_nhwc = cpu_zeros({s.n, s.out_h(), s.out_w(), s.c});
     Tensor back = cpu_zeros({s.n, s.c, s.out_h(), s.out_w()});
     uc::convert_layout(ctx, x_nhwc, uc::Layout::NHWC, xt, uc::Layout::NCHW, s.n, s.c, s.h, s.w);
     s.layout = uc::Layout::NHWC;
     uc::maxpool2d_forward(ctx, out_nhwc, x_nhwc, s);
-    uc::convert_layout(ctx, back, uc::Layout::NCHW, out_nhwc, uc::Layout::NHWC, s.n, s.c, s.out_h(), s.out_w());
+    uc::convert_layout(ctx, back, uc::Layout::NCHW, out_nhwc, uc::Layout::NHWC, s.n, s.c, s.out_h(),
+                       s.out_w());
     const std::vector<float> a = back.to_host(), e = expected.to_host();
     size_t wrong = 0;
-    for (size_t i = 0; i < a.size(); ++i) wrong += !(a[i] == e[i] || (std::isnan(a[i]) && std::isnan(e[i])));
+    for (size_t i = 0; i < a.size(); ++i)
+      wrong += !(a[i] == e[i] || (std::isnan(a[i]) && std::isnan(e[i])));
     CHECK(wrong == 0);
   }
 }

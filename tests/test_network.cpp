@@ -13,7 +13,8 @@ namespace {
 std::vector<float> seeded_input(int n, int h, int w, uint32_t seed) {
   return test::random_vector(static_cast<size_t>(n) * 3 * h * w, seed, -2.f, 2.f);
 }
-NetworkOptions batches(int max_batch, int max_grad_batch, ForwardLayout layout = ForwardLayout::Auto) {
+NetworkOptions batches(int max_batch, int max_grad_batch,
+                       ForwardLayout layout = ForwardLayout::Auto) {
   NetworkOptions o;
   o.max_batch = max_batch;
   o.max_grad_batch = max_grad_batch;
@@ -22,14 +23,20 @@ NetworkOptions batches(int max_batch, int max_grad_batch, ForwardLayout layout =
 }
 Tensor one_hot(Backend b, int n, int classes, const std::vector<int>& cls) {
   std::vector<float> v(static_cast<size_t>(n * classes), 0.f);
-  for (int i = 0; i < n; ++i) v[static_cast<size_t>(i * classes + cls[static_cast<size_t>(i)])] = 1.f;
+  for (int i = 0; i < n; ++i)
+    v[static_cast<size_t>(i * classes + cls[static_cast<size_t>(i)])] = 1.f;
   return Tensor::from_host(b, {n, classes}, v);
 }
 }  // namespace
 
 TEST_CASE("network/names and default target layers follow torchvision") {
   Context ctx(Backend::CPU);
-  struct Case { int depth; bool bn; const char* target; size_t features; };
+  struct Case {
+    int depth;
+    bool bn;
+    const char* target;
+    size_t features;
+  };
   for (const Case c : {Case{11, false, "features.19", 21}, Case{16, false, "features.29", 31},
                        Case{16, true, "features.42", 44}, Case{19, false, "features.35", 37},
                        Case{13, true, "features.33", 35}}) {
@@ -59,7 +66,8 @@ TEST_CASE("network/forward and forward_keep give the same logits for a batch") {
   CHECK_CLOSE("logits", a, b, 1e-6, 1e-6);
   // Each batch item is independent of the others.
   const std::vector<float> single = net.forward(x.view(3 * 64 * 64, {1, 3, 64, 64})).to_host();
-  CHECK_CLOSE("item 1 alone", single, std::vector<float>(a.begin() + 7, a.begin() + 14), 1e-5, 1e-5);
+  CHECK_CLOSE("item 1 alone", single, std::vector<float>(a.begin() + 7, a.begin() + 14), 1e-5,
+              1e-5);
 }
 
 TEST_CASE("network/backward to the input matches finite differences") {
@@ -71,7 +79,8 @@ TEST_CASE("network/backward to the input matches finite differences") {
   Tensor input = Tensor::from_host(Backend::CPU, {1, 3, 32, 32}, x);
   const std::vector<float> logits = net.forward_keep(input).to_host();
   const int cls = 2;
-  const std::vector<float> grad = net.backward(one_hot(Backend::CPU, 1, 5, {cls}), "input").to_host();
+  const std::vector<float> grad =
+      net.backward(one_hot(Backend::CPU, 1, 5, {cls}), "input").to_host();
   // Central differences of the class logit at a few input positions (float: loose tolerance).
   std::vector<float> numeric, analytic;
   for (size_t idx : {size_t{0}, size_t{100}, size_t{777}, size_t{1500}, size_t{3000}}) {
@@ -79,7 +88,8 @@ TEST_CASE("network/backward to the input matches finite differences") {
     x[idx] = keep + h;
     const float up = net.forward(Tensor::from_host(Backend::CPU, {1, 3, 32, 32}, x)).to_host()[cls];
     x[idx] = keep - h;
-    const float down = net.forward(Tensor::from_host(Backend::CPU, {1, 3, 32, 32}, x)).to_host()[cls];
+    const float down =
+        net.forward(Tensor::from_host(Backend::CPU, {1, 3, 32, 32}, x)).to_host()[cls];
     x[idx] = keep;
     numeric.push_back((up - down) / (2 * h));
     analytic.push_back(grad[idx]);
@@ -101,7 +111,8 @@ TEST_CASE("network/backward stops at the named layer with its shape") {
   // One step further down, at the convolution features.28, the gradient passes only where
   // the ReLU was active.
   const std::vector<float> act = net.activation("features.29").to_host();
-  const std::vector<float> g28 = net.backward(one_hot(Backend::CPU, 2, 4, {0, 3}), "features.28").to_host();
+  const std::vector<float> g28 =
+      net.backward(one_hot(Backend::CPU, 2, 4, {0, 3}), "features.28").to_host();
   size_t violations = 0;
   for (size_t i = 0; i < act.size(); ++i) violations += (act[i] <= 0.f && g28[i] != 0.f);
   CHECK(violations == 0);
@@ -145,7 +156,8 @@ TEST_CASE("cuda/a batch past cuDNN's 2^31 elements per tensor is a usage error" 
   // 64x64, first width 64/8 = 8: the largest map is 8*64*64 elements per image, cap 65535.
   const ModelWeights w = random_vgg_weights(11, false, 10, 1, 8, 64, 64);
   Context ctx(Backend::CUDA, MathMode::FP32);
-  CHECK_THROWS_WITH_AS(VggNetwork(ctx, w, batches(65536, 1)), doctest::Contains("at most 65535"), Error);
+  CHECK_THROWS_WITH_AS(VggNetwork(ctx, w, batches(65536, 1)), doctest::Contains("at most 65535"),
+                       Error);
   CHECK_THROWS_WITH_AS(VggNetwork(ctx, w, batches(1, 65536)), doctest::Contains("2^31"), Error);
 }
 
@@ -179,17 +191,21 @@ const ForwardVariant kForwardVariants[] = {{"layer by layer", false, ForwardLayo
                                            {"fused nchw", true, ForwardLayout::NCHW},
                                            {"fused nhwc", true, ForwardLayout::NHWC}};
 
-std::vector<float> forward_logits(Backend backend, MathMode math, const ModelWeights& w, const ForwardVariant& v,
-                                  const std::vector<float>& x, int n, int size) {
+std::vector<float> forward_logits(Backend backend, MathMode math, const ModelWeights& w,
+                                  const ForwardVariant& v, const std::vector<float>& x, int n,
+                                  int size) {
   Context ctx(backend, math);
   NetworkOptions o = batches(n, 0, v.layout);
   o.fuse_inference = v.fuse;
   VggNetwork net(ctx, w, o);
   CHECK(net.inference_fused() == v.fuse);
-  if (v.fuse) CHECK(net.inference_layout() == (v.layout == ForwardLayout::NHWC ? Layout::NHWC : Layout::NCHW));
+  if (v.fuse)
+    CHECK(net.inference_layout() ==
+          (v.layout == ForwardLayout::NHWC ? Layout::NHWC : Layout::NCHW));
   // No backward: the fused layers keep only their fused weights; unfused ones keep theirs.
   for (const NetworkLayer& l : net.layers())
-    if (l.kind == LayerKind::Conv || l.kind == LayerKind::BatchNorm) CHECK(l.weight.defined() == !v.fuse);
+    if (l.kind == LayerKind::Conv || l.kind == LayerKind::BatchNorm)
+      CHECK(l.weight.defined() == !v.fuse);
   return net.forward(Tensor::from_host(backend, {n, 3, size, size}, x)).to_host();
 }
 
@@ -200,7 +216,8 @@ TEST_CASE("network/forward's fused steps (BatchNorm folded, NCHW or NHWC) match 
     CAPTURE(bn);
     const ModelWeights w = random_vgg_weights(16, bn, 10, 21, 8, 64, 64);
     const std::vector<float> x = seeded_input(2, 64, 64, 22);
-    const std::vector<float> expected = forward_logits(Backend::CPU, MathMode::FP32, w, kForwardVariants[0], x, 2, 64);
+    const std::vector<float> expected =
+        forward_logits(Backend::CPU, MathMode::FP32, w, kForwardVariants[0], x, 2, 64);
     for (const ForwardVariant& v : kForwardVariants) {
       CAPTURE(v.name);
       CHECK_CLOSE(v.name, forward_logits(Backend::CPU, MathMode::FP32, w, v, x, 2, 64), expected,
@@ -219,14 +236,17 @@ TEST_CASE("cuda/whole network forward in every layout matches the CPU" * UC_NEED
     CAPTURE(bn);
     const ModelWeights w = random_vgg_weights(16, bn, 10, 23, 8, 64, 64);
     const std::vector<float> x = seeded_input(3, 64, 64, 24);
-    const std::vector<float> expected = forward_logits(Backend::CPU, MathMode::FP32, w, kForwardVariants[0], x, 3, 64);
+    const std::vector<float> expected =
+        forward_logits(Backend::CPU, MathMode::FP32, w, kForwardVariants[0], x, 3, 64);
     const double scale = test::max_abs(expected);
     for (const ForwardVariant& v : kForwardVariants) {
       CAPTURE(v.name);
-      CHECK_CLOSE(std::string("fp32 ") + v.name, forward_logits(Backend::CUDA, MathMode::FP32, w, v, x, 3, 64),
-                  expected, 1e-4 * scale, 1e-4);
-      CHECK_CLOSE(std::string("tf32 ") + v.name, forward_logits(Backend::CUDA, MathMode::TF32, w, v, x, 3, 64),
-                  expected, 1e-2 * scale, 1e-2);
+      CHECK_CLOSE(std::string("fp32 ") + v.name,
+                  forward_logits(Backend::CUDA, MathMode::FP32, w, v, x, 3, 64), expected,
+                  1e-4 * scale, 1e-4);
+      CHECK_CLOSE(std::string("tf32 ") + v.name,
+                  forward_logits(Backend::CUDA, MathMode::TF32, w, v, x, 3, 64), expected,
+                  1e-2 * scale, 1e-2);
     }
   }
   // Auto: NHWC for tf32, NCHW for fp32.
@@ -246,7 +266,8 @@ TEST_CASE("network/forward with marks: same logits, every part named once, in or
     VggNetwork net(ctx, w, batches(2, 0, layout));
     const std::vector<float> plain = net.forward(x).to_host();
     std::vector<std::string> parts;
-    const std::vector<float> marked = net.forward(x, [&](const std::string& p) { parts.push_back(p); }).to_host();
+    const std::vector<float> marked =
+        net.forward(x, [&](const std::string& p) { parts.push_back(p); }).to_host();
     CHECK_CLOSE("logits with marks", marked, plain, 0.0, 0.0);
     // VGG11-BN: 8 fused convolutions and 5 pools, the conversions (NHWC), avgpool, 5 classifier
     // layers (dropouts are skipped: identity at inference).
@@ -259,7 +280,8 @@ TEST_CASE("network/forward with marks: same logits, every part named once, in or
   }
 }
 
-TEST_CASE("network/forward_keep from the target layer runs the layers before it fused, same results") {
+TEST_CASE(
+    "network/forward_keep from the target layer runs the layers before it fused, same results") {
   for (bool bn : {false, true}) {
     CAPTURE(bn);
     const ModelWeights w = random_vgg_weights(16, bn, 10, 31, 8, 64, 64);
@@ -270,12 +292,14 @@ TEST_CASE("network/forward_keep from the target layer runs the layers before it 
       const std::string target = net.last_conv_relu();
       const std::vector<float> logits = net.forward_keep(x).to_host();
       const std::vector<float> act = net.activation(target).to_host();
-      const std::vector<float> grad = net.backward(one_hot(Backend::CPU, 2, 10, {3, 8}), target).to_host();
+      const std::vector<float> grad =
+          net.backward(one_hot(Backend::CPU, 2, 10, {3, 8}), target).to_host();
       const std::vector<float> logits_from = net.forward_keep(x, target).to_host();
       CHECK_CLOSE("logits", logits_from, logits, 1e-5 * test::max_abs(logits), 1e-5);
-      CHECK_CLOSE("activation", net.activation(target).to_host(), act, 1e-5 * test::max_abs(act), 1e-5);
-      CHECK_CLOSE("gradient", net.backward(one_hot(Backend::CPU, 2, 10, {3, 8}), target).to_host(), grad,
-                  1e-5 * test::max_abs(grad), 1e-5);
+      CHECK_CLOSE("activation", net.activation(target).to_host(), act, 1e-5 * test::max_abs(act),
+                  1e-5);
+      CHECK_CLOSE("gradient", net.backward(one_hot(Backend::CPU, 2, 10, {3, 8}), target).to_host(),
+                  grad, 1e-5 * test::max_abs(grad), 1e-5);
       // The fused layers kept nothing: asking below the target is a caller bug.
       CHECK_THROWS_AS(net.activation("features.0"), Error);
       CHECK_THROWS_AS(net.backward(one_hot(Backend::CPU, 2, 10, {3, 8}), "input"), Error);

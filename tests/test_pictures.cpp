@@ -27,7 +27,9 @@ struct TempDir {
   }
   ~TempDir() { fs::remove_all(path); }
   std::string operator/(const std::string& name) const { return (path / name).string(); }
-  size_t entries() const { return size_t(std::distance(fs::directory_iterator(path), fs::directory_iterator())); }
+  size_t entries() const {
+    return size_t(std::distance(fs::directory_iterator(path), fs::directory_iterator()));
+  }
 };
 
 Image solid(int width, int height, const std::array<float, 3>& rgb) {
@@ -44,7 +46,8 @@ Image gradient(int width, int height) {
   for (int y = 0; y < height; ++y)
     for (int x = 0; x < width; ++x) {
       float* p = &img.rgb[(size_t(y) * width + x) * 3];
-      p[0] = float(x) / width, p[1] = float(y) / height, p[2] = 0.5f + 0.4f * std::sin(0.2f * (x + y));
+      p[0] = float(x) / width, p[1] = float(y) / height,
+      p[2] = 0.5f + 0.4f * std::sin(0.2f * (x + y));
     }
   return img;
 }
@@ -137,7 +140,8 @@ TEST_CASE("pictures/draw_text marks pixels only inside its box") {
 
 TEST_CASE("pictures/draw_text clips at every border") {
   Image img = solid(12, 6, {1, 1, 1});
-  for (const auto& [x, y] : std::vector<std::pair<int, int>>{{-7, -3}, {8, 3}, {-1000, 2}, {3, 1000}, {-6, 0}})
+  for (const auto& [x, y] :
+       std::vector<std::pair<int, int>>{{-7, -3}, {8, 3}, {-1000, 2}, {3, 1000}, {-6, 0}})
     draw_text(img, x, y, "AB@", 3, {0, 0, 0});
   CHECK(img.rgb.size() == 12 * 6 * 3);
   CHECK(count_in(0, 0, 12, 6, [&](int x, int y) { return dark(img, x, y); }) > 0);
@@ -147,27 +151,32 @@ TEST_CASE("pictures/make_grid: layout, tiles, labels and letterboxing") {
   const int cell = 64, band = grid_label_band(cell);
   const Image smooth = gradient(30, 30);
   const std::vector<std::vector<GridCell>> rows = {
-      {{solid(10, 10, {1, 0, 0}), "red"}, {smooth, ""}, {solid(40, 20, {0, 0, 1}), std::string(60, 'W')}},
+      {{solid(10, 10, {1, 0, 0}), "red"},
+       {smooth, ""},
+       {solid(40, 20, {0, 0, 1}), std::string(60, 'W')}},
       {{solid(20, 40, {0, 1, 0}), ""}},
   };
   const Image g = make_grid(rows, cell);
   CHECK(g.width == 3 * (cell + kGridPad) + kGridPad);
   CHECK(g.height == 2 * (band + cell + kGridPad) + kGridPad);
   const auto origin = [&](int r, int c) {  // top-left of tile (r, c), below its label band
-    return std::pair<int, int>{kGridPad + c * (cell + kGridPad), kGridPad + r * (band + cell + kGridPad) + band};
+    return std::pair<int, int>{kGridPad + c * (cell + kGridPad),
+                               kGridPad + r * (band + cell + kGridPad) + band};
   };
 
   // Tile centres carry the resized image.
   auto [x, y] = origin(0, 0);
   CHECK(near(pixel(g, x + cell / 2, y + cell / 2), std::array<float, 3>{1, 0, 0}));
   std::tie(x, y) = origin(0, 1);
-  CHECK(pixel(g, x + cell / 2, y + cell / 2) == pixel(resize_bilinear(smooth, cell, cell), cell / 2, cell / 2));
+  CHECK(pixel(g, x + cell / 2, y + cell / 2) ==
+        pixel(resize_bilinear(smooth, cell, cell), cell / 2, cell / 2));
 
   // Labels: dark pixels in the band above "red", none above the unlabelled tile, and the long
   // label cut to its tile's width.
   const auto band_dark = [&](int r, int c, int x0, int x1) {
     const auto [tx, ty] = origin(r, c);
-    return count_in(tx + x0, ty - band, tx + x1, ty, [&](int px, int py) { return dark(g, px, py); });
+    return count_in(tx + x0, ty - band, tx + x1, ty,
+                    [&](int px, int py) { return dark(g, px, py); });
   };
   CHECK(band_dark(0, 0, 0, cell) > 0);
   CHECK(band_dark(0, 1, 0, cell) == 0);
@@ -186,7 +195,8 @@ TEST_CASE("pictures/make_grid: layout, tiles, labels and letterboxing") {
   CHECK(near(pixel(g, x + cell - 4, y + cell / 2), std::array<float, 3>{1, 1, 1}));
   CHECK(near(pixel(g, x + cell / 2, y + 1), std::array<float, 3>{0, 1, 0}));
   // The short second row leaves white where its missing tiles would be.
-  CHECK(near(pixel(g, origin(1, 1).first + cell / 2, origin(1, 1).second + cell / 2), std::array<float, 3>{1, 1, 1}));
+  CHECK(near(pixel(g, origin(1, 1).first + cell / 2, origin(1, 1).second + cell / 2),
+             std::array<float, 3>{1, 1, 1}));
 
   // Without any label there is no band at all.
   const Image plain = make_grid({{{smooth, ""}, {smooth, ""}}}, 50);
@@ -201,7 +211,8 @@ TEST_CASE("pictures/svg_line_chart is valid XML with one polyline per series") {
       {"A<B & C", {0.87, 0.3, 0.05}, 12.5},
       {"empty", {}, 0},
   };
-  const std::string svg = svg_line_chart("Insertion <mean>", "fraction of pixels inserted", "score", series);
+  const std::string svg =
+      svg_line_chart("Insertion <mean>", "fraction of pixels inserted", "score", series);
   CHECK(svg == svg_line_chart("Insertion <mean>", "fraction of pixels inserted", "score", series));
   CHECK(svg.find("Grad-CAM (AUC 48.12)") != std::string::npos);
   CHECK(svg.find("A&lt;B &amp; C (AUC 12.50)") != std::string::npos);
@@ -220,8 +231,9 @@ TEST_CASE("pictures/svg_line_chart is valid XML with one polyline per series") {
 }
 
 TEST_CASE("pictures/markdown_table and csv_table") {
-  const Table t = {{"Method", "AUC", "Note"},
-                   {{"Grad-CAM", "12.5", "plain"}, {"Union, CAM", "7", "say \"hi\""}, {"a|b", "-1e-3", ""}}};
+  const Table t = {
+      {"Method", "AUC", "Note"},
+      {{"Grad-CAM", "12.5", "plain"}, {"Union, CAM", "7", "say \"hi\""}, {"a|b", "-1e-3", ""}}};
   CHECK(markdown_table(t) ==
         "| Method     |   AUC | Note     |\n"
         "| ---------- | ----: | -------- |\n"

@@ -28,12 +28,13 @@ std::vector<int64_t> read_classes(const h5::File& f) {
   return classes;
 }
 
-std::string read_attr(const h5::File& f, const char* name) { return f.read_strings("/", name).at(0); }
-
+std::string read_attr(const h5::File& f, const char* name) {
+  return f.read_strings("/", name).at(0);
+}
 
 // Relative to the largest element, as the issue states: |a - e| <= tol * max|e|.
 #define CHECK_REL_TO_MAX(name, actual, expected, tol) \
-  CHECK_CLOSE(name, actual, expected, (tol) * test::max_abs(expected), 0.0)
+  CHECK_CLOSE(name, actual, expected, (tol)*test::max_abs(expected), 0.0)
 
 // What to compare besides logits, the target activation and its gradient.
 enum class Depth {
@@ -70,26 +71,31 @@ void check_against_reference(const std::string& weights_path, const std::string&
 
   const std::vector<float> logits = net.forward_keep(x).to_host();
   CHECK_REL_TO_MAX("logits", logits, ref.read_floats("logits").data, tol);
-  CHECK_REL_TO_MAX("inference logits", net.forward(x).to_host(), ref.read_floats("logits").data, tol);
-  CHECK_REL_TO_MAX("activation " + target, net.activation(target).to_host(), ref.read_floats("activation").data, tol);
+  CHECK_REL_TO_MAX("inference logits", net.forward(x).to_host(), ref.read_floats("logits").data,
+                   tol);
+  CHECK_REL_TO_MAX("activation " + target, net.activation(target).to_host(),
+                   ref.read_floats("activation").data, tol);
 
   std::vector<float> seed(static_cast<size_t>(n * net.classes()), 0.f);
-  for (int i = 0; i < n; ++i) seed[static_cast<size_t>(i * net.classes() + classes[static_cast<size_t>(i)])] = 1.f;
+  for (int i = 0; i < n; ++i)
+    seed[static_cast<size_t>(i * net.classes() + classes[static_cast<size_t>(i)])] = 1.f;
   const Tensor dlogits = Tensor::from_host(Backend::CPU, {n, net.classes()}, seed);
   CHECK_REL_TO_MAX("gradient at " + target, net.backward(dlogits, target).to_host(),
                    ref.read_floats("gradient").data, tol);
   if (!compare_weights_grads) return;
   net.zero_param_grads();
   const std::vector<float> input_grad = net.backward(dlogits, "input").to_host();
-  if (depth == Depth::All) CHECK_REL_TO_MAX("input gradient", input_grad, ref.read_floats("input_grad").data, tol);
-  for (const char* name : {"features.0.weight", "features.0.bias", "classifier.0.weight", "classifier.6.weight",
-                           "classifier.6.bias"}) {
+  if (depth == Depth::All)
+    CHECK_REL_TO_MAX("input gradient", input_grad, ref.read_floats("input_grad").data, tol);
+  for (const char* name : {"features.0.weight", "features.0.bias", "classifier.0.weight",
+                           "classifier.6.weight", "classifier.6.bias"}) {
     if (depth != Depth::All && std::string(name).rfind("features", 0) == 0) continue;
     const std::string layer = std::string(name).substr(0, std::string(name).rfind('.'));
     const bool is_weight = std::string(name).find("weight") != std::string::npos;
     const NetworkLayer& l = net.layer(layer);
     const Tensor& g = is_weight ? l.weight_grad : l.bias_grad;
-    CHECK_REL_TO_MAX(std::string("grad ") + name, g.to_host(), ref.read_floats(std::string("grad.") + name).data, tol);
+    CHECK_REL_TO_MAX(std::string("grad ") + name, g.to_host(),
+                     ref.read_floats(std::string("grad.") + name).data, tol);
   }
 }
 
@@ -111,9 +117,11 @@ TEST_CASE("pytorch/narrow VGG16 at 224x224 matches PyTorch; its Keras file gives
                           test::source_path("tests/fixtures/vgg16_keras_small_tv_ref.h5"));
   // The Keras file holds the same function: same logits from the same normalized input.
   check_against_reference(test::source_path("tests/fixtures/vgg16_keras_small.h5"),
-                          test::source_path("tests/fixtures/vgg16_keras_small_tv_ref.h5"), Depth::TargetOnly);
+                          test::source_path("tests/fixtures/vgg16_keras_small_tv_ref.h5"),
+                          Depth::TargetOnly);
 }
 
-TEST_CASE("pytorch/full-size VGG16 at 224x224 matches PyTorch" * doctest::skip(full_weights() == nullptr)) {
+TEST_CASE("pytorch/full-size VGG16 at 224x224 matches PyTorch" *
+          doctest::skip(full_weights() == nullptr)) {
   check_against_reference(full_weights(), std::getenv("UNIONCAM_FULL_REF"), Depth::Classifier);
 }

@@ -1,7 +1,7 @@
 // Overlay colours and the .npy writer (read back with NumPy when it is installed).
 #include <cstdio>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 
@@ -40,13 +40,15 @@ TEST_CASE("render/overlay keeps the image size and changes it where the map is h
 }
 
 TEST_CASE("render/npy header and data") {
-  const std::string path = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + "/uc_test_map.npy";
+  const std::string path =
+      std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + "/uc_test_map.npy";
   std::vector<float> v = {0.f, 0.25f, 0.5f, 0.75f, 1.f, 0.125f};
   save_npy(path, v, 2, 3);
   std::ifstream f(path, std::ios::binary);
   const std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   REQUIRE(bytes.size() > 10);
-  const size_t prefix = 10 + (static_cast<unsigned char>(bytes[8]) | static_cast<unsigned char>(bytes[9]) << 8);
+  const size_t prefix =
+      10 + (static_cast<unsigned char>(bytes[8]) | static_cast<unsigned char>(bytes[9]) << 8);
   CHECK(prefix % 64 == 0);  // NumPy aligns the data
   REQUIRE(bytes.size() == prefix + v.size() * 4);
   CHECK(bytes.compare(0, 6, "\x93NUMPY") == 0);
@@ -56,7 +58,9 @@ TEST_CASE("render/npy header and data") {
   std::memcpy(back.data(), bytes.data() + prefix, v.size() * 4);
   CHECK_CLOSE("npy data", back, v, 0, 0);
   const std::string cmd = "/usr/bin/python3 -c \"import numpy as n,sys; a=n.load('" + path +
-                          "'); sys.exit(0 if a.shape==(2,3) and a.dtype==n.float32 and a[1,1]==1.0 else 1)\" 2>/dev/null";
-  if (std::system("/usr/bin/python3 -c 'import numpy' 2>/dev/null") == 0) CHECK(std::system(cmd.c_str()) == 0);
+                          "'); sys.exit(0 if a.shape==(2,3) and a.dtype==n.float32 and a[1,1]==1.0 "
+                          "else 1)\" 2>/dev/null";
+  if (std::system("/usr/bin/python3 -c 'import numpy' 2>/dev/null") == 0)
+    CHECK(std::system(cmd.c_str()) == 0);
   std::remove(path.c_str());
 }

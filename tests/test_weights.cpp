@@ -1,5 +1,5 @@
-// Weights loading: the committed fixtures (made by scripts/make_fixtures.sh, whose exports print the
-// parameter counts checked here), Keras-to-torchvision conversion, float16/float64 files, and
+// Weights loading: the committed fixtures (made by scripts/make_fixtures.sh, whose exports print
+// the parameter counts checked here), Keras-to-torchvision conversion, float16/float64 files, and
 // bad files built in a temporary directory, each rejected with a message naming file and problem.
 #include <unistd.h>
 
@@ -138,7 +138,7 @@ TEST_CASE("weights/vgg16bn_64 fixture") {
   CHECK(m.class_names.empty());
   CHECK(m.parameter_count() == 109851);
   CHECK(m.tensors.count("features.1.num_batches_tracked") == 0);  // ignored
-  REQUIRE(m.arch.features.size() == 44);  // 13 x (conv, bn, relu) + 5 pools
+  REQUIRE(m.arch.features.size() == 44);                          // 13 x (conv, bn, relu) + 5 pools
   CHECK(m.arch.features[1].kind == FeatureModule::BatchNorm);
   CHECK(m.arch.features[42].kind == FeatureModule::ReLU);  // the reference's target layer
   CHECK(m.arch.features[43].kind == FeatureModule::MaxPool);

@@ -10,9 +10,9 @@
 
 namespace uc::cli {
 
-const std::set<std::string> kCamValueOptions = {"class", "layer", "theta", "groups", "region", "score",
-                                                "mask-space", "batch", "device", "precision",
-                                                "max-memory"};
+const std::set<std::string> kCamValueOptions = {"class",  "layer",     "theta",      "groups",
+                                                "region", "score",     "mask-space", "batch",
+                                                "device", "precision", "max-memory"};
 
 const char* kCamOptionsHelp =
     "  --class N|NAME        class to explain (index or unique name prefix; default: top-1)\n"
@@ -34,7 +34,8 @@ namespace {
 double parse_double(const std::string& option, const std::string& text) {
   char* end = nullptr;
   const double v = std::strtod(text.c_str(), &end);
-  if (text.empty() || *end != '\0') fail_usage("--" + option + " expects a number, got '" + text + "'");
+  if (text.empty() || *end != '\0')
+    fail_usage("--" + option + " expects a number, got '" + text + "'");
   return v;
 }
 
@@ -43,8 +44,9 @@ int parse_class(const std::string& text, const std::vector<std::string>& names) 
   const long v = std::strtol(text.c_str(), &end, 10);
   if (!text.empty() && *end == '\0') {
     if (v < 0 || v >= static_cast<long>(names.size()))
-      fail_usage("--class " + text + " is out of range: the model has " + std::to_string(names.size()) +
-                 " classes (0.." + std::to_string(names.size() - 1) + ")");
+      fail_usage("--class " + text + " is out of range: the model has " +
+                 std::to_string(names.size()) + " classes (0.." + std::to_string(names.size() - 1) +
+                 ")");
     return static_cast<int>(v);
   }
   std::vector<int> hits;
@@ -55,7 +57,8 @@ int parse_class(const std::string& text, const std::vector<std::string>& names) 
   if (hits.size() == 1) return hits[0];
   if (hits.empty()) fail_usage("--class '" + text + "' matches no class name");
   std::string list;
-  for (size_t i = 0; i < hits.size() && i < 5; ++i) list += (i ? ", " : "") + names[static_cast<size_t>(hits[i])];
+  for (size_t i = 0; i < hits.size() && i < 5; ++i)
+    list += (i ? ", " : "") + names[static_cast<size_t>(hits[i])];
   fail_usage("--class '" + text + "' is ambiguous: " + list + (hits.size() > 5 ? ", ..." : ""));
 }
 }  // namespace
@@ -65,20 +68,30 @@ CamOptions parse_cam_options(const Args& args, const std::vector<std::string>& c
   if (args.has("class")) o.target_class = parse_class(args.get("class", ""), class_names);
   o.layer = args.get("layer", "");
   o.theta = static_cast<float>(parse_double("theta", args.get("theta", "10")));
-  if (!(o.theta >= 0.f && o.theta <= 100.f)) fail_usage("--theta must lie in [0, 100], got " + args.get("theta", ""));
+  if (!(o.theta >= 0.f && o.theta <= 100.f))
+    fail_usage("--theta must lie in [0, 100], got " + args.get("theta", ""));
   o.groups = args.get_int("groups", 32, 1, 1 << 20);
   const std::string region = args.get("region", "scorecam");
-  if (region == "scorecam") o.region = RegionMethod::ScoreCam;
-  else if (region == "groupcam") o.region = RegionMethod::GroupCam;
-  else fail_usage("--region expects scorecam or groupcam, got '" + region + "'");
+  if (region == "scorecam")
+    o.region = RegionMethod::ScoreCam;
+  else if (region == "groupcam")
+    o.region = RegionMethod::GroupCam;
+  else
+    fail_usage("--region expects scorecam or groupcam, got '" + region + "'");
   const std::string score = args.get("score", "prob");
-  if (score == "prob") o.score = ScoreKind::Prob;
-  else if (score == "logit") o.score = ScoreKind::Logit;
-  else fail_usage("--score expects prob or logit, got '" + score + "'");
+  if (score == "prob")
+    o.score = ScoreKind::Prob;
+  else if (score == "logit")
+    o.score = ScoreKind::Logit;
+  else
+    fail_usage("--score expects prob or logit, got '" + score + "'");
   const std::string space = args.get("mask-space", "normalized");
-  if (space == "normalized") o.mask_space = MaskSpace::Normalized;
-  else if (space == "pixel") o.mask_space = MaskSpace::Pixel;
-  else fail_usage("--mask-space expects normalized or pixel, got '" + space + "'");
+  if (space == "normalized")
+    o.mask_space = MaskSpace::Normalized;
+  else if (space == "pixel")
+    o.mask_space = MaskSpace::Pixel;
+  else
+    fail_usage("--mask-space expects normalized or pixel, got '" + space + "'");
   o.batch = args.get_int("batch", 0, 1, 1 << 16);
   return o;
 }
@@ -104,7 +117,8 @@ std::unique_ptr<CamSession> open_cam_session(const Args& args, CamOptions* optio
   auto s = std::make_unique<CamSession>();
   const MathMode math = parse_math_mode(args.get("precision", "fp32"));
   const Backend backend = resolve_backend(args.get("device", "auto"), &s->device_note);
-  if (args.has("batch")) args.get_int("batch", 0, 1, 1 << 16);  // usage errors before loading anything
+  if (args.has("batch"))
+    args.get_int("batch", 0, 1, 1 << 16);  // usage errors before loading anything
   const int max_memory_mb = args.get_int("max-memory", 0, 1, 1 << 24);
   if (max_memory_mb > 0) set_memory_limit(backend, static_cast<size_t>(max_memory_mb) << 20);
   s->weights_file = weights_path(args, args.flag("quiet"));

@@ -27,7 +27,8 @@ Args::Args(const std::string& command, int argc, char** argv, const std::set<std
       } else if (flags.count(name) && !inline_value) {
         flags_.insert(name);
       } else {
-        fail_usage(command_ + ": unknown option --" + name + " (see 'unioncam " + command_ + " --help')");
+        fail_usage(command_ + ": unknown option --" + name + " (see 'unioncam " + command_ +
+                   " --help')");
       }
     } else {
       positional_.push_back(a);

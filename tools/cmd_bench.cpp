@@ -57,7 +57,9 @@ static const char* kBenchHelp =
 
 namespace {
 double now_ms() {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  return std::chrono::duration<double, std::milli>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -83,19 +85,22 @@ struct MethodTiming {
 };
 
 // The CAM methods' timings as one JSON line, or as a table with the channels Score-CAM's rule kept.
-std::string cams_json(const ModelWeights& weights, const VggNetwork& net, Backend backend, MathMode math,
-                      int batch, int runs, const std::vector<MethodTiming>& timings) {
+std::string cams_json(const ModelWeights& weights, const VggNetwork& net, Backend backend,
+                      MathMode math, int batch, int runs,
+                      const std::vector<MethodTiming>& timings) {
   const std::string target = net.last_conv_relu();
   const int channels = static_cast<int>(net.layer(target).out_shape[0]);
   std::ostringstream o;
-  o << "{\"runtime\":\"unioncam\",\"arch\":" << json_string(weights.arch.name()) << ",\"device\":"
-    << json_string(backend_name(backend)) << ",\"precision\":" << json_string(math_mode_name(math))
-    << ",\"input\":" << net.input_h() << ",\"batch\":" << batch << ",\"runs\":" << runs
-    << ",\"target_layer\":" << json_string(target) << ",\"channels\":" << channels << ",\"methods\":{";
+  o << "{\"runtime\":\"unioncam\",\"arch\":" << json_string(weights.arch.name())
+    << ",\"device\":" << json_string(backend_name(backend))
+    << ",\"precision\":" << json_string(math_mode_name(math)) << ",\"input\":" << net.input_h()
+    << ",\"batch\":" << batch << ",\"runs\":" << runs << ",\"target_layer\":" << json_string(target)
+    << ",\"channels\":" << channels << ",\"methods\":{";
   for (size_t i = 0; i < timings.size(); ++i) {
     const MethodTiming& t = timings[i];
-    o << (i ? "," : "") << json_string(cam_method_name(t.method)) << ":{\"ms\":" << json_number(t.ms)
-      << ",\"peak_bytes\":" << t.peak_bytes << ",\"masked_inputs\":" << t.result.masked_inputs;
+    o << (i ? "," : "") << json_string(cam_method_name(t.method))
+      << ":{\"ms\":" << json_number(t.ms) << ",\"peak_bytes\":" << t.peak_bytes
+      << ",\"masked_inputs\":" << t.result.masked_inputs;
     if (t.result.live_channels >= 0) o << ",\"live_channels\":" << t.result.live_channels;
     o << "}";
   }
@@ -103,27 +108,31 @@ std::string cams_json(const ModelWeights& weights, const VggNetwork& net, Backen
   return o.str();
 }
 
-std::string cams_text(const ModelWeights& weights, const VggNetwork& net, Backend backend, MathMode math,
-                      int batch, int runs, const std::vector<MethodTiming>& timings) {
+std::string cams_text(const ModelWeights& weights, const VggNetwork& net, Backend backend,
+                      MathMode math, int batch, int runs,
+                      const std::vector<MethodTiming>& timings) {
   const std::string target = net.last_conv_relu();
   const int channels = static_cast<int>(net.layer(target).out_shape[0]);
   std::ostringstream o;
   char line[256];
-  std::snprintf(line, sizeof line, "%s %s %dx%d on %s (%s), %d masked inputs per forward, median of %d\n",
+  std::snprintf(line, sizeof line,
+                "%s %s %dx%d on %s (%s), %d masked inputs per forward, median of %d\n",
                 weights.arch.name().c_str(), weights.path.c_str(), net.input_h(), net.input_w(),
                 backend_name(backend), math_mode_name(math), batch, runs);
   o << line;
-  std::snprintf(line, sizeof line, "  %-10s %10s %10s %14s\n", "method", "ms", "peak MB", "masked inputs");
+  std::snprintf(line, sizeof line, "  %-10s %10s %10s %14s\n", "method", "ms", "peak MB",
+                "masked inputs");
   o << line;
   for (const MethodTiming& t : timings) {
-    std::snprintf(line, sizeof line, "  %-10s %10.2f %10.1f %14d\n", cam_method_name(t.method), t.ms,
-                  t.peak_bytes / 1048576.0, t.result.masked_inputs);
+    std::snprintf(line, sizeof line, "  %-10s %10.2f %10.1f %14d\n", cam_method_name(t.method),
+                  t.ms, t.peak_bytes / 1048576.0, t.result.masked_inputs);
     o << line;
   }
   for (const MethodTiming& t : timings) {
     if (t.result.live_channels < 0) continue;
     const int dead = channels - t.result.live_channels;
-    std::snprintf(line, sizeof line, "  %s: %d of %d channels at %s vary, each one forwarded masked%s\n",
+    std::snprintf(line, sizeof line,
+                  "  %s: %d of %d channels at %s vary, each one forwarded masked%s\n",
                   cam_method_name(t.method), t.result.live_channels, channels, target.c_str(),
                   dead ? (" (" + std::to_string(dead) + " constant ones skipped)").c_str() : "");
     o << line;
@@ -137,7 +146,8 @@ int bench_cams(const Args& args, const ModelWeights& weights, Backend backend, M
   const int warmup = args.get_int("warmup", 1, 0, 100);
   Context ctx(backend, math);
   NetworkOptions options;
-  options.max_batch = args.has("batch") ? args.get_int("batch", 32, 1, 4096) : default_cam_batch(backend, weights);
+  options.max_batch =
+      args.has("batch") ? args.get_int("batch", 32, 1, 4096) : default_cam_batch(backend, weights);
   options.max_grad_batch = 1;
   VggNetwork net(ctx, weights, options);
   Explainer explainer(net, CamOptions{});
@@ -163,8 +173,9 @@ int bench_cams(const Args& args, const ModelWeights& weights, Backend backend, M
     timings.push_back({m, median(times), peak_allocated_bytes(backend), result});
   }
 
-  std::cout << (args.flag("json") ? cams_json(weights, net, backend, math, options.max_batch, runs, timings)
-                                 : cams_text(weights, net, backend, math, options.max_batch, runs, timings));
+  std::cout << (args.flag("json")
+                    ? cams_json(weights, net, backend, math, options.max_batch, runs, timings)
+                    : cams_text(weights, net, backend, math, options.max_batch, runs, timings));
   return 0;
 }
 
@@ -188,7 +199,8 @@ ForwardTimings time_forward(Context& ctx, VggNetwork& net, int batch, int runs, 
                                           (net.inference_bf16() ? " bf16" : "") + " fused";
   const int h = net.input_h(), w = net.input_w();
   std::vector<float> host(static_cast<size_t>(batch) * 3 * h * w);
-  for (size_t i = 0; i < host.size(); ++i) host[i] = static_cast<float>((i * 2654435761u) % 1000) / 500.f - 1.f;
+  for (size_t i = 0; i < host.size(); ++i)
+    host[i] = static_cast<float>((i * 2654435761u) % 1000) / 500.f - 1.f;
   const Tensor big = Tensor::from_host(ctx.backend(), {batch, 3, h, w}, host);
   const Tensor one = big.view(0, {1, 3, h, w});
   auto time_it = [&](auto&& fn) {
@@ -235,53 +247,57 @@ ForwardTimings time_forward(Context& ctx, VggNetwork& net, int batch, int runs, 
   return t;
 }
 
-std::string forward_json(const ModelWeights& weights, const VggNetwork& net, Backend backend, MathMode math,
-                         const ForwardTimings& t) {
+std::string forward_json(const ModelWeights& weights, const VggNetwork& net, Backend backend,
+                         MathMode math, const ForwardTimings& t) {
   std::ostringstream o;
-  o << "{\"runtime\":\"unioncam\",\"arch\":" << json_string(weights.arch.name()) << ",\"device\":"
-    << json_string(backend_name(backend)) << ",\"precision\":" << json_string(math_mode_name(math))
-    << ",\"input\":" << net.input_h() << ",\"batch1_ms\":" << json_number(t.batch1_ms) << ",\"batch\":" << t.batch
-    << ",\"batch_img_s\":" << json_number(t.batch * 1000.0 / t.batch_ms) << ",\"layout\":" << json_string(t.layout)
-    << ",\"fwd_bwd_ms\":" << json_number(t.fwd_bwd_ms) << ",\"target_layer\":" << json_string(t.target);
+  o << "{\"runtime\":\"unioncam\",\"arch\":" << json_string(weights.arch.name())
+    << ",\"device\":" << json_string(backend_name(backend))
+    << ",\"precision\":" << json_string(math_mode_name(math)) << ",\"input\":" << net.input_h()
+    << ",\"batch1_ms\":" << json_number(t.batch1_ms) << ",\"batch\":" << t.batch
+    << ",\"batch_img_s\":" << json_number(t.batch * 1000.0 / t.batch_ms)
+    << ",\"layout\":" << json_string(t.layout) << ",\"fwd_bwd_ms\":" << json_number(t.fwd_bwd_ms)
+    << ",\"target_layer\":" << json_string(t.target);
   if (!t.parts.empty()) {
     o << ",\"profile\":[";
     for (size_t i = 0; i < t.parts.size(); ++i)
-      o << (i ? "," : "") << "{\"part\":" << json_string(t.parts[i]) << ",\"ms\":" << json_number(t.part_ms[i]) << "}";
+      o << (i ? "," : "") << "{\"part\":" << json_string(t.parts[i])
+        << ",\"ms\":" << json_number(t.part_ms[i]) << "}";
     o << "]";
   }
   o << "}\n";
   return o.str();
 }
 
-std::string forward_text(const ModelWeights& weights, const VggNetwork& net, Backend backend, MathMode math,
-                         const ForwardTimings& t) {
+std::string forward_text(const ModelWeights& weights, const VggNetwork& net, Backend backend,
+                         MathMode math, const ForwardTimings& t) {
   std::ostringstream o;
   char line[256];
   std::snprintf(line, sizeof line,
                 "%s %s %dx%d on %s (%s, %s)\n  forward batch 1:      %8.2f ms (median of %d)\n"
                 "  forward batch %-4d    %8.1f images/s\n  forward+backward (%s): %8.2f ms\n",
                 weights.arch.name().c_str(), weights.path.c_str(), net.input_h(), net.input_w(),
-                backend_name(backend), math_mode_name(math), t.layout.c_str(), t.batch1_ms, t.runs, t.batch,
-                t.batch * 1000.0 / t.batch_ms, t.target.c_str(), t.fwd_bwd_ms);
+                backend_name(backend), math_mode_name(math), t.layout.c_str(), t.batch1_ms, t.runs,
+                t.batch, t.batch * 1000.0 / t.batch_ms, t.target.c_str(), t.fwd_bwd_ms);
   o << line;
   if (t.parts.empty()) return o.str();
   double total = 0;
   for (double ms : t.part_ms) total += ms;
-  o << "  forward batch " << t.batch << ", part by part (synchronized after each; median of " << t.batch_runs
-    << "):\n";
+  o << "  forward batch " << t.batch << ", part by part (synchronized after each; median of "
+    << t.batch_runs << "):\n";
   for (size_t i = 0; i < t.parts.size(); ++i) {
-    std::snprintf(line, sizeof line, "    %-24s %9.3f ms %5.1f%%\n", t.parts[i].c_str(), t.part_ms[i],
-                  100 * t.part_ms[i] / total);
+    std::snprintf(line, sizeof line, "    %-24s %9.3f ms %5.1f%%\n", t.parts[i].c_str(),
+                  t.part_ms[i], 100 * t.part_ms[i] / total);
     o << line;
   }
   return o.str();
 }
 }  // namespace
 
-
 int cmd_bench(int argc, char** argv) {
-  Args args("bench", argc, argv, {"weights", "depth", "device", "precision", "batch", "runs", "methods", "warmup", "layout"},
-            {"batchnorm", "json", "quiet", "help", "profile"});
+  Args args(
+      "bench", argc, argv,
+      {"weights", "depth", "device", "precision", "batch", "runs", "methods", "warmup", "layout"},
+      {"batchnorm", "json", "quiet", "help", "profile"});
   if (args.flag("help")) {
     std::fputs(kBenchHelp, stdout);
     return 0;
@@ -289,15 +305,20 @@ int cmd_bench(int argc, char** argv) {
   const MathMode math = parse_math_mode(args.get("precision", "fp32"));
   NetworkOptions options;  // --layout, checked before any work
   const std::string layout = args.get("layout", "auto");
-  if (layout == "unfused") options.fuse_inference = false;
-  else if (layout == "nchw") options.layout = ForwardLayout::NCHW;
-  else if (layout == "nhwc") options.layout = ForwardLayout::NHWC;
-  else if (layout != "auto") fail_usage("--layout must be auto, nchw, nhwc or unfused, not '" + layout + "'");
+  if (layout == "unfused")
+    options.fuse_inference = false;
+  else if (layout == "nchw")
+    options.layout = ForwardLayout::NCHW;
+  else if (layout == "nhwc")
+    options.layout = ForwardLayout::NHWC;
+  else if (layout != "auto")
+    fail_usage("--layout must be auto, nchw, nhwc or unfused, not '" + layout + "'");
   std::string note;
   const Backend backend = resolve_backend(args.get("device", "auto"), &note);
   const ModelWeights weights =
-      args.has("weights") ? load_weights(args.get("weights", ""))
-                          : random_vgg_weights(args.get_int("depth", 16, 11, 19), args.flag("batchnorm"), 1000, 0);
+      args.has("weights")
+          ? load_weights(args.get("weights", ""))
+          : random_vgg_weights(args.get_int("depth", 16, 11, 19), args.flag("batchnorm"), 1000, 0);
   if (!args.flag("json") && !args.flag("quiet")) std::cerr << note << "\n";
   if (args.has("methods")) return bench_cams(args, weights, backend, math);
   const int batch = args.get_int("batch", 32, 1, 4096);

@@ -1,4 +1,5 @@
-// `unioncam eval --weights W.h5 --images DIR|FILE [IMAGE...] [--masks DIR] [--limit N] [--methods …]
+// `unioncam eval --weights W.h5 --images DIR|FILE [IMAGE...] [--masks DIR] [--limit N] [--methods
+// …]
 //  [--curves DIR] [--table FILE] [--per-image FILE] [--force] [--json] [--quiet]`
 #include <algorithm>
 #include <cstdio>
@@ -20,35 +21,37 @@
 
 namespace uc::cli {
 
-static const std::string kEvalHelp = std::string(
-    "usage: unioncam eval [--weights W.h5] --images DIR [IMAGE...] [options]\n"
-    "\n"
-    "Scores every method's explanations over a set of images (METHODS.md): Average Drop,\n"
-    "Average Increase, Insertion and Deletion AUC, Overall = Insertion - Deletion, and with\n"
-    "--masks the pointing game and the energy-based pointing game. Images are folders\n"
-    "(searched recursively for png/jpg/jpeg/bmp files, in sorted order), files, or - for one\n"
-    "image on standard input. A file that cannot be read is reported and skipped; the others\n"
-    "are still scored and the exit code is 3.\n"
-    "\n"
-    "  --weights FILE        HDF5 weights\n"
-    "                        (default: $UNIONCAM_WEIGHTS, else the bundled demo model)\n"
-    "  --images PATH         a folder or file of images; more may follow as arguments\n"
-    "  --masks DIR           object masks: DIR/<image name>.png, non-zero pixels = object\n"
-    "  --limit N             at most N images\n"
-    "  --methods M           all (default) or a comma-separated list\n"
-    "  --curves DIR          write DIR/insertion.svg and DIR/deletion.svg (each method's mean\n"
-    "                        curve, its AUC in the legend) and the table as DIR/table.md and\n"
-    "                        DIR/table.csv; DIR is created if missing\n"
-    "  --table FILE          write the results table as Markdown (.md) or CSV (.csv)\n"
-    "  --per-image FILE      write every image's metrics per method as CSV (for paired\n"
-    "                        comparisons between methods): scores as probabilities, drop,\n"
-    "                        insertion, deletion and overall in percent, increase and\n"
-    "                        pointing 0/1, energy a fraction\n"
-    "  --force               replace existing output files\n"
-    "  --max-pixels N        refuse images with more pixels (default 100000000)\n"
-    "  --json                print one JSON document; each method also gets \"ci95\", the\n"
-    "                        half-width of every metric's 95 % confidence interval\n"
-    "  --quiet               no progress bar and no device note on standard error\n") + kCamOptionsHelp +
+static const std::string kEvalHelp =
+    std::string(
+        "usage: unioncam eval [--weights W.h5] --images DIR [IMAGE...] [options]\n"
+        "\n"
+        "Scores every method's explanations over a set of images (METHODS.md): Average Drop,\n"
+        "Average Increase, Insertion and Deletion AUC, Overall = Insertion - Deletion, and with\n"
+        "--masks the pointing game and the energy-based pointing game. Images are folders\n"
+        "(searched recursively for png/jpg/jpeg/bmp files, in sorted order), files, or - for one\n"
+        "image on standard input. A file that cannot be read is reported and skipped; the others\n"
+        "are still scored and the exit code is 3.\n"
+        "\n"
+        "  --weights FILE        HDF5 weights\n"
+        "                        (default: $UNIONCAM_WEIGHTS, else the bundled demo model)\n"
+        "  --images PATH         a folder or file of images; more may follow as arguments\n"
+        "  --masks DIR           object masks: DIR/<image name>.png, non-zero pixels = object\n"
+        "  --limit N             at most N images\n"
+        "  --methods M           all (default) or a comma-separated list\n"
+        "  --curves DIR          write DIR/insertion.svg and DIR/deletion.svg (each method's mean\n"
+        "                        curve, its AUC in the legend) and the table as DIR/table.md and\n"
+        "                        DIR/table.csv; DIR is created if missing\n"
+        "  --table FILE          write the results table as Markdown (.md) or CSV (.csv)\n"
+        "  --per-image FILE      write every image's metrics per method as CSV (for paired\n"
+        "                        comparisons between methods): scores as probabilities, drop,\n"
+        "                        insertion, deletion and overall in percent, increase and\n"
+        "                        pointing 0/1, energy a fraction\n"
+        "  --force               replace existing output files\n"
+        "  --max-pixels N        refuse images with more pixels (default 100000000)\n"
+        "  --json                print one JSON document; each method also gets \"ci95\", the\n"
+        "                        half-width of every metric's 95 % confidence interval\n"
+        "  --quiet               no progress bar and no device note on standard error\n") +
+    kCamOptionsHelp +
     "\n"
     "examples:\n"
     "  unioncam eval --weights vgg16.h5 --images val/ --masks val_masks/ --limit 100\n"
@@ -81,34 +84,42 @@ std::string fixed2(double v) {
 // in percent, like the other columns.
 std::vector<std::pair<double, double>> metric_columns(const MetricsSummary& s, bool localization) {
   const MetricValues &mean = s.mean, &ci = s.ci95;
-  std::vector<std::pair<double, double>> v = {{mean.avg_drop, ci.avg_drop}, {mean.avg_increase, ci.avg_increase},
-                                              {mean.insertion, ci.insertion}, {mean.deletion, ci.deletion},
+  std::vector<std::pair<double, double>> v = {{mean.avg_drop, ci.avg_drop},
+                                              {mean.avg_increase, ci.avg_increase},
+                                              {mean.insertion, ci.insertion},
+                                              {mean.deletion, ci.deletion},
                                               {mean.overall, ci.overall}};
   if (localization)
-    v.insert(v.end(), {{100 * mean.pointing, 100 * ci.pointing}, {100 * mean.energy, 100 * ci.energy}});
+    v.insert(v.end(),
+             {{100 * mean.pointing, 100 * ci.pointing}, {100 * mean.energy, 100 * ci.energy}});
   return v;
 }
 
 // The metrics as JSON fields (no braces); pointing and energy in percent, null without masks.
 std::string json_metric_fields(const MetricValues& v, bool localization) {
-  return "\"avg_drop\":" + json_number(v.avg_drop) + ",\"avg_increase\":" + json_number(v.avg_increase) +
+  return "\"avg_drop\":" + json_number(v.avg_drop) +
+         ",\"avg_increase\":" + json_number(v.avg_increase) +
          ",\"insertion\":" + json_number(v.insertion) + ",\"deletion\":" + json_number(v.deletion) +
          ",\"overall\":" + json_number(v.overall) +
          ",\"pointing\":" + (localization ? json_number(100 * v.pointing) : "null") +
          ",\"energy\":" + (localization ? json_number(100 * v.energy) : "null");
 }
 
-std::string mean_pm(const std::pair<double, double>& v) { return fixed2(v.first) + " ± " + fixed2(v.second); }
+std::string mean_pm(const std::pair<double, double>& v) {
+  return fixed2(v.first) + " ± " + fixed2(v.second);
+}
 
 // Markdown puts "mean ± half-width" in each cell; CSV keeps the means as plain numbers in the
 // first columns and appends the half-widths as "<metric> ±95%" columns.
-Table results_table(const std::vector<CamMethod>& methods, const std::vector<MetricsSummary>& summaries,
-                    bool localization, bool markdown) {
+Table results_table(const std::vector<CamMethod>& methods,
+                    const std::vector<MetricsSummary>& summaries, bool localization,
+                    bool markdown) {
   Table t;
   t.headers = {"Avg Drop", "Avg Increase", "Insertion", "Deletion", "Overall"};
   if (localization) t.headers.insert(t.headers.end(), {"Pointing", "Energy"});
   if (!markdown)
-    for (size_t c = 0, n = t.headers.size(); c < n; ++c) t.headers.push_back(t.headers[c] + " ±95%");
+    for (size_t c = 0, n = t.headers.size(); c < n; ++c)
+      t.headers.push_back(t.headers[c] + " ±95%");
   t.headers.insert(t.headers.begin(), "Method");
   for (size_t m = 0; m < methods.size(); ++m) {
     const auto values = metric_columns(summaries[m], localization);
@@ -124,23 +135,24 @@ Table results_table(const std::vector<CamMethod>& methods, const std::vector<Met
 // One row per image and method: what summarize() averages, for analyses it cannot do (paired
 // differences between methods, other statistics).
 Table per_image_table(const std::vector<std::string>& images, const std::vector<int>& classes,
-                      const std::vector<CamMethod>& methods, const std::vector<std::vector<MapMetrics>>& per_method) {
+                      const std::vector<CamMethod>& methods,
+                      const std::vector<std::vector<MapMetrics>>& per_method) {
   const auto number = [](double v) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.9g", v);
     return std::string(buf);
   };
   Table t;
-  t.headers = {"image", "class", "method", "score", "masked_score", "drop", "increase",
-               "insertion", "deletion", "overall", "pointing", "energy"};
+  t.headers = {"image",    "class",     "method",   "score",   "masked_score", "drop",
+               "increase", "insertion", "deletion", "overall", "pointing",     "energy"};
   for (size_t i = 0; i < images.size(); ++i)
     for (size_t m = 0; m < methods.size(); ++m) {
       const MapMetrics& r = per_method[m][i];
       const bool masked = r.pointing >= 0;
-      t.rows.push_back({images[i], std::to_string(classes[i]), cam_method_name(methods[m]), number(r.y), number(r.o),
-                        number(r.drop), r.increase ? "1" : "0", number(r.insertion), number(r.deletion),
-                        number(r.insertion - r.deletion), masked ? number(r.pointing) : "",
-                        masked ? number(r.energy) : ""});
+      t.rows.push_back({images[i], std::to_string(classes[i]), cam_method_name(methods[m]),
+                        number(r.y), number(r.o), number(r.drop), r.increase ? "1" : "0",
+                        number(r.insertion), number(r.deletion), number(r.insertion - r.deletion),
+                        masked ? number(r.pointing) : "", masked ? number(r.energy) : ""});
     }
   return t;
 }
@@ -206,19 +218,24 @@ Scores score_images(const EvalRun& run, CamSession& session, const std::vector<I
   for (const InputImage& in : images) {
     Image input;
     std::vector<uint8_t> mask;
-    const bool read = progress.read_or_skip([&] {
-      input = resize_bilinear(load_input(in, run.max_pixels), net.input_w(), net.input_h());
-      if (run.localization()) {
-        const std::string stem = in.path == "-" ? in.name : std::filesystem::path(in.path).stem().string();
-        const std::string mask_path = (std::filesystem::path(run.masks_dir) / (stem + ".png")).string();
-        mask = load_mask(mask_path, net.input_w(), net.input_h(), run.max_pixels);
-      }
-    }, failures);
+    const bool read = progress.read_or_skip(
+        [&] {
+          input = resize_bilinear(load_input(in, run.max_pixels), net.input_w(), net.input_h());
+          if (run.localization()) {
+            const std::string stem =
+                in.path == "-" ? in.name : std::filesystem::path(in.path).stem().string();
+            const std::string mask_path =
+                (std::filesystem::path(run.masks_dir) / (stem + ".png")).string();
+            mask = load_mask(mask_path, net.input_w(), net.input_h(), run.max_pixels);
+          }
+        },
+        failures);
     if (!read) continue;
     explainer.set_image(to_normalized_chw(input, session.weights.mean, session.weights.std));
     for (size_t m = 0; m < run.methods.size(); ++m) {
       const CamResult r = explainer.explain(run.methods[m]);
-      scores.per_method[m].push_back(evaluate_map(explainer, r.map, mask.empty() ? nullptr : &mask));
+      scores.per_method[m].push_back(
+          evaluate_map(explainer, r.map, mask.empty() ? nullptr : &mask));
     }
     scores.images.push_back(in.path == "-" ? in.name : in.path);
     scores.classes.push_back(explainer.target_class());
@@ -228,7 +245,8 @@ Scores score_images(const EvalRun& run, CamSession& session, const std::vector<I
 }
 
 // The files --curves, --table and --per-image ask for.
-void write_reports(const EvalRun& run, const std::vector<MetricsSummary>& summaries, const Scores& scores) {
+void write_reports(const EvalRun& run, const std::vector<MetricsSummary>& summaries,
+                   const Scores& scores) {
   const Table markdown = results_table(run.methods, summaries, run.localization(), true);
   const Table csv = results_table(run.methods, summaries, run.localization(), false);
   if (!run.curves_dir.empty()) {
@@ -241,23 +259,26 @@ void write_reports(const EvalRun& run, const std::vector<MetricsSummary>& summar
       deletion.push_back({name, summaries[m].deletion_curve, summaries[m].mean.deletion});
     }
     write_text((dir / "insertion.svg").string(),
-               svg_line_chart("Insertion" + n_images, "fraction of pixels inserted", "class probability", insertion));
+               svg_line_chart("Insertion" + n_images, "fraction of pixels inserted",
+                              "class probability", insertion));
     write_text((dir / "deletion.svg").string(),
-               svg_line_chart("Deletion" + n_images, "fraction of pixels deleted", "class probability", deletion));
+               svg_line_chart("Deletion" + n_images, "fraction of pixels deleted",
+                              "class probability", deletion));
     write_text((dir / "table.md").string(), markdown_table(markdown));
     write_text((dir / "table.csv").string(), csv_table(csv));
   }
   if (!run.table_path.empty())
     write_text(run.table_path, run.table_ext == ".md" ? markdown_table(markdown) : csv_table(csv));
   if (!run.per_image_path.empty())
-    write_text(run.per_image_path,
-               csv_table(per_image_table(scores.images, scores.classes, run.methods, scores.per_method)));
+    write_text(run.per_image_path, csv_table(per_image_table(scores.images, scores.classes,
+                                                             run.methods, scores.per_method)));
 }
 
 std::string json_summary(const EvalRun& run, const std::string& weights_file, int images,
                          const std::vector<MetricsSummary>& summaries) {
   std::ostringstream o;
-  o << "{\"weights\":" << json_string(weights_file) << ",\"n_images\":" << images << ",\"methods\":{";
+  o << "{\"weights\":" << json_string(weights_file) << ",\"n_images\":" << images
+    << ",\"methods\":{";
   for (size_t m = 0; m < run.methods.size(); ++m)
     o << (m ? "," : "") << json_string(cam_method_name(run.methods[m])) << ":{"
       << json_metric_fields(summaries[m].mean, run.localization()) << ",\"ci95\":{"
@@ -268,15 +289,18 @@ std::string json_summary(const EvalRun& run, const std::string& weights_file, in
 
 // Right-aligned columns of 16 characters ("mean ± half-width" of the 95 % interval); the arrows
 // and ± are one character but two or three bytes.
-std::string text_summary(const EvalRun& run, int images, const std::vector<MetricsSummary>& summaries) {
+std::string text_summary(const EvalRun& run, int images,
+                         const std::vector<MetricsSummary>& summaries) {
   auto column = [](const std::string& label) {
     size_t chars = 0;
     for (unsigned char ch : label) chars += (ch & 0xC0) != 0x80;
     return std::string(chars < 16 ? 16 - chars : 0, ' ') + label;
   };
   std::ostringstream o;
-  o << images << " images (mean ± 95 % interval half-width)\n" << "Method    ";
-  for (const char* h : {"Avg Drop ↓", "Avg Inc ↑", "Insertion ↑", "Deletion ↓", "Overall ↑"}) o << column(h);
+  o << images << " images (mean ± 95 % interval half-width)\n"
+    << "Method    ";
+  for (const char* h : {"Avg Drop ↓", "Avg Inc ↑", "Insertion ↑", "Deletion ↓", "Overall ↑"})
+    o << column(h);
   if (run.localization()) o << column("Pointing ↑") << column("Energy ↑");
   o << "\n";
   for (size_t m = 0; m < run.methods.size(); ++m) {
@@ -292,7 +316,8 @@ std::string text_summary(const EvalRun& run, int images, const std::vector<Metri
 
 int cmd_eval(int argc, char** argv) {
   std::set<std::string> valued = kCamValueOptions;
-  valued.insert({"weights", "images", "masks", "limit", "methods", "curves", "table", "per-image", "max-pixels"});
+  valued.insert({"weights", "images", "masks", "limit", "methods", "curves", "table", "per-image",
+                 "max-pixels"});
   Args args("eval", argc, argv, valued, {"json", "quiet", "force", "help"});
   if (args.flag("help")) {
     std::fputs(kEvalHelp.c_str(), stdout);
@@ -311,7 +336,8 @@ int cmd_eval(int argc, char** argv) {
 
   const Scores scores = score_images(run, *session, images, &failures);
   const int done = static_cast<int>(scores.images.size());
-  if (done == 0) fail_input("none of the " + std::to_string(images.size()) + " images could be read");
+  if (done == 0)
+    fail_input("none of the " + std::to_string(images.size()) + " images could be read");
   std::vector<MetricsSummary> summaries;
   for (const auto& metrics : scores.per_method) summaries.push_back(summarize(metrics));
   write_reports(run, summaries, scores);

@@ -17,32 +17,34 @@
 
 namespace uc::cli {
 
-static const std::string kExplainHelp = std::string(
-    "usage: unioncam explain [--weights W.h5] IMAGE... [options]\n"
-    "\n"
-    "Explains each image's prediction with class activation maps. Per image and method it\n"
-    "writes DIR/<image>_<method>.png (the map over the image, JET colours) and with\n"
-    "--save-map DIR/<image>_<method>.npy (float32 HxW in [0,1], the model's input size).\n"
-    "IMAGE is a file, a folder (searched recursively for png/jpg/jpeg/bmp files, in sorted\n"
-    "order; <image> is then the path below it with _ for /) or - for one image on standard\n"
-    "input (<image> is stdin). A file that cannot be read is reported and skipped; the others\n"
-    "are still explained and the exit code is 3. Existing outputs are an error (exit 2)\n"
-    "before any work unless --force is given.\n"
-    "\n"
-    "  --weights FILE        HDF5 weights (torchvision layout or Keras VGG16/19)\n"
-    "                        (default: $UNIONCAM_WEIGHTS, else the bundled demo model)\n"
-    "  --method M            unioncam (default), gradcam, gradcampp, scorecam, groupcam,\n"
-    "                        all, or a comma-separated list\n"
-    "  --out DIR             output folder (default: explanations), created if missing\n"
-    "  --format F            overlay pictures as png (default) or jpg\n"
-    "  --grid FILE           also one picture (.png, .jpg) with a row per image: the original\n"
-    "                        and each method's overlay, labelled\n"
-    "  --save-map            also write the raw maps as .npy\n"
-    "  --alpha A             overlay opacity in [0,1] (default 0.5)\n"
-    "  --force               replace existing output files\n"
-    "  --max-pixels N        refuse images with more pixels (default 100000000)\n"
-    "  --json                print one JSON document on standard output\n"
-    "  --quiet               no progress bar and no device note on standard error\n") + kCamOptionsHelp +
+static const std::string kExplainHelp =
+    std::string(
+        "usage: unioncam explain [--weights W.h5] IMAGE... [options]\n"
+        "\n"
+        "Explains each image's prediction with class activation maps. Per image and method it\n"
+        "writes DIR/<image>_<method>.png (the map over the image, JET colours) and with\n"
+        "--save-map DIR/<image>_<method>.npy (float32 HxW in [0,1], the model's input size).\n"
+        "IMAGE is a file, a folder (searched recursively for png/jpg/jpeg/bmp files, in sorted\n"
+        "order; <image> is then the path below it with _ for /) or - for one image on standard\n"
+        "input (<image> is stdin). A file that cannot be read is reported and skipped; the others\n"
+        "are still explained and the exit code is 3. Existing outputs are an error (exit 2)\n"
+        "before any work unless --force is given.\n"
+        "\n"
+        "  --weights FILE        HDF5 weights (torchvision layout or Keras VGG16/19)\n"
+        "                        (default: $UNIONCAM_WEIGHTS, else the bundled demo model)\n"
+        "  --method M            unioncam (default), gradcam, gradcampp, scorecam, groupcam,\n"
+        "                        all, or a comma-separated list\n"
+        "  --out DIR             output folder (default: explanations), created if missing\n"
+        "  --format F            overlay pictures as png (default) or jpg\n"
+        "  --grid FILE           also one picture (.png, .jpg) with a row per image: the original\n"
+        "                        and each method's overlay, labelled\n"
+        "  --save-map            also write the raw maps as .npy\n"
+        "  --alpha A             overlay opacity in [0,1] (default 0.5)\n"
+        "  --force               replace existing output files\n"
+        "  --max-pixels N        refuse images with more pixels (default 100000000)\n"
+        "  --json                print one JSON document on standard output\n"
+        "  --quiet               no progress bar and no device note on standard error\n") +
+    kCamOptionsHelp +
     "\n"
     "examples:\n"
     "  unioncam explain --weights vgg16.h5 cat.jpg\n"
@@ -94,19 +96,23 @@ ExplainRun parse_run(const Args& args) {
   run.methods = parse_methods(args.get("method", "unioncam"));
   if (args.positional().empty()) fail_usage("explain: no images given");
   run.alpha = std::strtod(args.get("alpha", "0.5").c_str(), nullptr);
-  if (!(run.alpha >= 0 && run.alpha <= 1)) fail_usage("--alpha must lie in [0, 1], got " + args.get("alpha", ""));
+  if (!(run.alpha >= 0 && run.alpha <= 1))
+    fail_usage("--alpha must lie in [0, 1], got " + args.get("alpha", ""));
   run.format = args.get("format", "png");
-  if (run.format != "png" && run.format != "jpg") fail_usage("--format expects png or jpg, got '" + run.format + "'");
+  if (run.format != "png" && run.format != "jpg")
+    fail_usage("--format expects png or jpg, got '" + run.format + "'");
   run.grid_path = args.get("grid", "");
   if (!run.grid_path.empty()) check_picture_name("grid", run.grid_path);
   run.max_pixels = parse_max_pixels(args);
-  run.json = args.flag("json"), run.save_map = args.flag("save-map"), run.quiet = args.flag("quiet");
+  run.json = args.flag("json"), run.save_map = args.flag("save-map"),
+  run.quiet = args.flag("quiet");
   run.out_dir = args.get("out", "explanations");
   return run;
 }
 
 // Every file the run may write, so that existing ones stop it before the model is even loaded.
-std::vector<std::string> planned_outputs(const ExplainRun& run, const std::vector<InputImage>& inputs) {
+std::vector<std::string> planned_outputs(const ExplainRun& run,
+                                         const std::vector<InputImage>& inputs) {
   std::vector<std::string> outputs;
   for (const InputImage& in : inputs)
     for (CamMethod m : run.methods) {
@@ -135,15 +141,17 @@ const char* selected_map(const UnionCamDetails& u) { return u.fused ? "fused" : 
 std::string text_report(const ImageOutcome& image) {
   std::ostringstream text;
   char line[512];
-  std::snprintf(line, sizeof line, "%s: class %d %s (%.2f%%); forward+backward %.1f ms\n", image.path.c_str(),
-                image.target_class, image.class_name.c_str(), 100 * image.prob, image.prepare_ms);
+  std::snprintf(line, sizeof line, "%s: class %d %s (%.2f%%); forward+backward %.1f ms\n",
+                image.path.c_str(), image.target_class, image.class_name.c_str(), 100 * image.prob,
+                image.prepare_ms);
   text << line;
   for (const MethodOutcome& m : image.methods) {
     const CamResult& r = m.result;
     char details[200] = "";
     if (m.method == CamMethod::UnionCam) {
       const UnionCamDetails& u = r.unioncam;
-      std::snprintf(details, sizeof details, "  theta=%g beta_den=%.4f beta_reg=%.4f beta_dr=%.4f -> %s", u.theta,
+      std::snprintf(details, sizeof details,
+                    "  theta=%g beta_den=%.4f beta_reg=%.4f beta_dr=%.4f -> %s", u.theta,
                     u.beta_den, u.beta_reg, u.beta_dr, selected_map(u));
     }
     std::snprintf(line, sizeof line, "  %-10s %9.1f ms  %s%s%s\n", cam_method_name(m.method), r.ms,
@@ -161,13 +169,16 @@ std::string json_report(const ImageOutcome& image) {
   for (size_t i = 0; i < image.methods.size(); ++i) {
     const MethodOutcome& m = image.methods[i];
     const CamResult& r = m.result;
-    doc << (i ? "," : "") << json_string(cam_method_name(m.method)) << ":{\"overlay\":" << json_string(m.overlay_path)
-        << ",\"map\":" << (m.map_path.empty() ? "null" : json_string(m.map_path)) << ",\"ms\":" << json_number(r.ms)
+    doc << (i ? "," : "") << json_string(cam_method_name(m.method))
+        << ":{\"overlay\":" << json_string(m.overlay_path)
+        << ",\"map\":" << (m.map_path.empty() ? "null" : json_string(m.map_path))
+        << ",\"ms\":" << json_number(r.ms)
         << ",\"degenerate\":" << (r.degenerate ? "true" : "false");
     if (m.method == CamMethod::UnionCam) {
       const UnionCamDetails& u = r.unioncam;
       doc << ",\"theta\":" << json_number(u.theta) << ",\"beta_den\":" << json_number(u.beta_den)
-          << ",\"beta_reg\":" << json_number(u.beta_reg) << ",\"beta_dr\":" << json_number(u.beta_dr)
+          << ",\"beta_reg\":" << json_number(u.beta_reg)
+          << ",\"beta_dr\":" << json_number(u.beta_dr)
           << ",\"selected\":" << json_string(selected_map(u));
     }
     doc << "}";
@@ -189,7 +200,8 @@ ImageOutcome explain_image(const ExplainRun& run, CamSession& session, const Inp
   const auto t0 = std::chrono::steady_clock::now();
   explainer.set_image(to_normalized_chw(input, session.weights.mean, session.weights.std));
   session.context->synchronize();
-  image.prepare_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  image.prepare_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   image.target_class = explainer.target_class();
   image.class_name = session.class_names[static_cast<size_t>(image.target_class)];
   image.prob = explainer.probabilities()[static_cast<size_t>(image.target_class)];
@@ -199,7 +211,8 @@ ImageOutcome explain_image(const ExplainRun& run, CamSession& session, const Inp
   for (CamMethod m : run.methods) {
     MethodOutcome outcome{m, run.base(in, m) + "." + run.format, "", explainer.explain(m)};
     const CamResult& r = outcome.result;
-    const Image overlay = overlay_map(original, r.map, r.width, r.height, static_cast<float>(run.alpha));
+    const Image overlay =
+        overlay_map(original, r.map, r.width, r.height, static_cast<float>(run.alpha));
     save_image(outcome.overlay_path, overlay);
     if (run.save_map) {
       outcome.map_path = run.base(in, m) + ".npy";
@@ -240,12 +253,15 @@ int cmd_explain(int argc, char** argv) {
   std::vector<std::vector<GridCell>> grid;
   std::ostringstream doc;
   doc << "{\"weights\":" << json_string(session->weights_file)
-      << ",\"device\":" << json_string(backend_name(session->context->backend())) << ",\"images\":[";
+      << ",\"device\":" << json_string(backend_name(session->context->backend()))
+      << ",\"images\":[";
   bool first_image = true;
   for (const InputImage& in : inputs) {
     Image original;
-    if (!progress.read_or_skip([&] { original = load_input(in, run.max_pixels); }, &failures)) continue;
-    const ImageOutcome image = explain_image(run, *session, in, original, run.grid_path.empty() ? nullptr : &grid);
+    if (!progress.read_or_skip([&] { original = load_input(in, run.max_pixels); }, &failures))
+      continue;
+    const ImageOutcome image =
+        explain_image(run, *session, in, original, run.grid_path.empty() ? nullptr : &grid);
     doc << (first_image ? "" : ",") << json_report(image);
     first_image = false;
     if (!run.json) progress.print(stdout, text_report(image));

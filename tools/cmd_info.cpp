@@ -28,19 +28,23 @@ int cmd_info(int argc, char** argv) {
     std::fputs(kInfoHelp, stdout);
     return 0;
   }
-  if (!args.positional().empty()) fail_usage("info: unexpected argument '" + args.positional()[0] + "'");
+  if (!args.positional().empty())
+    fail_usage("info: unexpected argument '" + args.positional()[0] + "'");
   const ModelWeights w = load_weights(weights_path(args, false));
   const std::vector<std::string> names = effective_class_names(w);
   std::ostringstream o;
   if (args.flag("json")) {
     o << "{\"arch\":" << json_string(w.arch.name()) << ",\"depth\":" << w.arch.depth
-      << ",\"batchnorm\":" << (w.arch.batchnorm ? "true" : "false") << ",\"params\":" << w.parameter_count()
-      << ",\"input_size\":";
-    if (w.input_h == w.input_w) o << w.input_h;
-    else o << "[" << w.input_h << "," << w.input_w << "]";
+      << ",\"batchnorm\":" << (w.arch.batchnorm ? "true" : "false")
+      << ",\"params\":" << w.parameter_count() << ",\"input_size\":";
+    if (w.input_h == w.input_w)
+      o << w.input_h;
+    else
+      o << "[" << w.input_h << "," << w.input_w << "]";
     o << ",\"layout\":" << json_string(w.layout == WeightsLayout::Keras ? "keras" : "torchvision")
-      << ",\"mean\":[" << json_number(w.mean[0]) << "," << json_number(w.mean[1]) << "," << json_number(w.mean[2])
-      << "],\"std\":[" << json_number(w.std[0]) << "," << json_number(w.std[1]) << "," << json_number(w.std[2])
+      << ",\"mean\":[" << json_number(w.mean[0]) << "," << json_number(w.mean[1]) << ","
+      << json_number(w.mean[2]) << "],\"std\":[" << json_number(w.std[0]) << ","
+      << json_number(w.std[1]) << "," << json_number(w.std[2])
       << "],\"classes\":" << w.arch.classes() << ",\"class_names\":[";
     for (size_t i = 0; i < names.size(); ++i) o << (i ? "," : "") << json_string(names[i]);
     o << "]}\n";
@@ -54,12 +58,12 @@ int cmd_info(int argc, char** argv) {
       << "arch:        " << w.arch.name() << " (" << convs << " convolutions"
       << (w.arch.batchnorm ? ", BatchNorm" : "") << ")\n"
       << "conv widths: " << widths.str() << "\n"
-      << "classifier:  " << w.arch.classifier_widths[0] << " -> " << w.arch.classifier_widths[1] << " -> "
-      << w.arch.classifier_widths[2] << "\n"
+      << "classifier:  " << w.arch.classifier_widths[0] << " -> " << w.arch.classifier_widths[1]
+      << " -> " << w.arch.classifier_widths[2] << "\n"
       << "parameters:  " << w.parameter_count() << "\n"
       << "input size:  " << w.input_h << "x" << w.input_w << "\n"
-      << "mean / std:  " << w.mean[0] << " " << w.mean[1] << " " << w.mean[2] << " / " << w.std[0] << " "
-      << w.std[1] << " " << w.std[2] << "\n"
+      << "mean / std:  " << w.mean[0] << " " << w.mean[1] << " " << w.mean[2] << " / " << w.std[0]
+      << " " << w.std[1] << " " << w.std[2] << "\n"
       << "classes:     " << w.arch.classes() << ", names " << class_names_source(w) << "\n";
   }
   std::cout << o.str();

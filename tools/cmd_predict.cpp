@@ -1,5 +1,6 @@
 // `unioncam predict --weights W.h5 IMAGE|DIR|-... [--topk 5] [--device auto|cpu|cuda]
-//  [--precision fp32|tf32|bf16] [--input-size N|HxW] [--batch N] [--max-pixels N] [--json] [--quiet]`
+//  [--precision fp32|tf32|bf16] [--input-size N|HxW] [--batch N] [--max-pixels N] [--json]
+//  [--quiet]`
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -58,15 +59,18 @@ Prediction predict(const std::string& path, const float* logits, int classes, in
   p.probs = softmax(p.logits.data(), classes);
   p.order.resize(static_cast<size_t>(classes));
   std::iota(p.order.begin(), p.order.end(), 0);
-  std::stable_sort(p.order.begin(), p.order.end(), [&](int a, int b) { return p.logits[a] > p.logits[b]; });
+  std::stable_sort(p.order.begin(), p.order.end(),
+                   [&](int a, int b) { return p.logits[a] > p.logits[b]; });
   p.order.resize(static_cast<size_t>(topk));
   return p;
 }
 
 std::string json_report(const std::string& weights_file, Backend backend, MathMode math,
-                        const std::vector<Prediction>& results, const std::vector<std::string>& names) {
+                        const std::vector<Prediction>& results,
+                        const std::vector<std::string>& names) {
   std::ostringstream o;
-  o << "{\"weights\":" << json_string(weights_file) << ",\"device\":" << json_string(backend_name(backend))
+  o << "{\"weights\":" << json_string(weights_file)
+    << ",\"device\":" << json_string(backend_name(backend))
     << ",\"precision\":" << json_string(math_mode_name(math)) << ",\"images\":[";
   for (size_t r = 0; r < results.size(); ++r) {
     const Prediction& p = results[r];
@@ -74,7 +78,8 @@ std::string json_report(const std::string& weights_file, Backend backend, MathMo
     for (size_t k = 0; k < p.order.size(); ++k) {
       const size_t c = static_cast<size_t>(p.order[k]);
       o << (k ? "," : "") << "{\"class\":" << c << ",\"name\":" << json_string(names[c])
-        << ",\"prob\":" << json_number(p.probs[c]) << ",\"logit\":" << json_number(p.logits[c]) << "}";
+        << ",\"prob\":" << json_number(p.probs[c]) << ",\"logit\":" << json_number(p.logits[c])
+        << "}";
     }
     o << "]}";
   }
@@ -82,15 +87,16 @@ std::string json_report(const std::string& weights_file, Backend backend, MathMo
   return o.str();
 }
 
-std::string text_report(const std::vector<Prediction>& results, const std::vector<std::string>& names) {
+std::string text_report(const std::vector<Prediction>& results,
+                        const std::vector<std::string>& names) {
   std::ostringstream o;
   for (const Prediction& p : results) {
     o << p.path << "\n";
     for (size_t k = 0; k < p.order.size(); ++k) {
       const size_t c = static_cast<size_t>(p.order[k]);
       char line[512];
-      std::snprintf(line, sizeof line, "  %zu. %-5d %6.2f%%  (logit %8.4f)  %s\n", k + 1, p.order[k],
-                    100.0 * p.probs[c], p.logits[c], names[c].c_str());
+      std::snprintf(line, sizeof line, "  %zu. %-5d %6.2f%%  (logit %8.4f)  %s\n", k + 1,
+                    p.order[k], 100.0 * p.probs[c], p.logits[c], names[c].c_str());
       o << line;
     }
   }
@@ -99,7 +105,8 @@ std::string text_report(const std::vector<Prediction>& results, const std::vecto
 }  // namespace
 
 int cmd_predict(int argc, char** argv) {
-  Args args("predict", argc, argv, {"weights", "topk", "device", "precision", "input-size", "batch", "max-pixels"},
+  Args args("predict", argc, argv,
+            {"weights", "topk", "device", "precision", "input-size", "batch", "max-pixels"},
             {"json", "quiet", "help"});
   if (args.flag("help")) {
     std::fputs(kPredictHelp, stdout);
@@ -144,24 +151,28 @@ int cmd_predict(int argc, char** argv) {
     const Tensor input = Tensor::from_host(backend, {n, 3, in_h, in_w}, batch_host);
     const std::vector<float> logits = net.forward(input).to_host();
     for (int i = 0; i < n; ++i) {
-      results.push_back(predict(batch_paths[static_cast<size_t>(i)], logits.data() + i * classes, classes, topk));
+      results.push_back(
+          predict(batch_paths[static_cast<size_t>(i)], logits.data() + i * classes, classes, topk));
       progress.step();
     }
     batch_paths.clear();
     batch_host.clear();
   };
   for (const InputImage& in : inputs) {
-    progress.read_or_skip([&] {
-      const Image img = resize_bilinear(load_input(in, max_pixels), in_w, in_h);
-      const std::vector<float> chw = to_normalized_chw(img, weights.mean, weights.std);
-      batch_host.insert(batch_host.end(), chw.begin(), chw.end());
-      batch_paths.push_back(in.path);
-    }, &failures);
+    progress.read_or_skip(
+        [&] {
+          const Image img = resize_bilinear(load_input(in, max_pixels), in_w, in_h);
+          const std::vector<float> chw = to_normalized_chw(img, weights.mean, weights.std);
+          batch_host.insert(batch_host.end(), chw.begin(), chw.end());
+          batch_paths.push_back(in.path);
+        },
+        &failures);
     if (static_cast<int>(batch_paths.size()) == options.max_batch) forward_batch();
   }
   forward_batch();
 
-  std::cout << (json ? json_report(weights_file, backend, math, results, names) : text_report(results, names));
+  std::cout << (json ? json_report(weights_file, backend, math, results, names)
+                     : text_report(results, names));
   return failures ? exit_code(ErrorKind::BadInput) : 0;
 }
 

@@ -25,7 +25,8 @@ bool is_image_file(const fs::path& p) {
 std::vector<std::string> images_in(const std::string& dir) {
   std::error_code ec;
   std::vector<std::string> files;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it); it.increment(ec))
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+       it.increment(ec))
     if (it->is_regular_file() && is_image_file(it->path())) files.push_back(it->path().string());
   if (ec) fail_input("cannot read the folder '" + dir + "': " + ec.message());
   std::sort(files.begin(), files.end());
@@ -37,7 +38,8 @@ std::vector<unsigned char> read_stdin() {
   unsigned char buf[1 << 16];
   size_t n;
   while ((n = std::fread(buf, 1, sizeof buf, stdin)) > 0) data.insert(data.end(), buf, buf + n);
-  if (std::ferror(stdin)) fail_input(std::string("cannot read standard input: ") + std::strerror(errno));
+  if (std::ferror(stdin))
+    fail_input(std::string("cannot read standard input: ") + std::strerror(errno));
   return data;
 }
 }  // namespace
@@ -54,7 +56,8 @@ std::vector<InputImage> expand_inputs(const std::vector<std::string>& args, int*
     } else if (fs::is_directory(arg, ec)) {
       const std::vector<std::string> files = images_in(arg);
       if (files.empty()) {
-        std::cerr << "unioncam: error: folder '" << arg << "' holds no image files (png, jpg, jpeg, bmp) (skipped)\n";
+        std::cerr << "unioncam: error: folder '" << arg
+                  << "' holds no image files (png, jpg, jpeg, bmp) (skipped)\n";
         ++*failures;
       }
       for (const std::string& f : files) {
@@ -76,7 +79,8 @@ Image load_input(const InputImage& input, size_t max_pixels) {
 }
 
 size_t parse_max_pixels(const Args& args) {
-  return static_cast<size_t>(args.get_int("max-pixels", static_cast<int>(kDefaultMaxPixels), 1, INT_MAX));
+  return static_cast<size_t>(
+      args.get_int("max-pixels", static_cast<int>(kDefaultMaxPixels), 1, INT_MAX));
 }
 
 void check_unique_names(const std::vector<InputImage>& inputs) {
@@ -84,7 +88,8 @@ void check_unique_names(const std::vector<InputImage>& inputs) {
   for (const InputImage& in : inputs) {
     const auto [it, fresh] = seen.emplace(in.name, &in);
     if (!fresh)
-      fail_usage("'" + it->second->path + "' and '" + in.path + "' would write the same output files ('" + in.name +
+      fail_usage("'" + it->second->path + "' and '" + in.path +
+                 "' would write the same output files ('" + in.name +
                  "_*'); rename one or run them separately");
   }
 }
@@ -93,13 +98,15 @@ void check_outputs(const std::vector<std::string>& paths, bool force) {
   if (force) return;
   for (const std::string& p : paths) {
     std::error_code ec;
-    if (fs::exists(p, ec)) fail_usage("output '" + p + "' already exists; pass --force to replace it");
+    if (fs::exists(p, ec))
+      fail_usage("output '" + p + "' already exists; pass --force to replace it");
   }
 }
 
 std::string lowercase_extension(const std::string& path) {
   std::string ext = fs::path(path).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char ch) { return std::tolower(ch); });
   return ext;
 }
 

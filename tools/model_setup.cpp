@@ -50,7 +50,8 @@ std::string weights_path(const Args& args, bool quiet) {
                std::string(kBundledModel) + " is not beside this binary)");
   if (!quiet)
     std::cerr << "weights: " << bundled
-              << " (the bundled demo model: Fashion-MNIST items on photographs; --weights W.h5 for your own)\n";
+              << " (the bundled demo model: Fashion-MNIST items on photographs; --weights W.h5 for "
+                 "your own)\n";
   return bundled;
 }
 

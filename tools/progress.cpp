@@ -15,7 +15,8 @@ double bar_delay() {
 }
 }  // namespace
 
-Progress::Progress(size_t total, bool enabled) : total_(total), tty_(enabled && isatty(2)), delay_(bar_delay()) {}
+Progress::Progress(size_t total, bool enabled)
+    : total_(total), tty_(enabled && isatty(2)), delay_(bar_delay()) {}
 
 Progress::~Progress() { erase(); }
 
@@ -29,7 +30,8 @@ void Progress::erase() {
 void Progress::step() {
   ++done_;
   if (!tty_ || done_ >= total_) return erase();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   if (seconds < delay_) return;
   const double rate = done_ / seconds;
   const long eta = static_cast<long>((total_ - done_) / rate + 0.5);
@@ -37,8 +39,8 @@ void Progress::step() {
   const size_t filled = kWidth * done_ / total_;
   char line[160];
   std::snprintf(line, sizeof line, "\r\033[K[%s%s] %zu/%zu  %.2f images/s  ETA %ld:%02ld",
-                std::string(filled, '#').c_str(), std::string(kWidth - filled, '.').c_str(), done_, total_, rate,
-                eta / 60, eta % 60);
+                std::string(filled, '#').c_str(), std::string(kWidth - filled, '.').c_str(), done_,
+                total_, rate, eta / 60, eta % 60);
   std::fputs(line, stderr);
   std::fflush(stderr);
   drawn_ = true;
@@ -50,6 +52,8 @@ void Progress::print(FILE* stream, const std::string& text) {
   std::fflush(stream);
 }
 
-void Progress::skipped(const std::string& message) { print(stderr, "unioncam: error: " + message + " (skipped)\n"); }
+void Progress::skipped(const std::string& message) {
+  print(stderr, "unioncam: error: " + message + " (skipped)\n");
+}
 
 }  // namespace uc::cli

@@ -213,9 +213,9 @@ void File::write_dataset(const std::string& name, const std::vector<int64_t>& sh
   Handle space = simple_space(shape);
   Handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
   H5Pset_create_intermediate_group(lcpl.get(), 1);
-  Handle ds(H5Dcreate2(id(), name.c_str(), file_type, space.get(), lcpl.get(), H5P_DEFAULT,
-                       H5P_DEFAULT),
-            H5Dclose);
+  Handle ds(
+      H5Dcreate2(id(), name.c_str(), file_type, space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
+      H5Dclose);
   if (ds.get() < 0 || H5Dwrite(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
     fail("cannot write dataset '" + name + "'");
 }

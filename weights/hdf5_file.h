@@ -34,7 +34,7 @@ class Handle {
 class File {
  public:
   static File open(const std::string& path, bool writable = false);  // missing/non-HDF5 named
-  static File create(const std::string& path);                        // truncates
+  static File create(const std::string& path);                       // truncates
 
   const std::string& path() const { return path_; }
   hid_t id() const { return file_.get(); }

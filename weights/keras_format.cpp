@@ -49,7 +49,8 @@ KerasLayer read_layer(const h5::File& f, const std::string& layer, size_t kernel
 HostArray conv_kernel(const h5::File& f, const std::string& layer, const HostArray& k,
                       bool reverse_in) {
   if (k.shape[0] != 3 || k.shape[1] != 3)
-    fail_input(f.path() + ": Keras layer '" + layer + "' kernel is not HWIO [3,3,in,out] "
+    fail_input(f.path() + ": Keras layer '" + layer +
+               "' kernel is not HWIO [3,3,in,out] "
                "(only TensorFlow dim ordering is supported)");
   const int64_t in = k.shape[2], out = k.shape[3];
   HostArray w{{out, in, 3, 3}, std::vector<float>(k.data.size())};
@@ -93,7 +94,8 @@ ModelWeights read_keras(const h5::File& f) {
   const std::set<std::string> present(groups.begin(), groups.end());
   for (const std::string& layer : read_name_list(f, "/", "layer_names")) {
     if (!present.count(layer))
-      fail_input(f.path() + ": Keras layer '" + layer + "' is listed in layer_names but has no group");
+      fail_input(f.path() + ": Keras layer '" + layer +
+                 "' is listed in layer_names but has no group");
     if (read_name_list(f, layer, "weight_names").empty()) continue;  // pools, flatten, input
     int block = 0, conv = 0;
     char extra = 0;
@@ -107,7 +109,8 @@ ModelWeights read_keras(const h5::File& f) {
   }
   if (convs.empty()) fail_input(f.path() + ": Keras file has no block<b>_conv<i> layers");
   if (dense.empty())
-    fail_input(f.path() + ": Keras file has no classifier (fc1, fc2, predictions): include_top=False "
+    fail_input(f.path() +
+               ": Keras file has no classifier (fc1, fc2, predictions): include_top=False "
                "files cannot be used because explanations need class scores");
   for (const char* l : {"fc1", "fc2", "predictions"})
     if (!dense.count(l)) fail_input(f.path() + ": Keras file has no layer '" + l + "'");

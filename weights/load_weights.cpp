@@ -13,8 +13,8 @@ HostArray read_finite(const h5::File& f, const std::string& dataset) {
     for (size_t d = a.shape.size(), rest = i; d-- > 0; rest /= a.shape[d])
       index = std::to_string(rest % a.shape[d]) + (index.empty() ? "" : ",") + index;
     fail_input(f.path() + ": dataset '" + dataset + "' holds " +
-               (std::isnan(a.data[i]) ? "NaN" : "Inf") + " at element " + std::to_string(i) +
-               " [" + index + "]; weights must be finite");
+               (std::isnan(a.data[i]) ? "NaN" : "Inf") + " at element " + std::to_string(i) + " [" +
+               index + "]; weights must be finite");
   }
   return a;
 }

@@ -1,7 +1,7 @@
 #include "weights/random_vgg.h"
 
-#include <cmath>
 #include <algorithm>
+#include <cmath>
 #include <random>
 
 #include "core/error.h"
@@ -15,14 +15,16 @@ std::vector<std::vector<int>> vgg_blocks(int depth) {
     case 11: return {{64}, {128}, {256, 256}, {512, 512}, {512, 512}};
     case 13: return {{64, 64}, {128, 128}, {256, 256}, {512, 512}, {512, 512}};
     case 16: return {{64, 64}, {128, 128}, {256, 256, 256}, {512, 512, 512}, {512, 512, 512}};
-    case 19: return {{64, 64}, {128, 128}, {256, 256, 256, 256}, {512, 512, 512, 512}, {512, 512, 512, 512}};
+    case 19:
+      return {
+          {64, 64}, {128, 128}, {256, 256, 256, 256}, {512, 512, 512, 512}, {512, 512, 512, 512}};
   }
   fail_usage("VGG depth " + std::to_string(depth) + " is not one of 11, 13, 16, 19");
 }
 }  // namespace
 
-ModelWeights random_vgg_weights(int depth, bool batchnorm, int classes, uint32_t seed, int width_div,
-                                int hidden, int input_size) {
+ModelWeights random_vgg_weights(int depth, bool batchnorm, int classes, uint32_t seed,
+                                int width_div, int hidden, int input_size) {
   std::mt19937 gen(seed);
   auto normal = [&](HostArray& a, float stddev) {
     std::normal_distribution<float> d(0.f, stddev);
@@ -33,7 +35,8 @@ ModelWeights random_vgg_weights(int depth, bool batchnorm, int classes, uint32_t
     for (float& v : a.data) v = d(gen);
   };
   ModelWeights w;
-  w.path = "(random vgg" + std::to_string(depth) + (batchnorm ? "_bn" : "") + ", seed " + std::to_string(seed) + ")";
+  w.path = "(random vgg" + std::to_string(depth) + (batchnorm ? "_bn" : "") + ", seed " +
+           std::to_string(seed) + ")";
   w.input_h = w.input_w = input_size;
   auto make = [](std::vector<int64_t> shape) {
     HostArray a;

@@ -9,7 +9,8 @@ namespace uc {
 namespace {
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 std::array<float, 3> read_triple(const h5::File& f, const char* name, bool positive) {
@@ -46,7 +47,8 @@ ModelWeights read_torchvision(const h5::File& f) {
   for (const std::string& name : f.datasets("/"))
     if (!ends_with(name, "num_batches_tracked")) m.tensors[name] = read_finite(f, name);
   if (m.tensors.empty())
-    fail_input(f.path() + ": no datasets at the root; expected one per state_dict key "
+    fail_input(f.path() +
+               ": no datasets at the root; expected one per state_dict key "
                "(features.0.weight, ..., classifier.6.bias) or a Keras layer_names attribute");
   m.arch = infer_vgg_arch(m.tensors, f.path());
 

@@ -115,7 +115,8 @@ VggArch infer_vgg_arch(const std::map<std::string, HostArray>& tensors, const st
       convs.push_back(feature_weight_index(name));
   std::sort(convs.begin(), convs.end());
   if (convs.empty())
-    fail_input(origin + ": no convolution weights (4-D datasets named features.<N>.weight); "
+    fail_input(origin +
+               ": no convolution weights (4-D datasets named features.<N>.weight); "
                "not a VGG weights file");
 
   VggArch arch;
@@ -135,7 +136,8 @@ VggArch infer_vgg_arch(const std::map<std::string, HostArray>& tensors, const st
     if (index != next)
       fail_input(origin + ": convolution features." + std::to_string(index) + " is out of place; " +
                  "expected the next convolution at features." + std::to_string(next) + " or " +
-                 std::to_string(next + 1) + (arch.batchnorm ? " (with BatchNorm)" : " (no BatchNorm)"));
+                 std::to_string(next + 1) +
+                 (arch.batchnorm ? " (with BatchNorm)" : " (no BatchNorm)"));
     const std::string p = "features." + std::to_string(index) + ".";
     const auto& w = check.get(p + "weight");
     const int out = static_cast<int>(w.shape[0]);
@@ -144,7 +146,8 @@ VggArch infer_vgg_arch(const std::map<std::string, HostArray>& tensors, const st
     arch.features.push_back({FeatureModule::Conv, index, channels, out});
     if (arch.batchnorm) {
       const std::string b = "features." + std::to_string(index + 1) + ".";
-      for (const char* s : {"weight", "bias", "running_mean", "running_var"}) check.expect(b + s, {out});
+      for (const char* s : {"weight", "bias", "running_mean", "running_var"})
+        check.expect(b + s, {out});
       arch.features.push_back({FeatureModule::BatchNorm, index + 1, out, out});
     }
     arch.features.push_back({FeatureModule::ReLU, index + step - 1, out, out});

@@ -26,7 +26,7 @@ struct FeatureModule {
 };
 
 struct VggArch {
-  int depth = 16;          // 11, 13, 16 or 19 (configs A, B, D, E)
+  int depth = 16;  // 11, 13, 16 or 19 (configs A, B, D, E)
   bool batchnorm = false;
   std::vector<FeatureModule> features;
   std::vector<int> classifier_widths;  // out_features of classifier.0, .3, .6
