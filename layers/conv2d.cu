@@ -1,7 +1,8 @@
-// conv2d on cuDNN: descriptors and algorithms come from the context's per-shape plan cache.
+// conv2d on cuDNN: descriptors and algorithms come from the per-shape plans (conv2d_plan.cuh).
 #include <cstdio>
 
 #include "core/cuda_launch.cuh"
+#include "layers/conv2d_plan.cuh"
 #include "layers/cuda_layers.h"
 
 namespace uc {
@@ -69,8 +70,9 @@ void conv2d_forward_cuda(Context& ctx, Tensor& out, const Tensor& in, const Tens
   gpu::expect(out, out_numel(shape), "conv2d_forward output");
   if (b.defined()) gpu::expect(b, shape.k, "conv2d_forward bias");
   CudaState& st = ctx.cuda();
-  ConvPlan& p = st.conv_plan(key_of(shape, ctx.math(), DType::F32));
-  const auto& a = st.forward_algo(p, in.data(), w.data(), out.data());
+  ConvPlans& plans = ConvPlans::of(st);
+  ConvPlan& p = plans.plan(key_of(shape, ctx.math(), DType::F32));
+  const auto& a = plans.forward_algo(p, in.data(), w.data(), out.data());
   CUDNN_CHECK(cudnnConvolutionForward(st.cudnn, &kOne, p.x, in.data(), p.w, w.data(), a.conv,
                                       a.algo, st.workspace(a.workspace_bytes), a.workspace_bytes,
                                       &kZero, p.y, out.data()));
@@ -90,8 +92,9 @@ void conv2d_bias_relu_forward_cuda(Context& ctx, Tensor& out, const Tensor& in, 
   gpu::expect(out, out_numel(shape), "conv2d_bias_relu_forward output", dtype);
   gpu::expect(b, shape.k, "conv2d_bias_relu_forward bias");
   CudaState& st = ctx.cuda();
-  ConvPlan& p = st.conv_plan(key_of(shape, ctx.math(), dtype));
-  const auto& a = st.forward_algo(p, in.raw_data(), w.raw_data(), out.raw_data());
+  ConvPlans& plans = ConvPlans::of(st);
+  ConvPlan& p = plans.plan(key_of(shape, ctx.math(), dtype));
+  const auto& a = plans.forward_algo(p, in.raw_data(), w.raw_data(), out.raw_data());
   using FusedBias = ConvPlan::FusedBias;
   // Any refusal moves the plan to the next form. cuDNN 9 refuses with NOT_SUPPORTED or BAD_PARAM
   // sub-codes (3001..3014, ...) or, for runtime-fused kernels, a compilation failure; a real
@@ -146,15 +149,16 @@ void conv2d_backward_cuda(Context& ctx, Tensor* din, Tensor* dw, Tensor* db, con
   if (dw) gpu::expect(*dw, w_numel(shape), "conv2d_backward dw");
   if (db) gpu::expect(*db, shape.k, "conv2d_backward db");
   CudaState& st = ctx.cuda();
-  ConvPlan& p = st.conv_plan(key_of(shape, ctx.math(), DType::F32));
+  ConvPlans& plans = ConvPlans::of(st);
+  ConvPlan& p = plans.plan(key_of(shape, ctx.math(), DType::F32));
   if (din) {
-    const auto& a = st.backward_data_algo(p, w.data(), dout.data(), din->data());
+    const auto& a = plans.backward_data_algo(p, w.data(), dout.data(), din->data());
     CUDNN_CHECK(cudnnConvolutionBackwardData(st.cudnn, &kOne, p.w, w.data(), p.y, dout.data(),
                                              a.conv, a.algo, st.workspace(a.workspace_bytes),
                                              a.workspace_bytes, &kZero, p.x, din->data()));
   }
   if (dw) {  // beta = 1: parameter gradients accumulate
-    const auto& a = st.backward_filter_algo(p, in.data(), dout.data());
+    const auto& a = plans.backward_filter_algo(p, in.data(), dout.data());
     CUDNN_CHECK(cudnnConvolutionBackwardFilter(st.cudnn, &kOne, p.x, in.data(), p.y, dout.data(),
                                                a.conv, a.algo, st.workspace(a.workspace_bytes),
                                                a.workspace_bytes, &kOne, p.w, dw->data()));
