@@ -204,8 +204,7 @@ void launch_weighted_sum(float* out, const float* a, const float* weights, int K
 
 __global__ void upsample_bilinear_kernel(float* out, const float* in, int64_t count, int h, int w,
                                          int H, int W) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
-       i += int64_t(gridDim.x) * blockDim.x) {
+  for (const int64_t i : gpu::grid_stride(count)) {
     const int x = int(i % W), y = int(i / W % H);
     const float* src = in + i / (int64_t(H) * W) * h * w;
     const camops::BilinearTap ty = camops::bilinear_tap(y, h, H),
@@ -280,8 +279,7 @@ __global__ void compact_nonconstant_kernel(float* index, int* count, const float
 __global__ void masked_inputs_kernel(float* out, const float* maps, int64_t map_count,
                                      const float* index, int first, int64_t count, const float* x,
                                      const float* substrate, int64_t plane) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
-       i += int64_t(gridDim.x) * blockDim.x) {
+  for (const int64_t i : gpu::grid_stride(count)) {
     const int64_t image = i / (3 * plane), cp = i % (3 * plane), p = cp % plane;
     // Truncation, as on the CPU
     const int64_t pick = index ? int64_t(index[first + image]) : first + image;
@@ -309,8 +307,7 @@ __global__ void blur_pass_kernel(float* out, const float* in, const float* taps,
                                  int W, bool along_rows) {
   const int64_t count = int64_t(3) * H * W;
   const int r = ksize / 2;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
-       i += int64_t(gridDim.x) * blockDim.x) {
+  for (const int64_t i : gpu::grid_stride(count)) {
     const int x = int(i % W), y = int(i / W % H);
     const int64_t plane = i / (int64_t(H) * W) * H * W;
     float acc = 0.f;
@@ -350,8 +347,7 @@ __global__ void class_scores_kernel(float* out, const float* logits, int m, int 
 
 __global__ void score_differences_kernel(float* out, const float* scores, int offset, int count,
                                          bool relu) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
-       i += int64_t(gridDim.x) * blockDim.x) {
+  for (const int64_t i : gpu::grid_stride(count)) {
     const float d = scores[offset + i] - scores[0];
     out[i] = relu && d < 0.f ? 0.f : d;  // std::max(d, 0.f): NaN passes, as on the CPU
   }
@@ -359,8 +355,7 @@ __global__ void score_differences_kernel(float* out, const float* scores, int of
 
 __global__ void scatter_kernel(float* dst, const float* src, const float* index, int count,
                                int size) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
-       i += int64_t(gridDim.x) * blockDim.x) {
+  for (const int64_t i : gpu::grid_stride(count)) {
     const int k = int(index[i]);       // truncation, as on the CPU
     if (k < 0 || k >= size) __trap();  // a caller bug: fail rather than write out of bounds
     dst[k] = src[i];
@@ -370,19 +365,18 @@ __global__ void scatter_kernel(float* dst, const float* src, const float* index,
 // ---- insertion / deletion --------------------------------------------------------------------
 
 __global__ void iota_kernel(int* v, int n) {
-  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) v[i] = i;
+  for (const int i : gpu::grid_stride<int>(n)) v[i] = i;
 }
 
 __global__ void int_to_float_kernel(float* out, const int* in, int n) {
-  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x)
-    out[i] = float(in[i]);
+  for (const int i : gpu::grid_stride<int>(n)) out[i] = float(in[i]);
 }
 
 // rank[order[r]] = r: the inverse permutation. rank starts at INT_MAX-like 0x7f7f7f7f (never
 // taken) and the earliest rank of a pixel wins, as on the CPU, even if `order` is not a
 // permutation; a pixel index outside the image is a caller bug and traps.
 __global__ void inverse_rank_kernel(int* rank, const float* order, int n) {
-  for (int r = blockIdx.x * blockDim.x + threadIdx.x; r < n; r += gridDim.x * blockDim.x) {
+  for (const int r : gpu::grid_stride<int>(n)) {
     const int p = int(order[r]);  // truncation, as the CPU's int64_t(order[r])
     if (p < 0 || p >= n) __trap();
     atomicMin(&rank[p], r);
@@ -392,14 +386,11 @@ __global__ void inverse_rank_kernel(int* rank, const float* order, int n) {
 __global__ void curve_images_kernel(float* out, const int* rank, const float* start,
                                     const float* source, int first, int64_t step, int64_t count,
                                     int64_t plane) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
-       i += int64_t(gridDim.x) * blockDim.x) {
+  for (const int64_t i : gpu::grid_stride(count)) {
     const int64_t image = i / (3 * plane), cp = i % (3 * plane);
     out[i] = rank[cp % plane] < (first + image) * step ? source[cp] : start[cp];
   }
 }
-
-// Carves aligned pieces out of one workspace request.
 
 }  // namespace
 
@@ -462,11 +453,12 @@ void cam_normalize_maps_cuda(Context&, Tensor& maps, int M, int n) {
 }
 
 int cam_nonconstant_maps_cuda(Context& ctx, Tensor& index, const Tensor& maps, int M, int n) {
-  const size_t bounds_bytes = gpu::align_up(sizeof(float) * 2 * size_t(M));
-  char* ws = static_cast<char*>(ctx.cuda().workspace(bounds_bytes + sizeof(int)));
-  float* lo = reinterpret_cast<float*>(ws);
+  gpu::WorkspaceLayout layout;
+  const size_t bounds_at = layout.add<float>(2 * size_t(M)), count_at = layout.add<int>(1);
+  void* ws = ctx.cuda().workspace(layout.bytes());
+  float* lo = layout.at<float>(ws, bounds_at);
   float* hi = lo + M;
-  int* count = reinterpret_cast<int*>(ws + bounds_bytes);
+  int* count = layout.at<int>(ws, count_at);
   map_min_max_kernel<<<unsigned(M), gpu::kThreads>>>(lo, hi, maps.data(), n);
   CUDA_CHECK_LAUNCH();
   compact_nonconstant_kernel<<<1, kCompactThreads>>>(index.data(), count, lo, hi, M);
@@ -492,10 +484,12 @@ void cam_masked_inputs_cuda(Context&, Tensor& out, const Tensor& maps, const Ten
 void cam_gaussian_blur_cuda(Context& ctx, Tensor& out, const Tensor& in, int H, int W, int ksize,
                             float sigma) {
   const int64_t count = int64_t(3) * H * W;
-  const size_t taps_bytes = gpu::align_up(sizeof(float) * size_t(ksize));
-  char* ws = static_cast<char*>(ctx.cuda().workspace(taps_bytes + sizeof(float) * size_t(count)));
-  float* taps = reinterpret_cast<float*>(ws);
-  float* rows = reinterpret_cast<float*>(ws + taps_bytes);
+  gpu::WorkspaceLayout layout;
+  const size_t taps_at = layout.add<float>(size_t(ksize)),
+               rows_at = layout.add<float>(size_t(count));
+  void* ws = ctx.cuda().workspace(layout.bytes());
+  float* taps = layout.at<float>(ws, taps_at);
+  float* rows = layout.at<float>(ws, rows_at);
   gaussian_taps_kernel<<<1, gpu::kThreads>>>(taps, ksize, sigma);
   CUDA_CHECK_LAUNCH();
   blur_pass_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(rows, in.data(), taps, ksize, H, W,
@@ -541,12 +535,14 @@ void cam_saliency_order_cuda(Context& ctx, Tensor& order, const Tensor& map, int
   CUDA_CHECK(cub::DeviceRadixSort::SortPairsDescending(
       nullptr, temp_bytes, static_cast<const float*>(nullptr), static_cast<float*>(nullptr),
       static_cast<const int*>(nullptr), static_cast<int*>(nullptr), n));
-  const size_t array_bytes = gpu::align_up(sizeof(float) * size_t(n));
-  char* ws = static_cast<char*>(ctx.cuda().workspace(3 * array_bytes + temp_bytes));
-  float* keys_out = reinterpret_cast<float*>(ws);
-  int* pixels_in = reinterpret_cast<int*>(ws + array_bytes);
-  int* pixels_out = reinterpret_cast<int*>(ws + 2 * array_bytes);
-  void* temp = ws + 3 * array_bytes;
+  gpu::WorkspaceLayout layout;
+  const size_t keys_at = layout.add<float>(size_t(n)), in_at = layout.add<int>(size_t(n)),
+               out_at = layout.add<int>(size_t(n)), temp_at = layout.add<char>(temp_bytes);
+  void* ws = ctx.cuda().workspace(layout.bytes());
+  float* keys_out = layout.at<float>(ws, keys_at);
+  int* pixels_in = layout.at<int>(ws, in_at);
+  int* pixels_out = layout.at<int>(ws, out_at);
+  void* temp = layout.at<char>(ws, temp_at);
   iota_kernel<<<gpu::blocks_for(n), gpu::kThreads>>>(pixels_in, n);
   CUDA_CHECK_LAUNCH();
   CUDA_CHECK(cub::DeviceRadixSort::SortPairsDescending(temp, temp_bytes, map.data(), keys_out,

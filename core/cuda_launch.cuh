@@ -2,6 +2,7 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <string>
 
 #include <cuda_bf16.h>
@@ -14,9 +15,65 @@ namespace uc::gpu {
 
 constexpr int kThreads = 256;
 
-// Workspace carving: every sub-buffer starts on a 256-byte boundary (cudaMalloc's alignment).
+// The indices of [0, count) this thread handles in a grid-stride loop (the grid is capped by
+// blocks_for, so a thread may take several): `for (const int64_t i : gpu::grid_stride(count))`.
+// Index: int64_t, or int where the caller has checked that count fits.
+template <typename Index = int64_t>
+struct GridStride {
+  struct Iterator {
+    Index i, step;
+    __device__ Index operator*() const { return i; }
+    __device__ Iterator& operator++() {
+      i += step;
+      return *this;
+    }
+    __device__ bool operator!=(const Iterator& end) const { return i < end.i; }
+  };
+  Index first, step, count;
+  __device__ Iterator begin() const { return {first, step}; }
+  __device__ Iterator end() const { return {count, step}; }
+};
+template <typename Index = int64_t>
+__device__ inline GridStride<Index> grid_stride(Index count) {
+  return {Index(blockIdx.x) * Index(blockDim.x) + Index(threadIdx.x),
+          Index(gridDim.x) * Index(blockDim.x), count};
+}
+
+// Kernels index with 32-bit integers where a tensor allows it (cheaper / and % per element):
+//   gpu::with_index(count, [&](auto index) { using Index = decltype(index); ... });
+// calls the body with Index = int when `count` fits, else int64_t.
+template <typename Body>
+void with_index(int64_t count, Body body) {
+  if (count <= int64_t(std::numeric_limits<int>::max()))
+    body(int{});
+  else
+    body(int64_t{});
+}
+
+// Workspace carving: every piece starts on a 256-byte boundary (cudaMalloc's alignment).
+//   gpu::WorkspaceLayout layout;
+//   const size_t keys = layout.add<float>(n), temp = layout.add<char>(temp_bytes);
+//   char* ws = static_cast<char*>(state.workspace(layout.bytes()));
+//   float* k = layout.at<float>(ws, keys);
 constexpr size_t kAlign = 256;
 inline size_t align_up(size_t bytes) { return (bytes + kAlign - 1) / kAlign * kAlign; }
+class WorkspaceLayout {
+ public:
+  template <typename T>
+  size_t add(size_t count) {  // the piece's offset
+    const size_t at = bytes_;
+    bytes_ = align_up(at + count * sizeof(T));
+    return at;
+  }
+  size_t bytes() const { return bytes_; }
+  template <typename T>
+  static T* at(void* base, size_t offset) {
+    return reinterpret_cast<T*>(static_cast<char*>(base) + offset);
+  }
+
+ private:
+  size_t bytes_ = 0;
+};
 
 // Kernels loop with a grid stride, so the grid is capped and never empty.
 inline unsigned blocks_for(int64_t count) {

@@ -17,8 +17,7 @@ __device__ int bin_end(int i, int size, int bins) {
 __global__ void adaptive_avgpool_forward_kernel(float* out, const float* in, int64_t planes, int h,
                                                 int w, int oh, int ow) {
   const int64_t count = planes * oh * ow;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
-       i += int64_t(gridDim.x) * blockDim.x) {
+  for (const int64_t i : gpu::grid_stride(count)) {
     const int ox = int(i % ow), oy = int(i / ow % oh);
     const float* plane = in + i / (int64_t(oh) * ow) * h * w;
     const int y0 = bin_start(oy, h, oh), y1 = bin_end(oy, h, oh);
@@ -40,8 +39,7 @@ __device__ void bins_containing(int p, int size, int bins, int* lo, int* hi) {
 __global__ void adaptive_avgpool_backward_kernel(float* din, const float* dout, int64_t planes,
                                                  int h, int w, int oh, int ow) {
   const int64_t count = planes * h * w;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
-       i += int64_t(gridDim.x) * blockDim.x) {
+  for (const int64_t i : gpu::grid_stride(count)) {
     const int x = int(i % w), y = int(i / w % h);
     const float* grad = dout + i / (int64_t(h) * w) * oh * ow;
     int oy_lo, oy_hi, ox_lo, ox_hi;

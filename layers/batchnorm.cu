@@ -8,8 +8,7 @@ namespace {
 
 __global__ void batchnorm_forward_kernel(float* out, const float* in, const float* scale,
                                          const float* shift, int64_t count, int channels, int hw) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
-       i += int64_t(gridDim.x) * blockDim.x) {
+  for (const int64_t i : gpu::grid_stride(count)) {
     const int c = int(i / hw % channels);
     out[i] = in[i] * scale[c] + shift[c];
   }
@@ -17,9 +16,7 @@ __global__ void batchnorm_forward_kernel(float* out, const float* in, const floa
 
 __global__ void batchnorm_backward_kernel(float* din, const float* dout, const float* scale,
                                           int64_t count, int channels, int hw) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
-       i += int64_t(gridDim.x) * blockDim.x)
-    din[i] = dout[i] * scale[int(i / hw % channels)];
+  for (const int64_t i : gpu::grid_stride(count)) din[i] = dout[i] * scale[int(i / hw % channels)];
 }
 
 }  // namespace

@@ -49,16 +49,14 @@ void note_fused_fallback(const ConvShape& s, bool bf16, cudnnStatus_t status) {
 // of a bf16 convolution when cuDNN has no fused form for it (b: float, bf16 values).
 __global__ void bias_relu_bf16_nhwc_kernel(__nv_bfloat16* out, const float* b, int64_t count,
                                            int k) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
-       i += int64_t(gridDim.x) * blockDim.x) {
+  for (const int64_t i : gpu::grid_stride(count)) {
     const float v = __bfloat162float(out[i]) + b[i % k];
     out[i] = __float2bfloat16_rn(v > 0.f ? v : 0.f);
   }
 }
 
 __global__ void float_to_bf16_kernel(__nv_bfloat16* out, const float* in, int n) {
-  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x)
-    out[i] = __float2bfloat16_rn(in[i]);
+  for (const int i : gpu::grid_stride<int>(n)) out[i] = __float2bfloat16_rn(in[i]);
 }
 
 }  // namespace
@@ -114,12 +112,15 @@ void conv2d_bias_relu_forward_cuda(Context& ctx, Tensor& out, const Tensor& in, 
     p.fused = bf16 ? FusedBias::Bf16 : FusedBias::None;
   }
   if (p.fused == FusedBias::Bf16) {  // the bias as bf16 too, converted into the workspace's tail
-    char* ws = static_cast<char*>(
-        st.workspace(gpu::align_up(a.workspace_bytes) + shape.k * sizeof(__nv_bfloat16)));
-    auto* bias16 = reinterpret_cast<__nv_bfloat16*>(ws + gpu::align_up(a.workspace_bytes));
+    gpu::WorkspaceLayout layout;
+    const size_t work_at = layout.add<char>(a.workspace_bytes);
+    const size_t bias_at = layout.add<__nv_bfloat16>(size_t(shape.k));
+    void* ws = st.workspace(layout.bytes());
+    auto* bias16 = layout.at<__nv_bfloat16>(ws, bias_at);
     float_to_bf16_kernel<<<gpu::blocks_for(shape.k), gpu::kThreads>>>(bias16, b.data(), shape.k);
     CUDA_CHECK_LAUNCH();
-    if (fused(p.bias_bf16, bias16, a.workspace_bytes ? ws : nullptr)) return;
+    if (fused(p.bias_bf16, bias16, a.workspace_bytes ? layout.at<char>(ws, work_at) : nullptr))
+      return;
     p.fused = FusedBias::None;
   }
   if (status != CUDNN_STATUS_SUCCESS)

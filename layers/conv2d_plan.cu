@@ -229,13 +229,16 @@ const ConvDirection<cudnnConvolutionBwdFilterAlgo_t>& ConvPlans::backward_filter
   if (const ConvPlan* sibling = searched_sibling(p, &ConvPlan::bwd_filter))
     if (reuse(p.bwd_filter, sibling->bwd_filter, state_.math, state_, size)) return p.bwd_filter;
   const size_t limit = search_limit();
-  DeviceBuffer scratch;  // workspace, then a throwaway filter gradient
-  char* base = static_cast<char*>(scratch.reserve(limit + gpu::align_up(p.w_bytes)));
+  gpu::WorkspaceLayout layout;  // workspace, then a throwaway filter gradient
+  const size_t work_at = layout.add<char>(limit), grad_at = layout.add<char>(p.w_bytes);
+  DeviceBuffer scratch;
+  void* base = scratch.reserve(layout.bytes());
   cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
   int count = 0;
   CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(
-      state_.cudnn, p.x, x, p.y, dy, p.bwd_filter.conv, p.w, base + limit,
-      CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &count, perf, limit ? base : nullptr, limit));
+      state_.cudnn, p.x, x, p.y, dy, p.bwd_filter.conv, p.w, layout.at<char>(base, grad_at),
+      CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &count, perf,
+      limit ? layout.at<char>(base, work_at) : nullptr, limit));
   adopt(p.bwd_filter, pick(perf, count, limit, state_.math, "convolution backward-filter"),
         state_.math, state_, size);
   return p.bwd_filter;

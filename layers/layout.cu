@@ -6,43 +6,49 @@ namespace uc {
 
 namespace {
 
-__global__ void nchw_to_nhwc_kernel(float* out, const float* in, int64_t count, int c, int64_t hw) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
-       i += int64_t(gridDim.x) * blockDim.x) {
+// Element conversions at either end (the identity, or float <-> bf16 rounding to nearest even).
+__device__ float convert(float v, float) { return v; }
+__device__ __nv_bfloat16 convert(float v, __nv_bfloat16) { return __float2bfloat16_rn(v); }
+__device__ float convert(__nv_bfloat16 v, float) { return __bfloat162float(v); }
+
+// Index: int when the maps allow it (gpu::with_index), since / and % per element cost less.
+// The launches deduce the template arguments (In, Out, Index) from the arguments.
+template <typename Index, typename In, typename Out>
+__global__ void nchw_to_nhwc_kernel(Out* out, const In* in, Index count, int c, Index hw) {
+  for (const Index i : gpu::grid_stride(count)) {
     const int ch = int(i % c);
-    const int64_t p = i / c % hw, img = i / (c * hw);
-    out[i] = in[(img * c + ch) * hw + p];
+    const Index p = i / c % hw, img = i / (c * hw);
+    out[i] = convert(in[(img * c + ch) * hw + p], Out{});
   }
 }
 
-__global__ void nhwc_to_nchw_kernel(float* out, const float* in, int64_t count, int c, int64_t hw) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
-       i += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t p = i % hw, img = i / (c * hw);
+template <typename Index, typename In, typename Out>
+__global__ void nhwc_to_nchw_kernel(Out* out, const In* in, Index count, int c, Index hw) {
+  for (const Index i : gpu::grid_stride(count)) {
+    const Index p = i % hw, img = i / (c * hw);
     const int ch = int(i / hw % c);
-    out[i] = in[(img * hw + p) * c + ch];
+    out[i] = convert(in[(img * hw + p) * c + ch], Out{});
   }
 }
 
-// NCHW float -> NHWC bf16 (round to nearest even) and back: the ends of the bf16 steps.
-__global__ void nchw_to_bf16_nhwc_kernel(__nv_bfloat16* out, const float* in, int64_t count, int c,
-                                         int64_t hw) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
-       i += int64_t(gridDim.x) * blockDim.x) {
-    const int ch = int(i % c);
-    const int64_t p = i / c % hw, img = i / (c * hw);
-    out[i] = __float2bfloat16_rn(in[(img * c + ch) * hw + p]);
-  }
+template <typename In, typename Out>
+void launch_to_nhwc(Out* out, const In* in, int64_t count, int c, int64_t hw) {
+  gpu::with_index(count, [&](auto index) {
+    using Index = decltype(index);
+    nchw_to_nhwc_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(out, in, Index(count), c,
+                                                                   Index(hw));
+  });
+  CUDA_CHECK_LAUNCH();
 }
 
-__global__ void bf16_nhwc_to_nchw_kernel(float* out, const __nv_bfloat16* in, int64_t count, int c,
-                                         int64_t hw) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
-       i += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t p = i % hw, img = i / (c * hw);
-    const int ch = int(i / hw % c);
-    out[i] = __bfloat162float(in[(img * hw + p) * c + ch]);
-  }
+template <typename In, typename Out>
+void launch_to_nchw(Out* out, const In* in, int64_t count, int c, int64_t hw) {
+  gpu::with_index(count, [&](auto index) {
+    using Index = decltype(index);
+    nhwc_to_nchw_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(out, in, Index(count), c,
+                                                                   Index(hw));
+  });
+  CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace
@@ -52,9 +58,7 @@ void convert_to_bf16_nhwc_cuda(Context&, Tensor& out, const Tensor& in, int n, i
   const int64_t hw = int64_t(h) * w, count = int64_t(n) * c * hw;
   gpu::expect(in, count, "convert_to_bf16_nhwc input");
   gpu::expect(out, count, "convert_to_bf16_nhwc output", DType::BF16);
-  nchw_to_bf16_nhwc_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(gpu::bf16_data(out),
-                                                                      in.data(), count, c, hw);
-  CUDA_CHECK_LAUNCH();
+  launch_to_nhwc(gpu::bf16_data(out), in.data(), count, c, hw);  // rounds to bf16
 }
 
 void convert_from_bf16_nhwc_cuda(Context&, Tensor& out, const Tensor& in, int n, int c, int h,
@@ -62,9 +66,7 @@ void convert_from_bf16_nhwc_cuda(Context&, Tensor& out, const Tensor& in, int n,
   const int64_t hw = int64_t(h) * w, count = int64_t(n) * c * hw;
   gpu::expect(in, count, "convert_from_bf16_nhwc input", DType::BF16);
   gpu::expect(out, count, "convert_from_bf16_nhwc output");
-  bf16_nhwc_to_nchw_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(
-      out.data(), gpu::bf16_data(in), count, c, hw);
-  CUDA_CHECK_LAUNCH();
+  launch_to_nchw(out.data(), gpu::bf16_data(in), count, c, hw);
 }
 
 void convert_layout_cuda(Context&, Tensor& out, Layout out_layout, const Tensor& in,
@@ -76,12 +78,9 @@ void convert_layout_cuda(Context&, Tensor& out, Layout out_layout, const Tensor&
     return;
   }
   if (out_layout == Layout::NHWC)
-    nchw_to_nhwc_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(out.data(), in.data(), count, c,
-                                                                   hw);
+    launch_to_nhwc(out.data(), in.data(), count, c, hw);
   else
-    nhwc_to_nchw_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(out.data(), in.data(), count, c,
-                                                                   hw);
-  CUDA_CHECK_LAUNCH();
+    launch_to_nchw(out.data(), in.data(), count, c, hw);
 }
 
 }  // namespace uc

@@ -11,15 +11,13 @@ namespace {
 const float kOne = 1.f, kZero = 0.f;
 
 __global__ void add_bias_kernel(float* out, const float* b, int64_t count, int features) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
-       i += int64_t(gridDim.x) * blockDim.x)
-    out[i] += b[i % features];
+  for (const int64_t i : gpu::grid_stride(count)) out[i] += b[i % features];
 }
 
 // One thread per feature sums its column in row order: deterministic, and coalesced across
 // threads. The batch is small, so the loop is short.
 __global__ void bias_grad_kernel(float* db, const float* dout, int rows, int features) {
-  for (int j = blockIdx.x * blockDim.x + threadIdx.x; j < features; j += gridDim.x * blockDim.x) {
+  for (const int j : gpu::grid_stride<int>(features)) {
     float sum = 0.f;
     for (int r = 0; r < rows; ++r) sum += dout[int64_t(r) * features + j];
     db[j] += sum;

@@ -28,8 +28,7 @@ __device__ int64_t window_argmax(const T* win, int64_t dy, int64_t dx, int windo
 __global__ void maxpool_forward_kernel(float* out, const float* in, int64_t planes, int h, int w,
                                        int oh, int ow, int window, int stride) {
   const int64_t count = planes * oh * ow;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
-       i += int64_t(gridDim.x) * blockDim.x) {
+  for (const int64_t i : gpu::grid_stride(count)) {
     const int ox = int(i % ow), oy = int(i / ow % oh);
     const int64_t plane = i / (int64_t(oh) * ow);
     const float* win = in + plane * h * w + int64_t(oy) * stride * w + ox * stride;
@@ -40,18 +39,30 @@ __global__ void maxpool_forward_kernel(float* out, const float* in, int64_t plan
 // NHWC: one thread per output element, channels fastest, so neighbouring threads read
 // neighbouring addresses. Same window order and NaN rule as the NCHW kernel. T: float, or bf16
 // for MathMode::BF16's steps (the maximum is one of the inputs, so no rounding).
-template <typename T>
-__global__ void maxpool_forward_nhwc_kernel(T* out, const T* in, int64_t count, int c, int h, int w,
+// Index: int when the input allows it (gpu::with_index), since / and % per element cost less.
+template <typename Index, typename T>
+__global__ void maxpool_forward_nhwc_kernel(T* out, const T* in, Index count, int c, int h, int w,
                                             int oh, int ow, int window, int stride) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
-       i += int64_t(gridDim.x) * blockDim.x) {
+  for (const Index i : gpu::grid_stride(count)) {
     const int ch = int(i % c);
-    const int64_t pixel = i / c;
+    const Index pixel = i / c;
     const int ox = int(pixel % ow), oy = int(pixel / ow % oh);
-    const int64_t img = pixel / (int64_t(oh) * ow);
-    const T* win = in + ((img * h + int64_t(oy) * stride) * w + int64_t(ox) * stride) * c + ch;
+    const Index img = pixel / (Index(oh) * ow);
+    const T* win = in + ((img * h + Index(oy) * stride) * w + Index(ox) * stride) * c + ch;
     out[i] = win[window_argmax(win, int64_t(w) * c, c, window)];
   }
+}
+
+template <typename T>
+void launch_forward_nhwc(T* out, const T* in, const PoolShape& s) {
+  const int oh = s.out_h(), ow = s.out_w();
+  const int64_t count = int64_t(s.n) * s.c * oh * ow, in_count = int64_t(s.n) * s.c * s.h * s.w;
+  gpu::with_index(in_count, [&](auto index) {  // the input is the larger
+    using Index = decltype(index);
+    maxpool_forward_nhwc_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(
+        out, in, Index(count), s.c, s.h, s.w, oh, ow, s.window, s.stride);
+  });
+  CUDA_CHECK_LAUNCH();
 }
 
 // One thread per input element, gathering from the windows that contain it: each input is
@@ -61,8 +72,7 @@ __global__ void maxpool_backward_kernel(float* din, const float* dout, const flo
                                         int64_t planes, int h, int w, int oh, int ow, int window,
                                         int stride) {
   const int64_t count = planes * h * w;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
-       i += int64_t(gridDim.x) * blockDim.x) {
+  for (const int64_t i : gpu::grid_stride(count)) {
     const int x = int(i % w), y = int(i / w % h);
     const int64_t plane = i / (int64_t(h) * w);
     const float* in_plane = in + plane * h * w;
@@ -93,17 +103,9 @@ void maxpool2d_forward_cuda(Context&, Tensor& out, const Tensor& in, const PoolS
   gpu::expect(in, planes * shape.h * shape.w, "maxpool2d_forward input", in.dtype());
   gpu::expect(out, planes * oh * ow, "maxpool2d_forward output", in.dtype());
   if (shape.layout == Layout::NHWC) {
-    const int64_t count = planes * oh * ow;
     if (in.dtype() == DType::BF16)
-      maxpool_forward_nhwc_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(
-          gpu::bf16_data(out), gpu::bf16_data(in), count, shape.c, shape.h, shape.w, oh, ow,
-          shape.window, shape.stride);
-    else
-      maxpool_forward_nhwc_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(
-          out.data(), in.data(), count, shape.c, shape.h, shape.w, oh, ow, shape.window,
-          shape.stride);
-    CUDA_CHECK_LAUNCH();
-    return;
+      return launch_forward_nhwc(gpu::bf16_data(out), gpu::bf16_data(in), shape);
+    return launch_forward_nhwc(out.data(), in.data(), shape);
   }
   maxpool_forward_kernel<<<gpu::blocks_for(planes * oh * ow), gpu::kThreads>>>(
       out.data(), in.data(), planes, shape.h, shape.w, oh, ow, shape.window, shape.stride);

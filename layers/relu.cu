@@ -7,8 +7,7 @@ namespace uc {
 namespace {
 
 __global__ void relu_forward_kernel(float* out, const float* in, int64_t count) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
-       i += int64_t(gridDim.x) * blockDim.x) {
+  for (const int64_t i : gpu::grid_stride(count)) {
     const float v = in[i];
     out[i] = v < 0.f ? 0.f : v;  // NaN passes (and -0 stays), as on the CPU
   }
@@ -16,9 +15,7 @@ __global__ void relu_forward_kernel(float* out, const float* in, int64_t count) 
 
 __global__ void relu_backward_kernel(float* din, const float* dout, const float* out,
                                      int64_t count) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
-       i += int64_t(gridDim.x) * blockDim.x)
-    din[i] = out[i] > 0.f ? dout[i] : 0.f;
+  for (const int64_t i : gpu::grid_stride(count)) din[i] = out[i] > 0.f ? dout[i] : 0.f;
 }
 
 }  // namespace
