@@ -107,21 +107,39 @@ void conv2d_bias_relu_forward_cuda(Context& ctx, Tensor& out, const Tensor& in, 
     UC_SYNC_IF_DEBUGGING();
     return true;
   };
-  if (p.fused == FusedBias::Float) {
-    if (fused(p.bias, b.data(), st.workspace(a.workspace_bytes))) return;
-    p.fused = bf16 ? FusedBias::Bf16 : FusedBias::None;
-  }
-  if (p.fused == FusedBias::Bf16) {  // the bias as bf16 too, converted into the workspace's tail
-    gpu::WorkspaceLayout layout;
-    const size_t work_at = layout.add<char>(a.workspace_bytes);
-    const size_t bias_at = layout.add<__nv_bfloat16>(size_t(shape.k));
-    void* ws = st.workspace(layout.bytes());
-    auto* bias16 = layout.at<__nv_bfloat16>(ws, bias_at);
-    float_to_bf16_kernel<<<gpu::blocks_for(shape.k), gpu::kThreads>>>(bias16, b.data(), shape.k);
-    CUDA_CHECK_LAUNCH();
-    if (fused(p.bias_bf16, bias16, a.workspace_bytes ? layout.at<char>(ws, work_at) : nullptr))
-      return;
-    p.fused = FusedBias::None;
+  // The fused forms in order: a float bias, then (bf16 data) a bf16 copy of it.
+  const auto try_fused = [&] {
+    if (p.fused == FusedBias::Float) {
+      if (fused(p.bias, b.data(), st.workspace(a.workspace_bytes))) return true;
+      p.fused = bf16 ? FusedBias::Bf16 : FusedBias::None;
+    }
+    if (p.fused == FusedBias::Bf16) {  // the bias as bf16 too, converted into the workspace's tail
+      gpu::WorkspaceLayout layout;
+      const size_t work_at = layout.add<char>(a.workspace_bytes);
+      const size_t bias_at = layout.add<__nv_bfloat16>(size_t(shape.k));
+      void* ws = st.workspace(layout.bytes());
+      auto* bias16 = layout.at<__nv_bfloat16>(ws, bias_at);
+      float_to_bf16_kernel<<<gpu::blocks_for(shape.k), gpu::kThreads>>>(bias16, b.data(), shape.k);
+      CUDA_CHECK_LAUNCH();
+      if (fused(p.bias_bf16, bias16, a.workspace_bytes ? layout.at<char>(ws, work_at) : nullptr))
+        return true;
+      p.fused = FusedBias::None;
+    }
+    return false;
+  };
+  if (try_fused()) return;
+  // cuDNN documents the fused call with ReLU for IMPLICIT_PRECOMP_GEMM only: when it refuses the
+  // searched algorithm, that one is tried before the layer runs in parts for good (with the
+  // searched algorithm back, which is the faster convolution).
+  if (!p.fused_algo_tried) {
+    p.fused_algo_tried = true;
+    const ConvDirection<cudnnConvolutionFwdAlgo_t> searched = p.fwd;
+    constexpr auto kFusable = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM;
+    if (searched.algo != kFusable && plans.use_forward_algo(p, kFusable)) {
+      p.fused = FusedBias::Float;
+      if (try_fused()) return;
+      p.fwd = searched;
+    }
   }
   if (status != CUDNN_STATUS_SUCCESS)
     note_fused_fallback(shape, bf16, status);  // the first refusal only

@@ -195,6 +195,18 @@ const ConvDirection<cudnnConvolutionFwdAlgo_t>& ConvPlans::forward_algo(ConvPlan
   return p.fwd;
 }
 
+bool ConvPlans::use_forward_algo(ConvPlan& p, cudnnConvolutionFwdAlgo_t algo) {
+  size_t bytes = 0;
+  if (cudnnGetConvolutionForwardWorkspaceSize(state_.cudnn, p.x, p.w, p.fwd.conv, p.y, algo,
+                                              &bytes) != CUDNN_STATUS_SUCCESS ||
+      bytes > search_limit())
+    return false;
+  state_.workspace(bytes);  // grown now, as for a searched algorithm
+  p.fwd.algo = algo;
+  p.fwd.workspace_bytes = bytes;
+  return true;
+}
+
 const ConvDirection<cudnnConvolutionBwdDataAlgo_t>& ConvPlans::backward_data_algo(ConvPlan& p,
                                                                                   const float* w,
                                                                                   const float* dy,

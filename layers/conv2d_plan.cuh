@@ -51,6 +51,9 @@ struct ConvPlan {
   // use: with a float bias; (bf16 data) with a bf16 copy of it; or not at all (None), and the
   // layer then runs the convolution and bias + ReLU separately.
   enum class FusedBias { Float, Bf16, None } fused = FusedBias::Float;
+  // Whether the fused call has been tried with IMPLICIT_PRECOMP_GEMM after it refused the
+  // searched algorithm (conv2d.cu).
+  bool fused_algo_tried = false;
 };
 
 // The plans of one CUDA state, in its conv_plans slot.
@@ -70,6 +73,9 @@ class ConvPlans : public CudaState::LayerCache {
   // 1 may be a poor one at 32) and cuDNN accepts it for the new size.
   const ConvDirection<cudnnConvolutionFwdAlgo_t>& forward_algo(ConvPlan& p, const void* x,
                                                                const void* w, void* y);
+  // Makes `algo` the forward algorithm when cuDNN accepts it for the plan's shape and its workspace
+  // fits the search limit; false changes nothing.
+  bool use_forward_algo(ConvPlan& p, cudnnConvolutionFwdAlgo_t algo);
   const ConvDirection<cudnnConvolutionBwdDataAlgo_t>& backward_data_algo(ConvPlan& p,
                                                                          const float* w,
                                                                          const float* dy,

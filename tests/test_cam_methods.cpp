@@ -289,6 +289,16 @@ namespace {
 // differences of probabilities (~1e-3) that the rounding moves by a few percent, so its maps
 // (and UnionCAM's with a Group-CAM region) move most: an emulation of TF32 on these fixtures put
 // Group-CAM at 8.0e-3 and everything else at <= 3.0e-3.
+// fp32 CUDA against the CPU: the same arithmetic in another order (cuDNN's algorithms, parallel
+// sums), so each logit and gradient moves by about 1e-6 relative. Maps weighted by gradients
+// (Grad-CAM, Grad-CAM++) move as little: 1e-4 leaves a margin. Maps weighted by differences of
+// probabilities (Score-CAM, Group-CAM, UnionCAM) do not: on vgg16bn_fused Group-CAM's differences
+// are about 1e-3, so a 1e-6 error in each probability is a 1e-3 relative error in a weight, the
+// same reason the comparison with PyTorch above allows 1e-3.
+double fp32_map_tolerance(CamMethod m) {
+  return m == CamMethod::GradCam || m == CamMethod::GradCamPP ? 1e-4 : 1e-3;
+}
+
 double reduced_precision_tolerance(CamMethod m, const CamOptions& o) {
   const bool group =
       m == CamMethod::GroupCam || (m == CamMethod::UnionCam && o.region == RegionMethod::GroupCam);
@@ -323,7 +333,7 @@ TEST_CASE("cuda/every CAM method and metric matches the CPU" * UC_NEEDS_GPU) {
       const std::string method = cam_method_name(m);
       CAPTURE(method);
       const CamResult c = cpu.ex.explain(m), g = gpu.ex.explain(m);
-      CHECK_CLOSE(method + " fp32 map", g.map, c.map, 1e-4, 0.0);
+      CHECK_CLOSE(method + " fp32 map", g.map, c.map, fp32_map_tolerance(m), 0.0);
       CHECK(g.degenerate == c.degenerate);
       check_reduced_precision(method + " tf32", tf32.ex.explain(m), c, m,
                               reduced_precision_tolerance(m, f.options));
