@@ -18,7 +18,9 @@ TOOL_PACKAGES  := python3 python3-numpy python3-h5py python3-torch python3-torch
                   dataset-fashion-mnist python3-skimage clang-format-14
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build test demo bench benchmark-quality gpu-check clean
+SANITIZE_BUILD ?= build-sanitize
+
+.PHONY: all deps build test test-sanitize demo bench benchmark-quality gpu-check clean
 
 all: build
 
@@ -39,6 +41,19 @@ build: deps $(BUILD)/CMakeCache.txt
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure
+
+# The unit, cli and cli_ux tests on a CPU-only tree built with AddressSanitizer, LeakSanitizer
+# and UndefinedBehaviorSanitizer. A report ends its process with exit 1, which no test expects;
+# and any report in the tests' output (CTest's log) fails the target too.
+test-sanitize: deps
+	cmake -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DUNIONCAM_SANITIZE=ON \
+	  -DUNIONCAM_CUDA=OFF -DUNIONCAM_DNNL=OFF -DUNIONCAM_OPENBLAS=OFF >/dev/null
+	cmake --build $(SANITIZE_BUILD) -j $(JOBS)
+	cd $(SANITIZE_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -R '^(unit|cli|cli_ux)$$'
+	@if grep -qE "runtime error:|ERROR: (Address|Leak)Sanitizer" $(SANITIZE_BUILD)/Testing/Temporary/LastTest.log; then \
+	  echo "sanitizer reports in $(SANITIZE_BUILD)/Testing/Temporary/LastTest.log"; exit 1; fi
+	@echo "test-sanitize: no sanitizer reports"
 
 demo: build
 	$(BUILD)/unioncam info --weights $(WEIGHTS)

@@ -10,14 +10,8 @@
 #include "core/error.h"
 #include "io/atomic_file.h"
 
-// The one translation unit holding stb's implementations.
-#define STB_IMAGE_IMPLEMENTATION
-#define STB_IMAGE_WRITE_IMPLEMENTATION
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#include <stb_image.h>
+#include <stb_image.h>  // implemented in io/stb.cpp
 #include <stb_image_write.h>
-#pragma GCC diagnostic pop
 
 namespace uc {
 namespace {

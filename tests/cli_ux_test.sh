@@ -136,16 +136,29 @@ PY
 UNIONCAM_PROGRESS_AFTER=0 check "progress bar on a terminal" "$(cat "$tmp/pty.py")" bar "$bin" explain --weights "$weights" --device cpu --method scorecam --out "$tmp/bar1" "$tmp/many"
 UNIONCAM_PROGRESS_AFTER=0 check "--quiet: no bar on a terminal" "$(cat "$tmp/pty.py")" none "$bin" explain --weights "$weights" --device cpu --method scorecam --quiet --out "$tmp/bar2" "$tmp/many"
 
-# --- SIGINT: exit 130, no partial files ---------------------------------------------------
+# --- SIGINT (Ctrl-C) and SIGTERM (a scheduler's preemption): 128 + signal, no partial files -----
 for i in $(seq 1 20); do cp "$fixtures/shapes_64.png" "$tmp/many/t$i.png"; done
-# Started directly (not through run): $! must be unioncam itself, not a subshell.
-"$bin" explain --weights "$weights" --device cpu --method all --save-map --out "$tmp/int" "$tmp/many" >/dev/null 2>"$tmp/int.err" &
-pid=$!
-sleep 1.5
-kill -INT "$pid"; wait "$pid"; code=$?
+for sig in INT TERM; do
+  want=$([ $sig = INT ] && echo 130 || echo 143)
+  # Started directly (not through run): $! must be unioncam itself, not a subshell.
+  "$bin" explain --weights "$weights" --device cpu --method all --save-map --out "$tmp/sig$sig" "$tmp/many" >/dev/null 2>"$tmp/sig.err" &
+  pid=$!
+  sleep 1.5
+  kill -$sig "$pid"; wait "$pid"; code=$?
+  count=$((count + 1))
+  if [ "$code" != "$want" ] || ! grep -q "interrupted" "$tmp/sig.err" || [ -n "$(find "$tmp/sig$sig" -name '*.tmp.*')" ]; then
+    failures=$((failures + 1)); echo "FAIL: SIG$sig -> exit $code (want $want), temporaries: $(find "$tmp/sig$sig" -name '*.tmp.*' | head -3)"
+  fi
+done
+
+# --- standard output that cannot be written is an error (exit 4), not success ----------------
+expect 4 "cannot write to standard output" -- sh -c '"$0" predict --weights "$1" --device cpu --json "$2" > /dev/full' "$bin" "$weights" "$fixtures/shapes_64.png"
+expect 4 "cannot write to standard output" -- sh -c '"$0" info --weights "$1" > /dev/full' "$bin" "$weights"
+# A reader that has gone (head -c 0 exits at once): EPIPE, not death by SIGPIPE and not exit 0.
 count=$((count + 1))
-if [ "$code" != 130 ] || ! grep -q "interrupted" "$tmp/int.err" || [ -n "$(find "$tmp/int" -name '*.tmp.*')" ]; then
-  failures=$((failures + 1)); echo "FAIL: SIGINT -> exit $code, temporaries: $(find "$tmp/int" -name '*.tmp.*' | head -3)"
+{ "$bin" predict --weights "$weights" --device cpu --json "$fixtures/shapes_64.png" 2>"$tmp/pipe.err"; echo $? > "$tmp/pipe.code"; } | head -c 0
+if [ "$(cat "$tmp/pipe.code")" != 4 ] || ! grep -q "standard output" "$tmp/pipe.err"; then
+  failures=$((failures + 1)); echo "FAIL: a closed pipe -> exit $(cat "$tmp/pipe.code") (want 4)"; head -3 "$tmp/pipe.err"
 fi
 
 # --- pictures: --format jpg, the overlay marks the map's peak, --grid --------------------------

@@ -2,9 +2,11 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <iostream>
 #include <string>
 
 #include "core/context.h"
@@ -34,7 +36,8 @@ static const char* kUsage =
     "  unioncam explain --weights vgg16.h5 --method all --grid grid.png cat.jpg\n"
     "  unioncam eval --weights vgg16.h5 --images val/ --curves curves/\n"
     "\n"
-    "exit codes: 0 ok, 2 usage error, 3 bad input file, 4 device/runtime error, 130 interrupted\n";
+    "exit codes: 0 ok, 2 usage error, 3 bad input file, 4 device/runtime error (an unwritable\n"
+    "standard output included), 130 interrupted (SIGINT), 143 terminated (SIGTERM)\n";
 
 // Ctrl-C or a termination request: remove the output being written, then leave at once with
 // the shell's 128 + signal status. Only async-signal-safe calls here.
@@ -45,27 +48,19 @@ extern "C" void on_interrupt(int sig) {
   _exit(128 + sig);
 }
 
-int main(int argc, char** argv) {
-  if (argc < 2) {
-    std::fputs(kUsage, stderr);
-    return 2;
-  }
-  // Installed even where the shell ignores SIGINT (background jobs): the clean-up must run.
-  struct sigaction sa = {};
-  sa.sa_handler = on_interrupt;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+// Standard output is part of a command's result: a write that failed (a full disk, a reader
+// that has gone) turns success into a device/runtime error.
+int finish_output(int status) {
+  errno = 0;
+  std::cout.flush();
+  const bool failed = !std::cout.good() || std::fflush(stdout) != 0 || std::ferror(stdout);
+  if (!failed || status != 0) return status;
+  std::fprintf(stderr, "unioncam: error: cannot write to standard output: %s\n",
+               errno ? std::strerror(errno) : "write failed");
+  return 4;
+}
 
-  const std::string command = argv[1];
-  if (command == "--help" || command == "-h" || command == "help") {
-    std::fputs(kUsage, stdout);
-    return 0;
-  }
-  if (command == "--version" || command == "version") {
-    std::fputs(uc::build_summary().c_str(), stdout);
-    return 0;
-  }
+int run_command(const std::string& command, int argc, char** argv) {
   try {
     if (command == "info") return uc::cli::cmd_info(argc - 2, argv + 2);
     if (command == "predict") return uc::cli::cmd_predict(argc - 2, argv + 2);
@@ -84,4 +79,30 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "unioncam: error: %s\n", e.what());
     return 4;
   }
+}
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  // Installed even where the shell ignores SIGINT (background jobs): the clean-up must run.
+  struct sigaction sa = {};
+  sa.sa_handler = on_interrupt;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  // A reader that has gone: write() fails with EPIPE and finish_output reports it.
+  signal(SIGPIPE, SIG_IGN);
+
+  const std::string command = argv[1];
+  if (command == "--help" || command == "-h" || command == "help") {
+    std::fputs(kUsage, stdout);
+    return finish_output(0);
+  }
+  if (command == "--version" || command == "version") {
+    std::fputs(uc::build_summary().c_str(), stdout);
+    return finish_output(0);
+  }
+  return finish_output(run_command(command, argc, argv));
 }
