@@ -62,6 +62,29 @@ std::vector<Tap> taps(int in, int out) {
   return t;
 }
 
+// A PNG's size from its IHDR chunk (bytes 16..23, big-endian), read here rather than by stb,
+// which refuses an image over 2^30 decoded bytes as an "unknown image type": a decompression
+// bomb then gets the pixel-limit message. False when `bytes` do not start as a PNG.
+bool png_dimensions(const unsigned char* bytes, size_t size, uint32_t* width, uint32_t* height) {
+  static const unsigned char kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  if (size < 24 || std::memcmp(bytes, kSignature, 8) != 0 || std::memcmp(bytes + 12, "IHDR", 4))
+    return false;
+  const auto be32 = [&](size_t at) {
+    return uint32_t(bytes[at]) << 24 | uint32_t(bytes[at + 1]) << 16 |
+           uint32_t(bytes[at + 2]) << 8 | uint32_t(bytes[at + 3]);
+  };
+  *width = be32(16);
+  *height = be32(20);
+  return true;
+}
+
+void check_pixel_limit(const std::string& name, uint64_t w, uint64_t h, size_t max_pixels) {
+  const uint64_t pixels = w * h;
+  if (pixels > max_pixels)
+    fail_input("image '" + name + "' is " + std::to_string(w) + "x" + std::to_string(h) + " = " +
+               std::to_string(pixels) + " pixels; the limit is " + std::to_string(max_pixels));
+}
+
 void check_image(const Image& img) {
   UC_ASSERT(img.width > 0 && img.height > 0 && img.rgb.size() == size_t(img.width) * img.height * 3,
             "image is " + std::to_string(img.width) + "x" + std::to_string(img.height) + " with " +
@@ -89,14 +112,14 @@ Image load_image_from_memory(const unsigned char* bytes, size_t size, const std:
     fail_input("image '" + name + "' is " + std::to_string(size) + " bytes; at most " +
                std::to_string(INT_MAX) + " can be decoded");
   const int len = int(size);
+  uint32_t png_w = 0, png_h = 0;
+  if (png_dimensions(bytes, size, &png_w, &png_h))
+    check_pixel_limit(name, png_w, png_h, max_pixels);
   int w = 0, h = 0, channels = 0;
   if (!stbi_info_from_memory(bytes, len, &w, &h, &channels))
     fail_input("'" + name + "' is not a readable image (stb_image: " + stb_reason() +
                "); expected a JPEG, PNG or BMP file");
-  const size_t pixels = size_t(w) * size_t(h);
-  if (pixels > max_pixels)
-    fail_input("image '" + name + "' is " + std::to_string(w) + "x" + std::to_string(h) + " = " +
-               std::to_string(pixels) + " pixels; the limit is " + std::to_string(max_pixels));
+  check_pixel_limit(name, uint64_t(w), uint64_t(h), max_pixels);
 
   // Asking for 3 channels makes stb replicate gray and drop alpha.
   Image img;

@@ -86,9 +86,11 @@ VggNetwork::VggNetwork(Context& ctx, const ModelWeights& weights, const NetworkO
       input_std_(weights.std),
       max_batch_(options.max_batch),
       max_grad_batch_(options.max_grad_batch) {
-  if (input_h_ <= 0 || input_w_ <= 0 || input_h_ % 32 || input_w_ % 32)
+  if (input_h_ <= 0 || input_w_ <= 0 || input_h_ % 32 || input_w_ % 32 ||
+      input_h_ > kMaxInputSide || input_w_ > kMaxInputSide)
     fail_usage("input size " + std::to_string(input_h_) + "x" + std::to_string(input_w_) +
-               " is not supported: VGG needs a positive multiple of 32 on each side");
+               " is not supported: VGG needs a positive multiple of 32 on each side, at most " +
+               std::to_string(kMaxInputSide));
   if (max_batch_ < 1 || max_grad_batch_ < 0)
     fail_usage("batch sizes must be positive (max_batch " + std::to_string(max_batch_) + ")");
   build_layers(weights);

@@ -315,6 +315,62 @@ TEST_CASE("image/bad files are BadInput errors naming the path") {
   check_bad_input([&] { uc::load_image_from_memory(png.data(), 0, "no bytes"); }, "no bytes");
 }
 
+// A PNG that is only a header: signature, IHDR (width x height, 8-bit RGB) and IEND, with the
+// chunks' CRCs. Enough for the header check, which must judge it before anything is decoded.
+std::vector<unsigned char> png_header_only(uint32_t width, uint32_t height) {
+  const auto crc32 = [](const unsigned char* p, size_t n) {
+    uint32_t c = 0xffffffffu;
+    for (size_t i = 0; i < n; ++i) {
+      c ^= p[i];
+      for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
+    }
+    return ~c;
+  };
+  std::vector<unsigned char> png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  const auto put32 = [&](uint32_t v) {
+    for (int shift = 24; shift >= 0; shift -= 8)
+      png.push_back(static_cast<unsigned char>(v >> shift));
+  };
+  const auto chunk = [&](const char* type, const std::vector<unsigned char>& data) {
+    put32(uint32_t(data.size()));
+    const size_t start = png.size();
+    png.insert(png.end(), type, type + 4);
+    png.insert(png.end(), data.begin(), data.end());
+    put32(crc32(png.data() + start, png.size() - start));
+  };
+  std::vector<unsigned char> ihdr;
+  for (uint32_t v : {width, height})
+    for (int shift = 24; shift >= 0; shift -= 8)
+      ihdr.push_back(static_cast<unsigned char>(v >> shift));
+  ihdr.insert(ihdr.end(), {8, 2, 0, 0, 0});  // 8 bits, RGB, deflate, no filter, no interlace
+  chunk("IHDR", ihdr);
+  chunk("IEND", {});
+  return png;
+}
+
+TEST_CASE("image/absurd headers: no pixels, 20000x20000, 10^6 x 1") {
+  // A decompression bomb's header (400 million pixels, 1.2 GB decoded) is refused from the
+  // header alone, by --max-pixels; a 0x0 header is not an image.
+  const std::vector<unsigned char> bomb = png_header_only(20000, 20000);
+  CHECK(bomb.size() < 100);
+  CHECK_THROWS_WITH_AS(uc::load_image_from_memory(bomb.data(), bomb.size(), "bomb.png"),
+                       doctest::Contains("20000x20000 = 400000000 pixels; the limit is 100000000"),
+                       uc::Error);
+  const std::vector<unsigned char> empty = png_header_only(0, 0);
+  check_bad_input([&] { uc::load_image_from_memory(empty.data(), empty.size(), "0x0.png"); },
+                  "0x0.png");
+  // A million pixels in one row is a real image, within the limit: it loads and resizes.
+  TempDir dir;
+  const std::string row = dir / "row.png";
+  const std::vector<unsigned char> pixels = test_bytes(1000000, 1, 3);
+  REQUIRE(stbi_write_png(row.c_str(), 1000000, 1, 3, pixels.data(), 3000000));
+  const Image img = uc::load_image(row);
+  CHECK(img.width == 1000000);
+  CHECK(img.height == 1);
+  const Image small = uc::resize_bilinear(img, 224, 224);
+  CHECK(small.rgb.size() == size_t(224) * 224 * 3);
+}
+
 TEST_CASE("image/imagenet class names") {
   const std::vector<std::string>& names = uc::imagenet_class_names();
   REQUIRE(names.size() == 1000);

@@ -292,6 +292,40 @@ TEST_CASE("weights/bad files are rejected with the file and the problem") {
     check_rejected(path, "multiple of 32");
   }
 
+  SUBCASE("input size 0 or 10^9 (a multiple of 32, but no VGG input)") {
+    for (const double side : {0.0, 1e9}) {
+      CAPTURE(side);
+      const std::string path = tmp.file("hostile_size.h5");
+      write_tensors(path, good.tensors).write_numbers("/", "input_size", {side});
+      check_rejected(path, "at most 8192");
+    }
+  }
+
+  // Hostile shapes, judged before any value is read: a chunked dataset with nothing written
+  // claims 2^40 values (4 TiB) in a file of the fixture's size.
+  SUBCASE("a dataset claiming 2^40 values, or none") {
+    for (const auto& dims :
+         {std::vector<hsize_t>{1 << 20, 1 << 20}, std::vector<hsize_t>{0, 8, 3, 3}}) {
+      auto t = good.tensors;
+      t.erase("features.0.weight");
+      const std::string path = tmp.file("huge.h5");
+      {
+        const h5::File f = write_tensors(path, t);
+        h5::Handle space(H5Screate_simple(int(dims.size()), dims.data(), nullptr), H5Sclose);
+        h5::Handle props(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+        const std::vector<hsize_t> chunk(dims.size(), 1);
+        H5Pset_chunk(props.get(), int(chunk.size()), chunk.data());
+        const h5::Handle ds(H5Dcreate2(f.id(), "features.0.weight", H5T_IEEE_F32LE, space.get(),
+                                       H5P_DEFAULT, props.get(), H5P_DEFAULT),
+                            H5Dclose);
+        REQUIRE(ds.get() >= 0);
+      }
+      CHECK(fs::file_size(path) < (size_t(1) << 22));
+      check_rejected(path,
+                     dims[0] == 0 ? "[0,8,3,3]: no values" : "1099511627776 values; no VGG tensor");
+    }
+  }
+
   SUBCASE("class names do not match the classes") {
     const std::string path = tmp.file("names.h5");
     write_tensors(path, good.tensors).write_strings("/", "class_names", {"a", "b"}, true);

@@ -142,6 +142,15 @@ HostArray File::read_floats(const std::string& name) const {
   H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
   HostArray a;
   a.shape.assign(dims.begin(), dims.end());
+  // Judged by its shape before any of it is read: a file may claim far more than it holds.
+  std::string shape;
+  for (hsize_t d : dims) shape += (shape.empty() ? "" : ",") + std::to_string(d);
+  double values = 1;
+  for (hsize_t d : dims) values *= double(d);
+  if (rank > 0 && values == 0) fail("dataset '" + name + "' has shape [" + shape + "]: no values");
+  if (values > double(kMaxTensorValues))
+    fail("dataset '" + name + "' has shape [" + shape + "], " + std::to_string(int64_t(values)) +
+         " values; no VGG tensor holds more than " + std::to_string(kMaxTensorValues));
   a.data.resize(H5Sget_simple_extent_npoints(space.get()));
   // HDF5 converts any IEEE-like float layout (half included, either byte order) to native float.
   if (!a.data.empty() &&

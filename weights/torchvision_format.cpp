@@ -31,9 +31,10 @@ void read_input_size(const h5::File& f, ModelWeights& m) {
     fail_input(f.path() + ": attribute 'input_size' has " + std::to_string(v.size()) +
                " values; expected one integer or [H, W]");
   for (double x : v)
-    if (!(x > 0) || x != std::floor(x) || std::fmod(x, 32.0) != 0)
+    if (!(x > 0) || x > kMaxInputSide || x != std::floor(x) || std::fmod(x, 32.0) != 0)
       fail_input(f.path() + ": attribute 'input_size' holds " + std::to_string(x) +
-                 "; expected a positive multiple of 32 (VGG pools five times by 2)");
+                 "; expected a positive multiple of 32 (VGG pools five times by 2), at most " +
+                 std::to_string(kMaxInputSide));
   m.input_h = static_cast<int>(v[0]);
   m.input_w = static_cast<int>(v.back());
 }

@@ -50,6 +50,12 @@ struct ModelWeights {
   const HostArray& at(const std::string& name) const;  // error naming the file when missing
 };
 
+// Limits that a weights file is checked against before anything it claims is allocated: no VGG
+// tensor holds more values (classifier.0.weight: 4096 x 25088, about 2^26.6), and an input side
+// past 8192 (64 times ImageNet's pixels) is not a VGG input but a hostile or broken file.
+constexpr int64_t kMaxTensorValues = int64_t(1) << 28;
+constexpr int kMaxInputSide = 8192;
+
 // Reads either layout (detected from the file's contents), infers and checks the architecture,
 // rejects NaN/Inf. Any problem is an Error(BadInput) naming the file, what was expected and
 // what was found.
