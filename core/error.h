@@ -29,6 +29,11 @@ class Error : public std::runtime_error {
   ErrorKind kind_;
 };
 
+// A message as a terminal should show it: valid UTF-8 and tabs/newlines stay, every other byte
+// (a file name or an attribute that is not UTF-8, a control character) becomes \xNN, so no
+// error prints raw bytes of a file.
+std::string printable(const std::string& text);
+
 [[noreturn]] inline void fail_usage(const std::string& m) { throw Error(ErrorKind::Usage, m); }
 [[noreturn]] inline void fail_input(const std::string& m) { throw Error(ErrorKind::BadInput, m); }
 [[noreturn]] inline void fail_device(const std::string& m) { throw Error(ErrorKind::Device, m); }

@@ -151,6 +151,12 @@ for sig in INT TERM; do
   fi
 done
 
+# --- a file name that is not UTF-8 is escaped in the error, never printed raw -------------------
+mkdir -p "$tmp/names" && echo "not an image" > "$tmp/names/"$'bad\xffname.png'
+expect 3 'bad\xffname.png' -- run predict "$tmp/names"
+count=$((count + 1))
+if LC_ALL=C grep -q $'\xff' "$tmp/err"; then failures=$((failures + 1)); echo "FAIL: a raw 0xff byte in the error"; fi
+
 # --- standard output that cannot be written is an error (exit 4), not success ----------------
 expect 4 "cannot write to standard output" -- sh -c '"$0" predict --weights "$1" --device cpu --json "$2" > /dev/full' "$bin" "$weights" "$fixtures/shapes_64.png"
 expect 4 "cannot write to standard output" -- sh -c '"$0" info --weights "$1" > /dev/full' "$bin" "$weights"

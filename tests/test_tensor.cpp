@@ -63,3 +63,13 @@ TEST_CASE("tensor/errors carry their kind: a broken invariant is internal, not a
   CHECK(uc::exit_code(uc::ErrorKind::BadInput) == 3);
   CHECK(uc::exit_code(uc::ErrorKind::Device) == 4);
 }
+
+TEST_CASE("errors/printable keeps UTF-8 and escapes every other byte") {
+  CHECK(uc::printable("plain: 'a/b.png'\tline\n") == "plain: 'a/b.png'\tline\n");
+  CHECK(uc::printable("caf\xc3\xa9 \xe2\x86\x93") == "caf\xc3\xa9 \xe2\x86\x93");  // é, an arrow
+  CHECK(uc::printable("bad\xff name") == "bad\\xff name");
+  CHECK(uc::printable("bell\x07 esc\x1b[2J") == "bell\\x07 esc\\x1b[2J");
+  CHECK(uc::printable("cut \xc3") == "cut \\xc3");                     // truncated sequence
+  CHECK(uc::printable("overlong \xc0\xaf") == "overlong \\xc0\\xaf");  // '/' in two bytes
+  CHECK(uc::printable(std::string("nul\0here", 8)) == "nul\\x00here");
+}

@@ -53,7 +53,7 @@ void Progress::print(FILE* stream, const std::string& text) {
 }
 
 void Progress::skipped(const std::string& message) {
-  print(stderr, "unioncam: error: " + message + " (skipped)\n");
+  print(stderr, "unioncam: error: " + printable(message) + " (skipped)\n");
 }
 
 }  // namespace uc::cli

@@ -70,13 +70,13 @@ int run_command(const std::string& command, int argc, char** argv) {
     std::fprintf(stderr, "unioncam: unknown command '%s'\n\n%s", command.c_str(), kUsage);
     return 2;
   } catch (const uc::Error& e) {
-    std::fprintf(stderr, "unioncam: error: %s\n", e.what());
+    std::fprintf(stderr, "unioncam: error: %s\n", uc::printable(e.what()).c_str());
     return e.exit_code();
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "unioncam: error: out of host memory\n");
     return 4;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "unioncam: error: %s\n", e.what());
+    std::fprintf(stderr, "unioncam: error: %s\n", uc::printable(e.what()).c_str());
     return 4;
   }
 }
