@@ -1,6 +1,7 @@
 // Errors are values with a message a user can act on (file, what was expected, what was found).
 // Callers decide by kind, never by message; the kind maps onto the command line's exit codes:
-// 2 usage, 3 bad input file, 4 device/runtime (device failures, out of memory, internal errors).
+// 2 usage, 3 bad input file, 4 device/runtime (device failures, out of memory, outputs that
+// cannot be written, internal errors).
 #pragma once
 #include <stdexcept>
 #include <string>
@@ -12,6 +13,7 @@ enum class ErrorKind {
   BadInput,     // an input file is unreadable or not what it should be
   Device,       // the CUDA device, driver or libraries failed
   OutOfMemory,  // an allocation failed or would pass the --max-memory cap: smaller batches may fit
+  Output,       // an output cannot be written (a full disk, a folder that cannot be made)
   Internal,     // a broken invariant: a bug in this program, not in the user's input
 };
 
@@ -37,6 +39,7 @@ std::string printable(const std::string& text);
 [[noreturn]] inline void fail_usage(const std::string& m) { throw Error(ErrorKind::Usage, m); }
 [[noreturn]] inline void fail_input(const std::string& m) { throw Error(ErrorKind::BadInput, m); }
 [[noreturn]] inline void fail_device(const std::string& m) { throw Error(ErrorKind::Device, m); }
+[[noreturn]] inline void fail_output(const std::string& m) { throw Error(ErrorKind::Output, m); }
 [[noreturn]] inline void fail_out_of_memory(const std::string& m) {
   throw Error(ErrorKind::OutOfMemory, m);
 }

@@ -50,11 +50,12 @@ void write_file_atomic(const std::string& path, const void* data, size_t size) {
   const PartialOutput partial(tmp);
   const auto fail = [&](const std::string& what, int err) {
     std::remove(tmp.c_str());
-    fail_input("cannot write '" + path + "': " + what + ": " + std::strerror(err));
+    fail_output("cannot write '" + path + "': " + what + ": " + std::strerror(err));
   };
   FILE* f = std::fopen(tmp.c_str(), "wbx");
   if (!f)
-    fail_input("cannot write '" + path + "': cannot create '" + tmp + "': " + std::strerror(errno));
+    fail_output("cannot write '" + path + "': cannot create '" + tmp +
+                "': " + std::strerror(errno));
   // fsync before rename: after a crash the name points at complete data or at the old file.
   const bool written =
       std::fwrite(data, 1, size, f) == size && std::fflush(f) == 0 && fsync(fileno(f)) == 0;

@@ -7,7 +7,7 @@
 namespace uc {
 
 // The write-then-rename behind every output (images, .npy maps, reports). Failures throw
-// uc::Error (BadInput) naming `path`; no temporary is left behind.
+// uc::Error (Output: exit 4) naming `path`; no temporary is left behind.
 void write_file_atomic(const std::string& path, const void* data, size_t size);
 
 // Removes the temporary write_file_atomic is writing at this moment, if any. Async-signal-safe:

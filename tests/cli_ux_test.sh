@@ -157,6 +157,23 @@ expect 3 'bad\xffname.png' -- run predict "$tmp/names"
 count=$((count + 1))
 if LC_ALL=C grep -q $'\xff' "$tmp/err"; then failures=$((failures + 1)); echo "FAIL: a raw 0xff byte in the error"; fi
 
+# --- outputs that cannot be written: exit 4 naming the path, no partial file ---------------------
+echo "a file, not a folder" > "$tmp/notdir"
+expect 4 "cannot create the output folder '$tmp/notdir/sub'" -- run explain --method gradcam --out "$tmp/notdir/sub" "$fixtures/shapes_64.png"
+expect 4 "cannot create the folder '$tmp/notdir'" -- run eval --methods gradcam --table "$tmp/notdir/t.md" "$fixtures/shapes_64.png"
+# A full disk: a 64 KiB tmpfs where mounting is allowed (CI runs as root), the maps of 20 images
+# (16 KiB each at 64x64) overflow it.
+mkdir -p "$tmp/full"
+if mount -t tmpfs -o size=64k tmpfs "$tmp/full" 2>/dev/null; then
+  expect 4 "cannot write '$tmp/full/" -- run explain --method gradcam --save-map --out "$tmp/full" "$tmp/many"
+  grep -q "No space left on device" "$tmp/err" || { failures=$((failures + 1)); echo "FAIL: full disk: no ENOSPC in the message"; }
+  count=$((count + 1))
+  if [ -n "$(find "$tmp/full" -name '*.tmp.*')" ]; then failures=$((failures + 1)); echo "FAIL: full disk left a temporary"; fi
+  umount "$tmp/full"
+else
+  echo "note: cannot mount a tmpfs here; the full-disk check did not run"
+fi
+
 # --- standard output that cannot be written is an error (exit 4), not success ----------------
 expect 4 "cannot write to standard output" -- sh -c '"$0" predict --weights "$1" --device cpu --json "$2" > /dev/full' "$bin" "$weights" "$fixtures/shapes_64.png"
 expect 4 "cannot write to standard output" -- sh -c '"$0" info --weights "$1" > /dev/full' "$bin" "$weights"

@@ -209,8 +209,15 @@ TEST_CASE("image/save_png round trip, overwrite, no temporary left") {
   CHECK_CLOSE("save_png", back.rgb, expected, 1e-6, 0);
   CHECK(std::distance(fs::directory_iterator(dir.path), fs::directory_iterator()) == 1);
 
+  // An output that cannot be written is an output error (exit 4), not a bad input.
   const std::string missing_dir = dir / "no/such/folder/out.png";
-  check_bad_input([&] { uc::save_png(missing_dir, img); }, missing_dir);
+  try {
+    uc::save_png(missing_dir, img);
+    FAIL("no error writing into a missing folder");
+  } catch (const uc::Error& e) {
+    CHECK(e.kind() == uc::ErrorKind::Output);
+    CHECK(std::string(e.what()).find(missing_dir) != std::string::npos);
+  }
   CHECK(std::distance(fs::directory_iterator(dir.path), fs::directory_iterator()) == 1);
 }
 

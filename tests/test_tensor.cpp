@@ -62,6 +62,7 @@ TEST_CASE("tensor/errors carry their kind: a broken invariant is internal, not a
   CHECK(uc::exit_code(uc::ErrorKind::Usage) == 2);
   CHECK(uc::exit_code(uc::ErrorKind::BadInput) == 3);
   CHECK(uc::exit_code(uc::ErrorKind::Device) == 4);
+  CHECK(uc::exit_code(uc::ErrorKind::Output) == 4);
 }
 
 TEST_CASE("errors/printable keeps UTF-8 and escapes every other byte") {

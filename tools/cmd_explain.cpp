@@ -247,7 +247,7 @@ int cmd_explain(int argc, char** argv) {
   if (!run.json && !run.quiet) std::cerr << session->device_note << "\n";
   std::error_code ec;
   std::filesystem::create_directories(run.out_dir, ec);
-  if (ec) fail_input("cannot create the output folder '" + run.out_dir + "': " + ec.message());
+  if (ec) fail_output("cannot create the output folder '" + run.out_dir + "': " + ec.message());
 
   Progress progress(inputs.size(), !run.quiet);
   std::vector<std::vector<GridCell>> grid;

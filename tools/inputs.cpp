@@ -115,7 +115,7 @@ void create_parent_folders(const std::string& file) {
   if (parent.empty()) return;
   std::error_code ec;
   fs::create_directories(parent, ec);
-  if (ec) fail_input("cannot create the folder '" + parent.string() + "': " + ec.message());
+  if (ec) fail_output("cannot create the folder '" + parent.string() + "': " + ec.message());
 }
 
 }  // namespace uc::cli
