@@ -31,22 +31,16 @@ __global__ void nhwc_to_nchw_kernel(Out* out, const In* in, Index count, int c, 
   }
 }
 
+// n maps of c x hw, NCHW -> NHWC (to_nhwc) or back, converting each element to Out.
 template <typename In, typename Out>
-void launch_to_nhwc(Out* out, const In* in, int64_t count, int c, int64_t hw) {
+void launch_conversion(bool to_nhwc, Out* out, const In* in, int64_t count, int c, int64_t hw) {
   gpu::with_index(count, [&](auto index) {
     using Index = decltype(index);
-    nchw_to_nhwc_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(out, in, Index(count), c,
-                                                                   Index(hw));
-  });
-  CUDA_CHECK_LAUNCH();
-}
-
-template <typename In, typename Out>
-void launch_to_nchw(Out* out, const In* in, int64_t count, int c, int64_t hw) {
-  gpu::with_index(count, [&](auto index) {
-    using Index = decltype(index);
-    nhwc_to_nchw_kernel<<<gpu::blocks_for(count), gpu::kThreads>>>(out, in, Index(count), c,
-                                                                   Index(hw));
+    const unsigned blocks = gpu::blocks_for(count);
+    if (to_nhwc)
+      nchw_to_nhwc_kernel<<<blocks, gpu::kThreads>>>(out, in, Index(count), c, Index(hw));
+    else
+      nhwc_to_nchw_kernel<<<blocks, gpu::kThreads>>>(out, in, Index(count), c, Index(hw));
   });
   CUDA_CHECK_LAUNCH();
 }
@@ -58,7 +52,7 @@ void convert_to_bf16_nhwc_cuda(Context&, Tensor& out, const Tensor& in, int n, i
   const int64_t hw = int64_t(h) * w, count = int64_t(n) * c * hw;
   gpu::expect(in, count, "convert_to_bf16_nhwc input");
   gpu::expect(out, count, "convert_to_bf16_nhwc output", DType::BF16);
-  launch_to_nhwc(gpu::bf16_data(out), in.data(), count, c, hw);  // rounds to bf16
+  launch_conversion(true, gpu::bf16_data(out), in.data(), count, c, hw);  // rounds to bf16
 }
 
 void convert_from_bf16_nhwc_cuda(Context&, Tensor& out, const Tensor& in, int n, int c, int h,
@@ -66,7 +60,7 @@ void convert_from_bf16_nhwc_cuda(Context&, Tensor& out, const Tensor& in, int n,
   const int64_t hw = int64_t(h) * w, count = int64_t(n) * c * hw;
   gpu::expect(in, count, "convert_from_bf16_nhwc input", DType::BF16);
   gpu::expect(out, count, "convert_from_bf16_nhwc output");
-  launch_to_nchw(out.data(), gpu::bf16_data(in), count, c, hw);
+  launch_conversion(false, out.data(), gpu::bf16_data(in), count, c, hw);
 }
 
 void convert_layout_cuda(Context&, Tensor& out, Layout out_layout, const Tensor& in,
@@ -77,10 +71,7 @@ void convert_layout_cuda(Context&, Tensor& out, Layout out_layout, const Tensor&
         cudaMemcpyAsync(out.data(), in.data(), count * sizeof(float), cudaMemcpyDeviceToDevice));
     return;
   }
-  if (out_layout == Layout::NHWC)
-    launch_to_nhwc(out.data(), in.data(), count, c, hw);
-  else
-    launch_to_nchw(out.data(), in.data(), count, c, hw);
+  launch_conversion(out_layout == Layout::NHWC, out.data(), in.data(), count, c, hw);
 }
 
 }  // namespace uc

@@ -85,11 +85,16 @@ struct MethodTiming {
 };
 
 // The CAM methods' timings as one JSON line, or as a table with the channels Score-CAM's rule kept.
+// The layer the methods explain and its channel count.
+std::pair<std::string, int> target_layer(const VggNetwork& net) {
+  const std::string target = net.last_conv_relu();
+  return {target, static_cast<int>(net.layer(target).out_shape[0])};
+}
+
 std::string cams_json(const ModelWeights& weights, const VggNetwork& net, Backend backend,
                       MathMode math, int batch, int runs,
                       const std::vector<MethodTiming>& timings) {
-  const std::string target = net.last_conv_relu();
-  const int channels = static_cast<int>(net.layer(target).out_shape[0]);
+  const auto [target, channels] = target_layer(net);
   std::ostringstream o;
   o << "{\"runtime\":\"unioncam\",\"arch\":" << json_string(weights.arch.name())
     << ",\"device\":" << json_string(backend_name(backend))
@@ -111,8 +116,7 @@ std::string cams_json(const ModelWeights& weights, const VggNetwork& net, Backen
 std::string cams_text(const ModelWeights& weights, const VggNetwork& net, Backend backend,
                       MathMode math, int batch, int runs,
                       const std::vector<MethodTiming>& timings) {
-  const std::string target = net.last_conv_relu();
-  const int channels = static_cast<int>(net.layer(target).out_shape[0]);
+  const auto [target, channels] = target_layer(net);
   std::ostringstream o;
   char line[256];
   std::snprintf(line, sizeof line,
