@@ -151,6 +151,31 @@ for sig in INT TERM; do
   fi
 done
 
+# --- two runs writing the same files at once: every file whole, from one run or the other -------
+"$bin" explain --weights "$weights" --device cpu --method gradcam --save-map --force --out "$tmp/both" "$tmp/many" >/dev/null 2>"$tmp/both1.err" &
+pid1=$!
+"$bin" explain --weights "$weights" --device cpu --method gradcam --save-map --force --out "$tmp/both" "$tmp/many" >/dev/null 2>"$tmp/both2.err" &
+pid2=$!
+wait "$pid1"; code1=$?; wait "$pid2"; code2=$?
+count=$((count + 1))
+[ "$code1" = 0 ] && [ "$code2" = 0 ] || { failures=$((failures + 1)); echo "FAIL: concurrent runs -> exit $code1 and $code2"; cat "$tmp/both1.err" "$tmp/both2.err" | head -4; }
+check "concurrent runs leave whole files and no temporaries" '
+import os, sys, numpy as np
+from PIL import Image
+d = sys.argv[1]
+names = sorted(os.listdir(d))
+assert not [n for n in names if ".tmp." in n], names
+images = len(os.listdir(sys.argv[2]))
+assert len([n for n in names if n.endswith(".npy")]) == images == len([n for n in names if n.endswith(".png")]), names
+for n in names:
+    p = os.path.join(d, n)
+    if n.endswith(".npy"):
+        m = np.load(p)
+        assert m.shape == (64, 64) and m.dtype == np.float32 and 0 <= m.min() and m.max() <= 1, n
+    else:
+        Image.open(p).load()
+' "$tmp/both" "$tmp/many"
+
 # --- a file name that is not UTF-8 is escaped in the error, never printed raw -------------------
 mkdir -p "$tmp/names" && echo "not an image" > "$tmp/names/"$'bad\xffname.png'
 expect 3 'bad\xffname.png' -- run predict "$tmp/names"

@@ -220,6 +220,39 @@ TEST_CASE("weights/infer_vgg_arch recognises every config") {
     }
 }
 
+TEST_CASE("weights/strings without terminators and deeply nested groups read as they should") {
+  TempDir tmp;
+  const ModelWeights good = load_weights(fixture("vgg11_64.h5"));
+  const std::string path = tmp.file("odd.h5");
+  {
+    const h5::File f = write_tensors(path, good.tensors);
+    // Ten class names of exactly 3 bytes each in a 3-byte NULLPAD type: no terminators at all.
+    std::string bytes;
+    for (int i = 0; i < 10; ++i) bytes += "c" + std::to_string(10 + i);
+    const hsize_t count = 10;
+    h5::Handle space(H5Screate_simple(1, &count, nullptr), H5Sclose);
+    h5::Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
+    H5Tset_size(type.get(), 3);
+    H5Tset_strpad(type.get(), H5T_STR_NULLPAD);
+    h5::Handle attr(
+        H5Acreate2(f.id(), "class_names", type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
+        H5Aclose);
+    REQUIRE(H5Awrite(attr.get(), type.get(), bytes.data()) >= 0);
+    // 200 groups nested in one another beside the datasets: not weights, so not read.
+    std::string group;
+    for (int i = 0; i < 200; ++i) group += "/g";
+    h5::Handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+    H5Pset_create_intermediate_group(lcpl.get(), 1);
+    h5::Handle g(H5Gcreate2(f.id(), group.c_str(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT), H5Gclose);
+    REQUIRE(g.get() >= 0);
+  }
+  const ModelWeights w = load_weights(path);
+  REQUIRE(w.class_names.size() == 10);
+  CHECK(w.class_names.front() == "c10");
+  CHECK(w.class_names.back() == "c19");
+  CHECK(w.tensors.size() == good.tensors.size());
+}
+
 TEST_CASE("weights/bad files are rejected with the file and the problem") {
   TempDir tmp;
   const ModelWeights good = load_weights(fixture("vgg11_64.h5"));
@@ -299,6 +332,22 @@ TEST_CASE("weights/bad files are rejected with the file and the problem") {
       write_tensors(path, good.tensors).write_numbers("/", "input_size", {side});
       check_rejected(path, "at most 8192");
     }
+  }
+
+  SUBCASE("an attribute claiming 2^24 values") {
+    // Attributes past 64 KiB need the newer file format's dense attribute storage.
+    const std::string path = tmp.file("big_attr.h5");
+    {
+      h5::Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+      H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+      h5::Handle created(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), H5Fclose);
+      REQUIRE(created.get() >= 0);
+    }
+    h5::File f = h5::File::open(path, true);
+    for (const auto& [name, a] : good.tensors) f.write_floats(name, a);
+    f.write_numbers("/", "mean", std::vector<double>(1 << 24, 0.5));
+    f = h5::File::open(path);  // the writer closed
+    check_rejected(path, "claims 16777216 values; at most 1048576");
   }
 
   // Hostile shapes, judged before any value is read: a chunked dataset with nothing written

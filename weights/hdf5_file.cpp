@@ -159,6 +159,15 @@ HostArray File::read_floats(const std::string& name) const {
   return a;
 }
 
+// Attributes are small (mean, std, input_size, up to a few thousand class names): one that
+// claims more is refused before anything is allocated for it.
+void File::check_attribute_size(const std::string& name, const std::string& object,
+                                int64_t values) const {
+  if (values > kMaxAttributeValues)
+    fail("attribute '" + name + "' on '" + object + "' claims " + std::to_string(values) +
+         " values; at most " + std::to_string(kMaxAttributeValues) + " are read");
+}
+
 Handle File::open_attribute(const std::string& object, const std::string& name) const {
   Handle attr(H5Aopen_by_name(id(), object.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
               H5Aclose);
@@ -172,6 +181,7 @@ std::vector<std::string> File::read_strings(const std::string& object,
   Handle space(H5Aget_space(attr.get()), H5Sclose);
   const hssize_t n = H5Sget_simple_extent_npoints(space.get());
   if (n <= 0) return {};  // Keras writes layers without weights as an empty array
+  check_attribute_size(name, object, n);
   Handle type(H5Aget_type(attr.get()), H5Tclose);
   if (H5Tget_class(type.get()) != H5T_STRING)
     fail("attribute '" + name + "' on '" + object + "' is " + describe_type(type.get()) +
@@ -189,7 +199,11 @@ std::vector<std::string> File::read_strings(const std::string& object,
     return out;
   }
   const size_t size = H5Tget_size(type.get());
+  if (size > kMaxStringBytes)
+    fail("attribute '" + name + "' on '" + object + "' holds strings of " + std::to_string(size) +
+         " bytes; at most " + std::to_string(kMaxStringBytes) + " are read");
   Handle mem(H5Tcopy(type.get()), H5Tclose);
+  // strnlen below: a string that fills its width has no terminator, and needs none.
   std::vector<char> buf(size * n);
   if (H5Aread(attr.get(), mem.get(), buf.data()) < 0)
     fail("cannot read attribute '" + name + "' on '" + object + "'");
@@ -211,7 +225,9 @@ std::vector<double> File::read_numbers(const std::string& object, const std::str
     fail("attribute '" + name + "' on '" + object + "' is " + describe_type(type.get()) +
          "; expected numbers");
   Handle space(H5Aget_space(attr.get()), H5Sclose);
-  std::vector<double> v(std::max<hssize_t>(0, H5Sget_simple_extent_npoints(space.get())));
+  const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+  check_attribute_size(name, object, n);
+  std::vector<double> v(std::max<hssize_t>(0, n));
   if (!v.empty() && H5Aread(attr.get(), H5T_NATIVE_DOUBLE, v.data()) < 0)
     fail("cannot read attribute '" + name + "' on '" + object + "'");
   return v;

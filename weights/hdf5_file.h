@@ -12,6 +12,9 @@
 
 namespace uc::h5 {
 
+constexpr int64_t kMaxAttributeValues = int64_t(1) << 20;  // per attribute
+constexpr size_t kMaxStringBytes = size_t(1) << 16;        // per fixed-length string
+
 // Owns one HDF5 identifier and closes it with the matching H5?close function.
 class Handle {
  public:
@@ -65,6 +68,8 @@ class File {
   File(std::string path, Handle file) : path_(std::move(path)), file_(std::move(file)) {}
   [[noreturn]] void fail(const std::string& what) const;  // "<path>: <what>[: HDF5 detail]"
   Handle open_attribute(const std::string& object, const std::string& name) const;
+  void check_attribute_size(const std::string& name, const std::string& object,
+                            int64_t values) const;
 
   std::string path_;
   Handle file_;
