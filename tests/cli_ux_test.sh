@@ -199,6 +199,11 @@ else
   echo "note: cannot mount a tmpfs here; the full-disk check did not run"
 fi
 
+# A readable image with such a name: --json stays valid UTF-8 JSON, the byte written as \xff text.
+cp "$fixtures/shapes_64.png" "$tmp/names/"$'ok\xffname.png'
+run predict --json "$tmp/names/"$'ok\xffname.png' > "$tmp/names.json" 2>/dev/null
+json_check "$tmp/names.json" 'd["images"][0]["path"].endswith("ok\\xffname.png")'
+
 # --- standard output that cannot be written is an error (exit 4), not success ----------------
 expect 4 "cannot write to standard output" -- sh -c '"$0" predict --weights "$1" --device cpu --json "$2" > /dev/full' "$bin" "$weights" "$fixtures/shapes_64.png"
 expect 4 "cannot write to standard output" -- sh -c '"$0" info --weights "$1" > /dev/full' "$bin" "$weights"

@@ -58,7 +58,9 @@ int Args::get_int(const std::string& name, int fallback, int lo, int hi) const {
   return static_cast<int>(v);
 }
 
-std::string json_string(const std::string& s) {
+std::string json_string(const std::string& text) {
+  // JSON is UTF-8: bytes that are not (a file name's, say) are written as \xNN text, as in errors.
+  const std::string s = printable(text);
   std::string o = "\"";
   for (unsigned char c : s) {
     switch (c) {
