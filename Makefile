@@ -15,12 +15,14 @@ QUALITY_OUT ?= quality-out
 # Build needs, and the PyTorch/h5py used by the reference tests and tools (tools only).
 BUILD_PACKAGES := cmake g++ make libhdf5-dev libstb-dev doctest-dev libopenblas-dev libdnnl-dev
 TOOL_PACKAGES  := python3 python3-numpy python3-h5py python3-torch python3-torchvision python3-pil \
-                  dataset-fashion-mnist python3-skimage clang-format-14
+                  dataset-fashion-mnist python3-skimage clang-format-14 clang libomp-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 SANITIZE_BUILD ?= build-sanitize
+FUZZ_BUILD     ?= build-fuzz
+FUZZ_SECONDS   ?= 60
 
-.PHONY: all deps build test test-sanitize demo bench benchmark-quality gpu-check clean
+.PHONY: all deps build test test-sanitize fuzz demo bench benchmark-quality gpu-check clean
 
 all: build
 
@@ -49,11 +51,20 @@ test-sanitize: deps
 	cmake -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DUNIONCAM_SANITIZE=ON \
 	  -DUNIONCAM_CUDA=OFF -DUNIONCAM_DNNL=OFF -DUNIONCAM_OPENBLAS=OFF >/dev/null
 	cmake --build $(SANITIZE_BUILD) -j $(JOBS)
-	cd $(SANITIZE_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	cd $(SANITIZE_BUILD) && ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -R '^(unit|cli|cli_ux)$$'
 	@if grep -qE "runtime error:|ERROR: (Address|Leak)Sanitizer" $(SANITIZE_BUILD)/Testing/Temporary/LastTest.log; then \
 	  echo "sanitizer reports in $(SANITIZE_BUILD)/Testing/Temporary/LastTest.log"; exit 1; fi
 	@echo "test-sanitize: no sanitizer reports"
+
+# The libFuzzer targets (weights loader, image decoder, command-line parsers: tests/fuzz/) on a
+# clang tree with AddressSanitizer and UndefinedBehaviorSanitizer, FUZZ_SECONDS each.
+fuzz: deps
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DUNIONCAM_FUZZ=ON \
+	  -DUNIONCAM_CUDA=OFF -DUNIONCAM_DNNL=OFF -DUNIONCAM_OPENBLAS=OFF >/dev/null
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_image fuzz_weights fuzz_cli
+	bash scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 demo: build
 	$(BUILD)/unioncam info --weights $(WEIGHTS)

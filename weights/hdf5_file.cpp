@@ -1,6 +1,7 @@
 #include "weights/hdf5_file.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -148,9 +149,12 @@ HostArray File::read_floats(const std::string& name) const {
   double values = 1;
   for (hsize_t d : dims) values *= double(d);
   if (rank > 0 && values == 0) fail("dataset '" + name + "' has shape [" + shape + "]: no values");
-  if (values > double(kMaxTensorValues))
-    fail("dataset '" + name + "' has shape [" + shape + "], " + std::to_string(int64_t(values)) +
+  if (values > double(kMaxTensorValues)) {
+    char count[64];  // the product may pass any integer type (found by fuzz_weights)
+    std::snprintf(count, sizeof count, "%.0f", values);
+    fail("dataset '" + name + "' has shape [" + shape + "], " + count +
          " values; no VGG tensor holds more than " + std::to_string(kMaxTensorValues));
+  }
   a.data.resize(H5Sget_simple_extent_npoints(space.get()));
   // HDF5 converts any IEEE-like float layout (half included, either byte order) to native float.
   if (!a.data.empty() &&

@@ -91,7 +91,9 @@ std::string VggArch::name() const {
 
 int64_t ModelWeights::parameter_count() const {
   int64_t n = 0;
-  for (const auto& [name, a] : tensors) {
+  for (const auto& entry : tensors) {
+    const std::string& name = entry.first;  // a plain reference: lambdas capture it in C++17
+    const HostArray& a = entry.second;
     const auto ends = [&](const std::string& s) {
       return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
     };
