@@ -21,6 +21,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SANITIZE_BUILD ?= build-sanitize
 FUZZ_BUILD     ?= build-fuzz
 FUZZ_SECONDS   ?= 60
+FUZZ_TARGETS   ?= image weights cli
 
 .PHONY: all deps build test test-sanitize fuzz demo bench benchmark-quality gpu-check clean
 
@@ -59,12 +60,13 @@ test-sanitize: deps
 	@echo "test-sanitize: no sanitizer reports"
 
 # The libFuzzer targets (weights loader, image decoder, command-line parsers: tests/fuzz/) on a
-# clang tree with AddressSanitizer and UndefinedBehaviorSanitizer, FUZZ_SECONDS each.
+# clang tree with AddressSanitizer and UndefinedBehaviorSanitizer, FUZZ_SECONDS each
+# (FUZZ_TARGETS picks some of image, weights, cli).
 fuzz: deps
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DUNIONCAM_FUZZ=ON \
 	  -DUNIONCAM_CUDA=OFF -DUNIONCAM_DNNL=OFF -DUNIONCAM_OPENBLAS=OFF >/dev/null
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_image fuzz_weights fuzz_cli
-	bash scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+	bash scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 demo: build
 	$(BUILD)/unioncam info --weights $(WEIGHTS)

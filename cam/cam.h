@@ -3,6 +3,7 @@
 // the backward to the target layer once; each explain() reuses them.
 #pragma once
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -120,5 +121,20 @@ class Explainer {
   Tensor scores_;                  // scores of one batched pass [max(K + 1, curve images)]
   int forwarded_ = 0, live_ = -1;  // CamResult's masked_inputs and live_channels, per explain()
 };
+
+// Masked inputs per forward when none is asked for: on the GPU as many as a quarter of the free
+// memory holds (at most 32), on the CPU 32.
+int default_masked_batch(Backend backend, int input_h, int input_w);
+
+// A network planned for explanations (one image forward and backward, masked inputs in batches of
+// `max_batch`) and its Explainer, the options validated before any work. On a full device the
+// batch is halved and the plan retried down to 1; `on_retry(from, to)` hears of each retry, and
+// an explicit options.batch follows the batch down.
+struct ExplainerPlan {
+  std::unique_ptr<VggNetwork> network;
+  std::unique_ptr<Explainer> explainer;
+};
+ExplainerPlan plan_explainer(Context& ctx, const ModelWeights& weights, CamOptions& options,
+                             int max_batch, const std::function<void(int, int)>& on_retry = {});
 
 }  // namespace uc

@@ -70,11 +70,13 @@ std::string cuda_device_name() {
 #endif
 }
 
-std::string build_summary() {
 #ifndef UNIONCAM_VERSION
 #define UNIONCAM_VERSION "unknown"
 #endif
-  std::string s = std::string("unioncam ") + UNIONCAM_VERSION + "\n";
+const char* version() { return UNIONCAM_VERSION; }
+
+std::string build_summary() {
+  std::string s = std::string("unioncam ") + version() + "\n";
 #ifdef UNIONCAM_DNNL
   s += "cpu convolutions: oneDNN\n";
 #else

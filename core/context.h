@@ -26,6 +26,7 @@ bool cuda_device_available();  // compiled and at least one usable device
 // CUDA runtime's own words (an old driver, no device node, ...), so that a user can act on them.
 const std::string& cuda_unavailable_reason();
 std::string cuda_device_name();
+const char* version();  // "MAJOR.MINOR.PATCH", the project's version
 // What this build and machine offer, for `unioncam --version`: the version, the CPU libraries,
 // the CUDA, cuDNN and cuBLAS versions compiled in and found at run time, and the device (or why
 // none is usable). One "key: value" per line.

@@ -34,8 +34,7 @@ std::vector<unsigned char> read_file(const std::string& path) {
 }
 
 template <typename T>
-Image to_image(T* pixels, int width, int height, float scale) {
-  std::unique_ptr<T, void (*)(void*)> owned(pixels, &stbi_image_free);
+Image to_image(const T* pixels, int width, int height, float scale) {
   Image img;
   img.width = width;
   img.height = height;
@@ -125,16 +124,30 @@ Image load_image_from_memory(const unsigned char* bytes, size_t size, const std:
   Image img;
   int dw = 0, dh = 0;
   if (stbi_is_16_bit_from_memory(bytes, len)) {
-    stbi_us* p = stbi_load_16_from_memory(bytes, len, &dw, &dh, &channels, 3);
-    if (p) img = to_image(p, dw, dh, 1.f / 65535.f);
+    std::unique_ptr<stbi_us, void (*)(void*)> p(
+        stbi_load_16_from_memory(bytes, len, &dw, &dh, &channels, 3), &stbi_image_free);
+    if (p) img = to_image(p.get(), dw, dh, 1.f / 65535.f);
   } else {
-    stbi_uc* p = stbi_load_from_memory(bytes, len, &dw, &dh, &channels, 3);
-    if (p) img = to_image(p, dw, dh, 1.f / 255.f);
+    std::unique_ptr<stbi_uc, void (*)(void*)> p(
+        stbi_load_from_memory(bytes, len, &dw, &dh, &channels, 3), &stbi_image_free);
+    if (p) img = to_image(p.get(), dw, dh, 1.f / 255.f);
   }
   if (img.rgb.empty())
     fail_input("cannot decode image '" + name + "' (" + std::to_string(w) + "x" +
                std::to_string(h) + "): corrupt or truncated (stb_image: " + stb_reason() + ")");
   return img;
+}
+
+Image image_from_rgb8(const unsigned char* rgb, int width, int height) {
+  UC_ASSERT(width > 0 && height > 0 && rgb != nullptr, "image_from_rgb8: empty image");
+  return to_image(rgb, width, height, 1.f / 255.f);
+}
+
+std::vector<unsigned char> image_to_rgb8(const Image& img) {
+  check_image(img);
+  std::vector<unsigned char> bytes(img.rgb.size());
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = to_byte(img.rgb[i]);
+  return bytes;
 }
 
 Image resize_bilinear(const Image& img, int width, int height) {

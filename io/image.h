@@ -27,6 +27,11 @@ Image load_image(const std::string& path, size_t max_pixels = kDefaultMaxPixels)
 Image load_image_from_memory(const unsigned char* bytes, size_t size, const std::string& name,
                              size_t max_pixels = kDefaultMaxPixels);
 
+// 8-bit interleaved RGB (width*height*3 bytes) as an Image, scaled by 1/255 exactly as a decoded
+// 8-bit file is; and back, each value clamped to [0,1] and rounded (as save_png writes it).
+Image image_from_rgb8(const unsigned char* rgb, int width, int height);
+std::vector<unsigned char> image_to_rgb8(const Image& img);
+
 // Bilinear with half-pixel centres (align_corners=False), no antialiasing: the same values as
 // PyTorch's F.interpolate(mode='bilinear', align_corners=False) and cv2.resize INTER_LINEAR on
 // float data. Returns an exact copy when the size already matches.

@@ -22,19 +22,28 @@ void jet_color(float v, float rgb[3]) {
   rgb[2] = ramp(1.f);
 }
 
-Image overlay_map(const Image& image, const std::vector<float>& map, int map_w, int map_h,
-                  float alpha) {
-  UC_ASSERT(static_cast<int64_t>(map.size()) == int64_t(map_w) * map_h, "overlay_map: map size");
+std::vector<float> resize_map(const std::vector<float>& map, int map_w, int map_h, int width,
+                              int height) {
+  UC_ASSERT(static_cast<int64_t>(map.size()) == int64_t(map_w) * map_h, "resize_map: map size");
+  // The map rides in the red channel of an image (the other two stay zero).
   Image as_image;
   as_image.width = map_w;
   as_image.height = map_h;
   as_image.rgb.resize(map.size() * 3);
   for (size_t i = 0; i < map.size(); ++i) as_image.rgb[3 * i] = map[i];
-  const Image resized = resize_bilinear(as_image, image.width, image.height);
+  const Image resized = resize_bilinear(as_image, width, height);
+  std::vector<float> out(size_t(width) * height);
+  for (size_t p = 0; p < out.size(); ++p) out[p] = resized.rgb[3 * p];
+  return out;
+}
+
+Image overlay_map(const Image& image, const std::vector<float>& map, int map_w, int map_h,
+                  float alpha) {
+  const std::vector<float> resized = resize_map(map, map_w, map_h, image.width, image.height);
   Image out = image;
   for (size_t p = 0; p < out.rgb.size() / 3; ++p) {
     float c[3];
-    jet_color(resized.rgb[3 * p], c);
+    jet_color(resized[p], c);
     for (int k = 0; k < 3; ++k)
       out.rgb[3 * p + k] = (1.f - alpha) * image.rgb[3 * p + k] + alpha * c[k];
   }

@@ -12,6 +12,11 @@ namespace uc {
 // OpenCV's COLORMAP_JET: value in [0,1] -> RGB in [0,1] (blue, cyan, yellow, red).
 void jet_color(float value, float rgb[3]);
 
+// A map (map_w x map_h, row-major) resized bilinearly to width x height, as resize_bilinear
+// resizes an image (an exact copy when the size already matches).
+std::vector<float> resize_map(const std::vector<float>& map, int map_w, int map_h, int width,
+                              int height);
+
 // The map (map_w x map_h, values in [0,1]) resized bilinearly to the image's size, coloured with
 // JET and blended: out = (1 - alpha) * image + alpha * jet(map).
 Image overlay_map(const Image& image, const std::vector<float>& map, int map_w, int map_h,

@@ -3,14 +3,16 @@
 # tests/fuzz/corpus/<target>/) and the corpus earlier runs grew in BUILD/corpus/<target>/.
 # A finding is written to BUILD/findings/ and fails the run: commit it to
 # tests/fuzz/regressions/<target>/, where the unit tests replay it, and fix it.
-#   scripts/fuzz.sh BUILD SECONDS
+#   scripts/fuzz.sh BUILD SECONDS [TARGET...]     (targets: image weights cli; default all three)
 set -uo pipefail
 build=${1:?usage: fuzz.sh BUILD SECONDS}
 seconds=${2:-60}
+shift $(($# < 2 ? $# : 2))
+targets=${*:-image weights cli}
 src=$(cd "$(dirname "$0")/.." && pwd)
 status=0
 mkdir -p "$build/findings"
-for target in image weights cli; do
+for target in $targets; do
   corpus="$build/corpus/$target"
   mkdir -p "$corpus"
   awk -v t="$target" '$1 == t {print $2}' "$src/tests/fuzz/seeds.txt" | while read -r f; do cp "$src/$f" "$corpus/"; done

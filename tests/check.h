@@ -3,9 +3,14 @@
 #pragma once
 #include <doctest/doctest.h>
 
+#include <stdlib.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <sstream>
 #include <string>
@@ -88,6 +93,27 @@ inline Tensor to_cuda(const Tensor& t) {
 
 inline std::string source_path(const std::string& relative) {
   return std::string(UNIONCAM_SOURCE_DIR) + "/" + relative;
+}
+
+// A fresh folder under the system temp dir, removed with everything in it.
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "uc_test_XXXXXX").string();
+    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
+    path = tmpl;
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  std::string operator/(const std::string& name) const { return (path / name).string(); }
+  size_t entries() const {
+    return size_t(std::distance(std::filesystem::directory_iterator(path),
+                                std::filesystem::directory_iterator()));
+  }
+};
+
+inline std::vector<unsigned char> read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 // Decorator for test cases that need a GPU: doctest reports them as skipped without one.

@@ -17,20 +17,8 @@ using namespace uc;
 
 namespace {
 
-// A fresh folder under the system temp dir, removed with everything in it.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "uc_pictures_test_XXXXXX").string();
-    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-  size_t entries() const {
-    return size_t(std::distance(fs::directory_iterator(path), fs::directory_iterator()));
-  }
-};
+using uc::test::read_bytes;
+using uc::test::TempDir;
 
 Image solid(int width, int height, const std::array<float, 3>& rgb) {
   Image img;

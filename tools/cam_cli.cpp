@@ -107,12 +107,6 @@ std::vector<CamMethod> parse_methods(const std::string& list) {
   return methods;
 }
 
-int default_cam_batch(Backend backend, const ModelWeights& weights) {
-  if (backend != Backend::CUDA) return 32;
-  const size_t per_image = size_t(3) * weights.input_h * weights.input_w * sizeof(float) * 48;
-  return static_cast<int>(std::clamp<size_t>(cuda_memory_info().first / 4 / per_image, 1, 32));
-}
-
 std::unique_ptr<CamSession> open_cam_session(const Args& args, CamOptions* options) {
   auto s = std::make_unique<CamSession>();
   const MathMode math = parse_math_mode(args.get("precision", "fp32"));
@@ -127,26 +121,17 @@ std::unique_ptr<CamSession> open_cam_session(const Args& args, CamOptions* optio
   *options = parse_cam_options(args, s->class_names);
   s->context = std::make_unique<Context>(backend, math);
 
-  // The masked-input batch decides most of the memory: on a full device, halve it and retry.
-  NetworkOptions net;
-  net.max_grad_batch = 1;
-  net.max_batch = options->batch > 0 ? options->batch : default_cam_batch(backend, s->weights);
-  for (;;) {
-    try {
-      s->network = std::make_unique<VggNetwork>(*s->context, s->weights, net);
-      Explainer::validate(*options, *s->network);
-      s->explainer = std::make_unique<Explainer>(*s->network, *options);
-      break;
-    } catch (const Error& e) {
-      if (e.kind() != ErrorKind::OutOfMemory || net.max_batch == 1) throw;
-      s->explainer.reset();
-      s->network.reset();  // frees its buffers before the smaller attempt
-      std::cerr << "unioncam: out of memory at batch " << net.max_batch << "; retrying with "
-                << net.max_batch / 2 << "\n";
-      net.max_batch /= 2;
-      if (options->batch > 0) options->batch = net.max_batch;
-    }
-  }
+  // The masked-input batch decides most of the memory: on a full device it is halved and retried.
+  const int batch = options->batch > 0
+                        ? options->batch
+                        : default_masked_batch(backend, s->weights.input_h, s->weights.input_w);
+  ExplainerPlan plan =
+      plan_explainer(*s->context, s->weights, *options, batch, [](int from, int to) {
+        std::cerr << "unioncam: out of memory at batch " << from << "; retrying with " << to
+                  << "\n";
+      });
+  s->network = std::move(plan.network);
+  s->explainer = std::move(plan.explainer);
   return s;
 }
 

@@ -20,10 +20,6 @@ extern const char* kCamOptionsHelp;
 CamOptions parse_cam_options(const Args& args, const std::vector<std::string>& class_names);
 std::vector<CamMethod> parse_methods(const std::string& list);  // "all" or "a,b,c"
 
-// Masked inputs per forward when --batch is not given: on the GPU as many as a quarter of the
-// free memory holds (at most 32), on the CPU 32. `explain`, `eval` and `bench` share it.
-int default_cam_batch(Backend backend, const ModelWeights& weights);
-
 // The model, a context and a network planned for masked batches, validated before any work.
 struct CamSession {
   ModelWeights weights;

@@ -150,8 +150,9 @@ int bench_cams(const Args& args, const ModelWeights& weights, Backend backend, M
   const int warmup = args.get_int("warmup", 1, 0, 100);
   Context ctx(backend, math);
   NetworkOptions options;
-  options.max_batch =
-      args.has("batch") ? args.get_int("batch", 32, 1, 4096) : default_cam_batch(backend, weights);
+  options.max_batch = args.has("batch")
+                          ? args.get_int("batch", 32, 1, 4096)
+                          : default_masked_batch(backend, weights.input_h, weights.input_w);
   options.max_grad_batch = 1;
   VggNetwork net(ctx, weights, options);
   Explainer explainer(net, CamOptions{});

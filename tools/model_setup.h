@@ -17,8 +17,4 @@ class Args;
 // choice is said on standard error unless `quiet`; without any, --weights is a usage error.
 std::string weights_path(const Args& args, bool quiet);
 
-// The names used for output: the file's own, else ImageNet's for 1000 classes, else "class N".
-std::vector<std::string> effective_class_names(const ModelWeights& weights);
-const char* class_names_source(const ModelWeights& weights);
-
 }  // namespace uc::cli

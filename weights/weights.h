@@ -61,6 +61,11 @@ constexpr int kMaxInputSide = 8192;
 // what was found.
 ModelWeights load_weights(const std::string& path);
 
+// The names used for output: the file's own `class_names`, else ImageNet's for 1000 classes,
+// else "class N"; and where they came from, in words (for `unioncam info`).
+std::vector<std::string> effective_class_names(const ModelWeights& weights);
+const char* class_names_source(const ModelWeights& weights);
+
 // Infers the VGG architecture from torchvision-named datasets and their shapes (checked).
 // `origin` names the file in error messages.
 VggArch infer_vgg_arch(const std::map<std::string, HostArray>& tensors, const std::string& origin);

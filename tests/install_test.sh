@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# The installed package, as a user meets it: `cmake --install` into a temporary prefix; the files
+# it must hold; the installed binary finding its installed demo model; examples/embed built out of
+# tree against the prefix (CMake package) and again with pkg-config alone, each writing the same
+# UnionCAM map as the CLI (bit-identical on the CPU); and the API's errors: the CLI's kinds
+# (exit codes) and messages, and no partial output.
+# Usage: tests/install_test.sh BUILD_DIR SOURCE_DIR
+set -u
+build=$1; src=$2
+source "$src/tests/cli_lib.sh"
+prefix=$tmp/prefix
+image=$src/tests/fixtures/demo/images/00000_9.png
+
+if ! cmake --install "$build" --prefix "$prefix" >"$tmp/install.log" 2>&1; then
+  cat "$tmp/install.log"; echo "install: cmake --install failed"; exit 1
+fi
+lib=$(ls "$prefix"/lib*/libunioncam.a "$prefix"/lib*/libunioncam.so 2>/dev/null | head -1)
+for f in bin/unioncam include/unioncam/unioncam.h lib/cmake/unioncam/unioncamConfig.cmake \
+         lib/cmake/unioncam/unioncamConfigVersion.cmake lib/cmake/unioncam/unioncamTargets.cmake \
+         lib/pkgconfig/unioncam.pc share/unioncam/fashion_vgg16bn.h5; do
+  count=$((count + 1))
+  [ -f "$prefix/$f" ] || { failures=$((failures + 1)); echo "FAIL: $prefix/$f not installed"; }
+done
+count=$((count + 1))
+[ -n "$lib" ] || { failures=$((failures + 1)); echo "FAIL: no libunioncam in $prefix/lib"; }
+count=$((count + 1))
+grep -q "^prefix=$prefix\$" "$prefix/lib/pkgconfig/unioncam.pc" ||
+  { failures=$((failures + 1)); echo "FAIL: unioncam.pc does not name the prefix $prefix"; }
+
+# The installed binary's default model is the installed one, not the source tree's.
+expect 0 "weights: $prefix/share/unioncam/fashion_vgg16bn.h5" -- "$prefix/bin/unioncam" info
+"$prefix/bin/unioncam" explain --device cpu --quiet --method unioncam --save-map \
+  --out "$tmp/cli" "$image" >/dev/null || { echo "FAIL: the installed binary's explain"; failures=$((failures + 1)); }
+cli_map=$tmp/cli/00000_9_unioncam.npy
+
+# The example, out of tree, with the CMake package.
+if cmake -S "$src/examples/embed" -B "$tmp/embed" -DCMAKE_PREFIX_PATH="$prefix" \
+     -DCMAKE_BUILD_TYPE=Release >"$tmp/embed.log" 2>&1 &&
+   cmake --build "$tmp/embed" >>"$tmp/embed.log" 2>&1; then
+  expect 0 "map selected" -- "$tmp/embed/embed_explain" "$prefix/share/unioncam/fashion_vgg16bn.h5" "$image" "$tmp/embed.npy" cpu
+  count=$((count + 1))
+  cmp -s "$tmp/embed.npy" "$cli_map" ||
+    { failures=$((failures + 1)); echo "FAIL: embed_explain's map differs from the CLI's $cli_map"; }
+else
+  failures=$((failures + 1)); count=$((count + 1)); echo "FAIL: examples/embed does not build against $prefix"
+  tail -20 "$tmp/embed.log"
+fi
+
+# The same source with pkg-config alone (no CMake).
+export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
+# shellcheck disable=SC2046
+if c++ -std=c++17 -O2 "$src/examples/embed/embed_explain.cpp" -o "$tmp/embed_pc" \
+     $(pkg-config --cflags --libs unioncam) >"$tmp/pc.log" 2>&1; then
+  expect 0 "map selected" -- "$tmp/embed_pc" "$prefix/share/unioncam/fashion_vgg16bn.h5" "$image" "$tmp/pc.npy" cpu
+  count=$((count + 1))
+  cmp -s "$tmp/pc.npy" "$cli_map" ||
+    { failures=$((failures + 1)); echo "FAIL: the pkg-config build's map differs from the CLI's"; }
+else
+  failures=$((failures + 1)); count=$((count + 1)); echo "FAIL: pkg-config --cflags --libs unioncam does not link"
+  tail -20 "$tmp/pc.log"
+fi
+
+# Errors through the API: the CLI's exit code and message, no partial file.
+if [ -x "$tmp/embed/embed_explain" ]; then
+  embed=$tmp/embed/embed_explain
+  model=$prefix/share/unioncam/fashion_vgg16bn.h5
+  same_error() {  # same_error CODE -- ARGS (for both: WEIGHTS IMAGE OUT; the CLI gets them as options)
+    local code=$1; shift 2
+    count=$((count + 1))
+    "$embed" "$1" "$2" "$3" cpu >/dev/null 2>"$tmp/api.err"; local api=$?
+    "$prefix/bin/unioncam" explain --device cpu --quiet --weights "$1" --save-map --out "$(dirname "$3")" --force "$2" \
+      >/dev/null 2>"$tmp/cli.err"; local cli=$?
+    local api_msg cli_msg
+    api_msg=$(sed 's/^embed_explain: //' "$tmp/api.err"); cli_msg=$(sed -e 's/^unioncam: error: //' -e 's/ (skipped)$//' "$tmp/cli.err")
+    if [ "$api" != "$code" ] || [ "$cli" != "$code" ] || [ "$api_msg" != "$cli_msg" ]; then
+      failures=$((failures + 1))
+      echo "FAIL: $* -> API exit $api '$api_msg', CLI exit $cli '$cli_msg' (want $code, the same message)"
+    fi
+  }
+  same_error 3 -- "$tmp/missing.h5" "$image" "$tmp/e1/x.npy"
+  echo "not an image" >"$tmp/bad.png"
+  same_error 3 -- "$model" "$tmp/bad.png" "$tmp/e2/x.npy"
+  echo "not weights" >"$tmp/bad.h5"
+  same_error 3 -- "$tmp/bad.h5" "$image" "$tmp/e3/x.npy"
+  # An output folder that does not exist (the CLI would make it; the API does not): exit 4.
+  expect 4 "$tmp/nowhere/x.npy" -- "$embed" "$model" "$image" "$tmp/nowhere/x.npy" cpu
+  count=$((count + 1))
+  [ ! -e "$tmp/nowhere" ] || { failures=$((failures + 1)); echo "FAIL: a failed write left $tmp/nowhere"; }
+  expect 2 "usage: embed_explain" -- "$embed" "$model"
+fi
+finish install
