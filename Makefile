@@ -55,7 +55,7 @@ package: build
 	cd $(BUILD) && cpack -G DEB
 	@ls -l $(BUILD)/unioncam_*.deb
 
-# A CPU-only unioncam linked fully static: it runs on any x86-64-v3 Linux with nothing installed.
+# A CPU-only unioncam linked fully static: it runs on any x86-64 Linux with nothing installed.
 static: deps
 	cmake -S . -B $(STATIC_BUILD) -DCMAKE_BUILD_TYPE=Release -DUNIONCAM_STATIC=ON >/dev/null
 	cmake --build $(STATIC_BUILD) -j $(JOBS) --target unioncam
