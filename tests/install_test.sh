@@ -46,11 +46,13 @@ else
   tail -20 "$tmp/embed.log"
 fi
 
-# The same source with pkg-config alone (no CMake).
+# The same source with pkg-config alone (no CMake); a shared libunioncam outside the loader's
+# folders is found through the rpath, as a user would link it.
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 # shellcheck disable=SC2046
 if c++ -std=c++17 -O2 "$src/examples/embed/embed_explain.cpp" -o "$tmp/embed_pc" \
-     $(pkg-config --cflags --libs unioncam) >"$tmp/pc.log" 2>&1; then
+     $(pkg-config --cflags --libs unioncam) -Wl,-rpath,"$(pkg-config --variable=libdir unioncam)" \
+     >"$tmp/pc.log" 2>&1; then
   expect 0 "map selected" -- "$tmp/embed_pc" "$prefix/share/unioncam/fashion_vgg16bn.h5" "$image" "$tmp/pc.npy" cpu
   count=$((count + 1))
   cmp -s "$tmp/pc.npy" "$cli_map" ||

@@ -27,7 +27,10 @@ field_has Depends libstdc++6
 if "$build/unioncam" --version | grep -q "^cuda: built"; then field_has Depends libcublas-; fi
 
 dpkg-deb -c "$deb" | awk '{print $6}' >"$tmp/files"
-for f in usr/bin/unioncam usr/include/unioncam/unioncam.h usr/lib/libunioncam.a \
+count=$((count + 1))
+grep -qxE "./usr/lib/libunioncam[.](a|so)" "$tmp/files" ||
+  { failures=$((failures + 1)); echo "FAIL: no libunioncam in the package"; }
+for f in usr/bin/unioncam usr/include/unioncam/unioncam.h \
          usr/lib/cmake/unioncam/unioncamConfig.cmake usr/lib/pkgconfig/unioncam.pc \
          usr/share/man/man1/unioncam.1.gz usr/share/bash-completion/completions/unioncam \
          usr/share/unioncam/fashion_vgg16bn.h5 usr/share/doc/unioncam/README.md; do
@@ -49,6 +52,7 @@ grep -qx "prefix=/usr" "$root/lib/pkgconfig/unioncam.pc" ||
 # shellcheck disable=SC2046
 if c++ -std=c++17 -O2 "$src/examples/embed/embed_explain.cpp" -o "$tmp/embed" \
      $(PKG_CONFIG_PATH=$root/lib/pkgconfig pkg-config --define-variable=prefix="$root" --cflags --libs unioncam) \
+     -Wl,-rpath,"$root/lib" \
      >"$tmp/link.log" 2>&1; then
   expect 0 "map selected" -- "$tmp/embed" "$root/share/unioncam/fashion_vgg16bn.h5" \
     "$src/tests/fixtures/demo/images/00000_9.png" "$tmp/map.npy" cpu
