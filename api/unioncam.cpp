@@ -12,6 +12,7 @@
 #include "core/context.h"
 #include "core/error.h"
 #include "io/image.h"
+#include "io/preprocess.h"
 #include "io/render.h"
 #include "layers/layers.h"
 #include "runtime/network.h"
@@ -118,6 +119,7 @@ struct Model::Impl {
   uc::ModelWeights weights;
   std::vector<std::string> class_names;
   std::string device_note;
+  uc::Preprocess preprocess = uc::Preprocess::Antialias;
   std::unique_ptr<uc::Context> context;
   // The network, planned once, and an Explainer for the last options: other options make a new
   // Explainer (its scratch buffers), not a new network.
@@ -133,11 +135,13 @@ struct Model::Impl {
     return *plan.explainer;
   }
 
-  // The image at the input size, normalized, as `unioncam explain` prepares it.
-  std::vector<float> model_input(const Image& image) const {
-    const uc::Image resized =
-        uc::resize_bilinear(to_internal(image), weights.input_w, weights.input_h);
-    return uc::to_normalized_chw(resized, weights.mean, weights.std);
+  // The image preprocessed to the input size, as `unioncam explain` prepares it; `region` (when
+  // given) receives the part of the image the model sees.
+  std::vector<float> model_input(const Image& image, uc::ImageRegion* region = nullptr) const {
+    const uc::ModelImage m =
+        uc::prepare_model_image(to_internal(image), preprocess, weights.input_w, weights.input_h);
+    if (region) *region = m.region;
+    return uc::to_normalized_chw(m.image, weights.mean, weights.std);
   }
 };
 
@@ -153,7 +157,9 @@ Model::Model(const std::string& weights_path, const ModelOptions& options)
       uc::fail_usage("ModelOptions: batch and max_memory_mb must be 0 (automatic) or positive");
     if (options.max_memory_mb > 0)
       uc::set_memory_limit(backend, static_cast<size_t>(options.max_memory_mb) << 20);
+    uc::choose_preprocess(options.preprocess, "", "");  // a usage error before any work
     m.weights = uc::load_weights(weights_path);
+    m.preprocess = uc::choose_preprocess(options.preprocess, m.weights.preprocess, weights_path);
     m.class_names = uc::effective_class_names(m.weights);
     const uc::MathMode math = options.precision == Precision::TF32   ? uc::MathMode::TF32
                               : options.precision == Precision::BF16 ? uc::MathMode::BF16
@@ -178,6 +184,7 @@ int Model::input_height() const { return impl_->weights.input_h; }
 std::string Model::architecture() const { return impl_->weights.arch.name(); }
 std::string Model::device() const { return uc::backend_name(impl_->context->backend()); }
 std::string Model::device_note() const { return impl_->device_note; }
+std::string Model::preprocess() const { return uc::preprocess_name(impl_->preprocess); }
 
 std::vector<Prediction> Model::predict(const Image& image, int top_k) {
   return translated([&] {
@@ -208,7 +215,8 @@ std::vector<Explanation> Model::explain(const Image& image, const std::vector<Me
   return translated([&] {
     Impl& m = *impl_;
     uc::Explainer& explainer = m.explainer_for(options);
-    explainer.set_image(m.model_input(image));
+    uc::ImageRegion region;
+    explainer.set_image(m.model_input(image, &region));
     const int target = explainer.target_class();
     std::vector<Explanation> out;
     for (Method method : methods) {
@@ -224,8 +232,10 @@ std::vector<Explanation> Model::explain(const Image& image, const std::vector<Me
       if (options.image_size_map) {
         e.image_height = image.height;
         e.image_width = image.width;
-        e.image_map = uc::resize_map(r.map, r.width, r.height, image.width, image.height);
+        e.image_map =
+            uc::map_over_image(r.map, r.width, r.height, image.width, image.height, region);
       }
+      e.region = {region.left, region.top, region.right, region.bottom};
       e.degenerate = r.degenerate;
       e.ms = r.ms;
       e.masked_forwards = r.masked_inputs;
@@ -291,8 +301,10 @@ Image overlay(const Image& image, const Explanation& explanation, float alpha) {
     if (explanation.map.size() != size_t(explanation.height) * size_t(explanation.width) ||
         explanation.map.empty())
       uc::fail_usage("overlay: the explanation has no map");
+    const Explanation::Region& r = explanation.region;
     return to_public(uc::overlay_map(to_internal(image), explanation.map, explanation.width,
-                                     explanation.height, alpha));
+                                     explanation.height, alpha,
+                                     {r.left, r.top, r.right, r.bottom}));
   });
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -174,6 +175,120 @@ Image resize_bilinear(const Image& img, int width, int height) {
             wy0 * (wx0 * r0[a + c] + wx1 * r0[b + c]) + wy1 * (wx0 * r1[a + c] + wx1 * r1[b + c]);
     }
   }
+  return out;
+}
+
+namespace {
+// One output sample's source range [first, first + weights.size()) and normalized weights.
+struct FilterTaps {
+  int first = 0;
+  std::vector<double> weights;
+};
+
+// PIL's antialiased bilinear taps for `in` samples onto `out` (its precompute_coeffs): the
+// triangle filter of support 1, stretched by the scale factor when shrinking, centred on the
+// output sample's centre, evaluated and normalized in double as PIL does.
+std::vector<FilterTaps> antialias_taps(int in, int out) {
+  const double scale = double(in) / out;
+  const double stretch = std::max(scale, 1.0);
+  const double support = stretch;  // the triangle's support is 1 sample before stretching
+  const double inverse = 1.0 / stretch;
+  std::vector<FilterTaps> taps(static_cast<size_t>(out));
+  for (int d = 0; d < out; ++d) {
+    const double centre = (d + 0.5) * scale;
+    // PIL rounds the range's ends to the nearest sample and clips them to the image.
+    const int lo = std::max(static_cast<int>(centre - support + 0.5), 0);
+    const int hi = std::min(static_cast<int>(centre + support + 0.5), in);
+    FilterTaps& t = taps[static_cast<size_t>(d)];
+    t.first = lo;
+    double sum = 0;
+    for (int s = lo; s < hi; ++s) {
+      const double x = std::abs((s - centre + 0.5) * inverse);
+      t.weights.push_back(x < 1.0 ? 1.0 - x : 0.0);
+      sum += t.weights.back();
+    }
+    if (sum != 0)
+      for (double& w : t.weights) w /= sum;
+  }
+  return taps;
+}
+
+// One separable pass over the rows (along_x) or the columns, as PIL computes it on 8-bit images:
+// weights in 22-bit fixed point (rounded away from zero), sums rounded to the nearest level and
+// clipped to [0, 255].
+constexpr int kFixedBits = 22;
+std::vector<uint8_t> filter_pass_8bit(const std::vector<uint8_t>& in, int width, int height,
+                                      const std::vector<FilterTaps>& taps, bool along_x) {
+  const int out_w = along_x ? static_cast<int>(taps.size()) : width;
+  const int out_h = along_x ? height : static_cast<int>(taps.size());
+  std::vector<std::vector<int32_t>> fixed(taps.size());
+  for (size_t d = 0; d < taps.size(); ++d)
+    for (double w : taps[d].weights)
+      fixed[d].push_back(
+          static_cast<int32_t>(w < 0 ? -0.5 + w * (1 << kFixedBits) : 0.5 + w * (1 << kFixedBits)));
+  std::vector<uint8_t> out(size_t(out_w) * out_h * 3);
+  for (int y = 0; y < out_h; ++y)
+    for (int x = 0; x < out_w; ++x) {
+      const size_t d = static_cast<size_t>(along_x ? x : y);
+      for (int c = 0; c < 3; ++c) {
+        int32_t acc = 1 << (kFixedBits - 1);
+        for (size_t k = 0; k < fixed[d].size(); ++k) {
+          const int sx = along_x ? taps[d].first + static_cast<int>(k) : x;
+          const int sy = along_x ? y : taps[d].first + static_cast<int>(k);
+          acc += in[(size_t(sy) * width + sx) * 3 + c] * fixed[d][k];
+        }
+        out[(size_t(y) * out_w + x) * 3 + c] =
+            static_cast<uint8_t>(std::clamp(acc >> kFixedBits, 0, 255));
+      }
+    }
+  return out;
+}
+
+void check_size(int width, int height) {
+  UC_ASSERT(width > 0 && height > 0,
+            "resize to " + std::to_string(width) + "x" + std::to_string(height));
+}
+}  // namespace
+
+Image resize_antialiased(const Image& img, int width, int height) {
+  check_image(img);
+  check_size(width, height);
+  if (width == img.width && height == img.height) return img;
+  std::vector<uint8_t> bytes = image_to_rgb8(img);
+  int w = img.width;
+  if (width != img.width) {
+    bytes = filter_pass_8bit(bytes, w, img.height, antialias_taps(img.width, width), true);
+    w = width;
+  }
+  if (height != img.height)
+    bytes = filter_pass_8bit(bytes, w, img.height, antialias_taps(img.height, height), false);
+  return image_from_rgb8(bytes.data(), width, height);
+}
+
+Image resize_nearest(const Image& img, int width, int height) {
+  check_image(img);
+  check_size(width, height);
+  if (width == img.width && height == img.height) return img;
+  // PIL steps from one output centre to the next by adding in / out, in double: at exact
+  // half-way points its accumulated rounding decides the pixel, so this does the same.
+  const auto sources = [](int in, int out) {
+    std::vector<int> src(static_cast<size_t>(out));
+    const double step = double(in) / out;
+    double at = step * 0.5;
+    for (int d = 0; d < out; ++d, at += step)
+      src[size_t(d)] = std::min(static_cast<int>(at), in - 1);
+    return src;
+  };
+  const std::vector<int> sx = sources(img.width, width), sy = sources(img.height, height);
+  Image out;
+  out.width = width;
+  out.height = height;
+  out.rgb.resize(size_t(width) * height * 3);
+  for (int y = 0; y < height; ++y)
+    for (int x = 0; x < width; ++x) {
+      const float* p = &img.rgb[(size_t(sy[size_t(y)]) * img.width + sx[size_t(x)]) * 3];
+      std::copy(p, p + 3, &out.rgb[(size_t(y) * width + x) * 3]);
+    }
   return out;
 }
 

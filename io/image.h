@@ -37,6 +37,18 @@ std::vector<unsigned char> image_to_rgb8(const Image& img);
 // float data. Returns an exact copy when the size already matches.
 Image resize_bilinear(const Image& img, int width, int height);
 
+// PIL's Image.resize(..., BILINEAR), which torchvision's Resize applies to PIL images: a triangle
+// filter whose support widens with the scale factor when shrinking (antialiasing), so every
+// source pixel under an output pixel counts; horizontal pass first, then vertical. Computed as
+// PIL computes it on 8-bit images (the image taken to 8 bits, 22-bit fixed-point weights, 8-bit
+// results after each pass), which is what a model trained through torchvision saw: byte for
+// byte PIL's result.
+Image resize_antialiased(const Image& img, int width, int height);
+// PIL's Image.resize(..., NEAREST), which Keras' load_img(target_size=...) uses: output pixel x
+// takes source pixel floor((x + 0.5) * in / out), that product accumulated step by step in
+// double as PIL does (which decides exact half-way points).
+Image resize_nearest(const Image& img, int width, int height);
+
 // [3,H,W] channel planes of (I - mean[c]) / std[c].
 std::vector<float> to_normalized_chw(const Image& img, const std::array<float, 3>& mean,
                                      const std::array<float, 3>& std);

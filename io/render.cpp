@@ -37,16 +37,44 @@ std::vector<float> resize_map(const std::vector<float>& map, int map_w, int map_
   return out;
 }
 
+PixelRect region_pixels(const ImageRegion& region, int width, int height) {
+  PixelRect r{static_cast<int>(std::lround(region.left * width)),
+              static_cast<int>(std::lround(region.top * height)),
+              static_cast<int>(std::lround(region.right * width)),
+              static_cast<int>(std::lround(region.bottom * height))};
+  r.x0 = std::clamp(r.x0, 0, width - 1), r.y0 = std::clamp(r.y0, 0, height - 1);
+  r.x1 = std::clamp(r.x1, r.x0 + 1, width), r.y1 = std::clamp(r.y1, r.y0 + 1, height);
+  return r;
+}
+
+std::vector<float> map_over_image(const std::vector<float>& map, int map_w, int map_h, int width,
+                                  int height, const ImageRegion& region) {
+  if (region.whole()) return resize_map(map, map_w, map_h, width, height);
+  const PixelRect r = region_pixels(region, width, height);
+  const int w = r.x1 - r.x0, h = r.y1 - r.y0;
+  const std::vector<float> inside = resize_map(map, map_w, map_h, w, h);
+  std::vector<float> out(size_t(width) * height, 0.f);
+  for (int y = 0; y < h; ++y)
+    std::copy(&inside[size_t(y) * w], &inside[size_t(y) * w] + w,
+              &out[size_t(r.y0 + y) * width + r.x0]);
+  return out;
+}
+
 Image overlay_map(const Image& image, const std::vector<float>& map, int map_w, int map_h,
-                  float alpha) {
-  const std::vector<float> resized = resize_map(map, map_w, map_h, image.width, image.height);
+                  float alpha, const ImageRegion& region) {
+  const std::vector<float> placed =
+      map_over_image(map, map_w, map_h, image.width, image.height, region);
+  const PixelRect r = region.whole() ? PixelRect{0, 0, image.width, image.height}
+                                     : region_pixels(region, image.width, image.height);
   Image out = image;
-  for (size_t p = 0; p < out.rgb.size() / 3; ++p) {
-    float c[3];
-    jet_color(resized[p], c);
-    for (int k = 0; k < 3; ++k)
-      out.rgb[3 * p + k] = (1.f - alpha) * image.rgb[3 * p + k] + alpha * c[k];
-  }
+  for (int y = r.y0; y < r.y1; ++y)
+    for (int x = r.x0; x < r.x1; ++x) {
+      const size_t p = size_t(y) * image.width + x;
+      float c[3];
+      jet_color(placed[p], c);
+      for (int k = 0; k < 3; ++k)
+        out.rgb[3 * p + k] = (1.f - alpha) * image.rgb[3 * p + k] + alpha * c[k];
+    }
   return out;
 }
 

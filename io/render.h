@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "io/image.h"
+#include "io/preprocess.h"
 
 namespace uc {
 
@@ -17,10 +18,20 @@ void jet_color(float value, float rgb[3]);
 std::vector<float> resize_map(const std::vector<float>& map, int map_w, int map_h, int width,
                               int height);
 
-// The map (map_w x map_h, values in [0,1]) resized bilinearly to the image's size, coloured with
-// JET and blended: out = (1 - alpha) * image + alpha * jet(map).
+// The map (map_w x map_h) over a width x height image whose `region` the model saw
+// (io/preprocess.h): resized bilinearly into the region's pixels, 0 outside it.
+struct PixelRect {
+  int x0, y0, x1, y1;  // [x0, x1) x [y0, y1)
+};
+PixelRect region_pixels(const ImageRegion& region, int width, int height);
+std::vector<float> map_over_image(const std::vector<float>& map, int map_w, int map_h, int width,
+                                  int height, const ImageRegion& region);
+
+// The map (map_w x map_h, values in [0,1]) resized bilinearly to the image's size (or into the
+// region the model saw), coloured with JET and blended there:
+// out = (1 - alpha) * image + alpha * jet(map); outside the region the image is left as it is.
 Image overlay_map(const Image& image, const std::vector<float>& map, int map_w, int map_h,
-                  float alpha = 0.5f);
+                  float alpha = 0.5f, const ImageRegion& region = {});
 
 // float32 little-endian array of shape [height, width], NumPy format 1.0; written atomically.
 void save_npy(const std::string& path, const std::vector<float>& values, int height, int width);

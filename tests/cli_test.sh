@@ -129,4 +129,23 @@ count=$((count + 1))
   || { failures=$((failures + 1)); echo "FAIL: Score-CAM changed when the batch was halved"; }
 expect 4 "exceed the limit" -- "$bin" explain --weights "$weights" --device cpu --max-memory 1 --out "$tmp/cap1" "$img"
 
+# --preprocess: the choice is checked before any work, said in every JSON document, and a
+# weights file's own `preprocess` attribute is the default (a bad one names the file).
+expect 2 "--preprocess expects antialias, torchvision, keras or plain, got 'pil'" -- "$bin" predict --weights "$weights" --preprocess pil "${images[0]}"
+expect 2 "--preprocess expects" -- "$bin" explain --weights "$weights" --preprocess pil "${images[0]}"
+"$bin" predict --weights "$weights" --device cpu --quiet --json "${images[0]}" >"$tmp/pp.json"
+json_check "$tmp/pp.json" "d['preprocess'] == 'antialias'"
+"$bin" explain --weights "$weights" --device cpu --quiet --json --method gradcam --preprocess keras --out "$tmp/pp" "${images[0]}" >"$tmp/pp.json"
+json_check "$tmp/pp.json" "d['preprocess'] == 'keras'"
+"$bin" eval --weights "$weights" --device cpu --quiet --json --methods gradcam --preprocess plain --images "${images[0]}" >"$tmp/pp.json"
+json_check "$tmp/pp.json" "d['preprocess'] == 'plain'"
+cp "$weights" "$tmp/pp_torchvision.h5"
+cp "$weights" "$tmp/pp_bad.h5"
+"$python" -c "import h5py, sys; h5py.File(sys.argv[1], 'a').attrs['preprocess'] = 'torchvision'; h5py.File(sys.argv[2], 'a').attrs['preprocess'] = 'caffe'" \
+  "$tmp/pp_torchvision.h5" "$tmp/pp_bad.h5"
+"$bin" predict --weights "$tmp/pp_torchvision.h5" --device cpu --quiet --json "${images[0]}" >"$tmp/pp.json"
+json_check "$tmp/pp.json" "d['preprocess'] == 'torchvision'"
+expect 0 '"preprocess":"plain"' -- "$bin" predict --weights "$tmp/pp_torchvision.h5" --device cpu --quiet --json --preprocess plain "${images[0]}"
+expect 3 "$tmp/pp_bad.h5: attribute 'preprocess' says 'caffe'" -- "$bin" predict --weights "$tmp/pp_bad.h5" --device cpu "${images[0]}"
+
 finish cli

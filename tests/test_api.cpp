@@ -6,6 +6,7 @@
 #include "cam/cam.h"
 #include "cam/metrics.h"
 #include "io/image.h"
+#include "io/preprocess.h"
 #include "io/render.h"
 #include "tests/check.h"
 #include "weights/weights.h"
@@ -33,9 +34,9 @@ struct Direct {
     plan = uc::plan_explainer(
         ctx, weights, options,
         uc::default_masked_batch(uc::Backend::CPU, weights.input_h, weights.input_w));
-    const uc::Image input =
-        uc::resize_bilinear(uc::load_image(kImage), weights.input_w, weights.input_h);
-    plan.explainer->set_image(uc::to_normalized_chw(input, weights.mean, weights.std));
+    const uc::ModelImage input = uc::prepare_model_image(
+        uc::load_image(kImage), uc::Preprocess::Antialias, weights.input_w, weights.input_h);
+    plan.explainer->set_image(uc::to_normalized_chw(input.image, weights.mean, weights.std));
   }
 };
 
@@ -199,4 +200,27 @@ TEST_CASE("api/errors carry the command line's kinds") {
     const K k = kind_of([&] { unioncam::Model(kWeights, cuda); });
     CHECK((k == K::Device || k == K::Usage));
   }
+}
+
+TEST_CASE("api/preprocess: the option, the crop's region, the map placed in it") {
+  unioncam::ModelOptions options;
+  options.device = unioncam::Device::Cpu;
+  options.preprocess = "torchvision";
+  unioncam::Model model(kWeights, options);
+  CHECK(model.preprocess() == "torchvision");
+  CHECK(cpu_model().preprocess() == "antialias");              // the fixture names none
+  const unioncam::Image image = unioncam::read_image(kImage);  // 100 x 80
+  const unioncam::Explanation e = model.explain(image, unioncam::Method::GradCam);
+  // Shorter side 80 -> 73 (256 * 64 / 224), 100 -> 91; the crop starts at round(13.5) = 14
+  // across (halves to even) and round(4.5) = 4 down.
+  CHECK(e.region.left == doctest::Approx(14.0 / 91));
+  CHECK(e.region.right == doctest::Approx(78.0 / 91));
+  CHECK(e.region.top == doctest::Approx(4.0 / 73));
+  CHECK(e.width == 64);
+  REQUIRE(e.image_map.size() == size_t(100 * 80));
+  CHECK(e.image_map[0] == 0.f);  // the top-left corner lies outside the crop
+  const unioncam::Image over = unioncam::overlay(image, e);
+  CHECK(std::equal(over.rgb.begin(), over.rgb.begin() + 3, image.rgb.begin()));
+  options.preprocess = "pil";
+  CHECK(kind_of([&] { unioncam::Model(kWeights, options); }) == unioncam::ErrorKind::Usage);
 }

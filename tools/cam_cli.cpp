@@ -10,9 +10,9 @@
 
 namespace uc::cli {
 
-const std::set<std::string> kCamValueOptions = {"class",  "layer",     "theta",      "groups",
-                                                "region", "score",     "mask-space", "batch",
-                                                "device", "precision", "max-memory"};
+const std::set<std::string> kCamValueOptions = {
+    "class", "layer",  "theta",     "groups",     "region",     "score",
+    "batch", "device", "precision", "max-memory", "preprocess", "mask-space"};
 
 const char* kCamOptionsHelp =
     "  --class N|NAME        class to explain (index or unique name prefix; default: top-1)\n"
@@ -28,7 +28,7 @@ const char* kCamOptionsHelp =
     "  --device D            auto (default), cpu or cuda\n"
     "  --precision P         fp32 (default), tf32 or bf16 (CUDA only; see the README)\n"
     "  --max-memory MB       cap the memory held by tensors on the device (or the CPU); the\n"
-    "                        masked-input batch is halved until it fits\n";
+    "                        masked-input batch is halved until it fits\n" UC_PREPROCESS_HELP;
 
 namespace {
 double parse_double(const std::string& option, const std::string& text) {
@@ -110,6 +110,7 @@ std::vector<CamMethod> parse_methods(const std::string& list) {
 std::unique_ptr<CamSession> open_cam_session(const Args& args, CamOptions* options) {
   auto s = std::make_unique<CamSession>();
   const MathMode math = parse_math_mode(args.get("precision", "fp32"));
+  choose_preprocess(args.get("preprocess", ""), "", "");  // a usage error before any work
   const Backend backend = resolve_backend(args.get("device", "auto"), &s->device_note);
   if (args.has("batch"))
     args.get_int("batch", 0, 1, 1 << 16);  // usage errors before loading anything
@@ -118,6 +119,8 @@ std::unique_ptr<CamSession> open_cam_session(const Args& args, CamOptions* optio
   s->weights_file = weights_path(args, args.flag("quiet"));
   s->weights = load_weights(s->weights_file);
   s->class_names = effective_class_names(s->weights);
+  s->preprocess =
+      choose_preprocess(args.get("preprocess", ""), s->weights.preprocess, s->weights_file);
   *options = parse_cam_options(args, s->class_names);
   s->context = std::make_unique<Context>(backend, math);
 

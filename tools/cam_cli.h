@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cam/cam.h"
+#include "io/preprocess.h"
 #include "runtime/network.h"
 #include "tools/cli.h"
 #include "weights/weights.h"
@@ -29,6 +30,7 @@ struct CamSession {
   std::unique_ptr<VggNetwork> network;
   std::unique_ptr<Explainer> explainer;
   std::string device_note;
+  Preprocess preprocess = Preprocess::Antialias;  // --preprocess, else the weights file's
 };
 // Loads the weights (weights_path: --weights or a default), the context and the network.
 std::unique_ptr<CamSession> open_cam_session(const Args& args, CamOptions* options);

@@ -33,6 +33,20 @@ class Args {
 std::string json_string(const std::string& s);
 std::string json_number(double v);  // null for NaN/Inf
 
+// The --preprocess option's help, shared by predict, explain and eval.
+#define UC_PREPROCESS_HELP                                                                     \
+  "  --preprocess P        how an image becomes the model's input (default: the weights\n"     \
+  "                        file's preprocess attribute, else antialias):\n"                    \
+  "                          antialias    antialiased bilinear to the input size (PIL's\n"     \
+  "                                       BILINEAR, as torchvision's Resize on PIL images)\n"  \
+  "                          torchvision  shorter side to 256*input/224 (antialiased), then\n" \
+  "                                       a centre crop to the input size (Resize +\n"         \
+  "                                       CenterCrop); overlays colour only the cropped\n"     \
+  "                                       part, .npy maps stay at the input size\n"            \
+  "                          keras        nearest neighbour to the input size (Keras'\n"       \
+  "                                       load_img; the default for Keras weights files)\n"    \
+  "                          plain        bilinear without antialiasing (before 0.7)\n"
+
 // --input-size: "224" or "HxW".
 void parse_input_size(const std::string& text, int* h, int* w);
 

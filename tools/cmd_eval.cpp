@@ -59,20 +59,6 @@ static const std::string kEvalHelp =
     "  unioncam eval --weights vgg16.h5 --images a.jpg b.jpg --table results.csv --json\n";
 
 namespace {
-// Object mask at the model's input size: nearest-neighbour sampling, any non-zero channel.
-std::vector<uint8_t> load_mask(const std::string& path, int width, int height, size_t max_pixels) {
-  const Image m = load_image(path, max_pixels);
-  std::vector<uint8_t> mask(static_cast<size_t>(width) * height);
-  for (int y = 0; y < height; ++y) {
-    const int sy = std::min(m.height - 1, static_cast<int>((y + 0.5) * m.height / height));
-    for (int x = 0; x < width; ++x) {
-      const int sx = std::min(m.width - 1, static_cast<int>((x + 0.5) * m.width / width));
-      const float* px = &m.rgb[(static_cast<size_t>(sy) * m.width + sx) * 3];
-      mask[static_cast<size_t>(y) * width + x] = (px[0] > 0 || px[1] > 0 || px[2] > 0) ? 1 : 0;
-    }
-  }
-  return mask;
-}
 
 std::string fixed2(double v) {
   char buf[32];
@@ -216,22 +202,25 @@ Scores score_images(const EvalRun& run, CamSession& session, const std::vector<I
   Scores scores;
   scores.per_method.resize(run.methods.size());
   for (const InputImage& in : images) {
-    Image input;
+    ModelImage input;
     std::vector<uint8_t> mask;
     const bool read = progress.read_or_skip(
         [&] {
-          input = resize_bilinear(load_input(in, run.max_pixels), net.input_w(), net.input_h());
+          input = prepare_model_image(load_input(in, run.max_pixels), session.preprocess,
+                                      net.input_w(), net.input_h());
           if (run.localization()) {
             const std::string stem =
                 in.path == "-" ? in.name : std::filesystem::path(in.path).stem().string();
             const std::string mask_path =
                 (std::filesystem::path(run.masks_dir) / (stem + ".png")).string();
-            mask = load_mask(mask_path, net.input_w(), net.input_h(), run.max_pixels);
+            // The mask goes through the image's crop, sampled at the model's pixel centres.
+            mask = mask_for_model(load_image(mask_path, run.max_pixels), input.region,
+                                  net.input_w(), net.input_h());
           }
         },
         failures);
     if (!read) continue;
-    explainer.set_image(to_normalized_chw(input, session.weights.mean, session.weights.std));
+    explainer.set_image(to_normalized_chw(input.image, session.weights.mean, session.weights.std));
     for (size_t m = 0; m < run.methods.size(); ++m) {
       const CamResult r = explainer.explain(run.methods[m]);
       scores.per_method[m].push_back(
@@ -274,11 +263,12 @@ void write_reports(const EvalRun& run, const std::vector<MetricsSummary>& summar
                                                              run.methods, scores.per_method)));
 }
 
-std::string json_summary(const EvalRun& run, const std::string& weights_file, int images,
+std::string json_summary(const EvalRun& run, const CamSession& session, int images,
                          const std::vector<MetricsSummary>& summaries) {
   std::ostringstream o;
-  o << "{\"weights\":" << json_string(weights_file) << ",\"n_images\":" << images
-    << ",\"methods\":{";
+  o << "{\"weights\":" << json_string(session.weights_file)
+    << ",\"preprocess\":" << json_string(preprocess_name(session.preprocess))
+    << ",\"n_images\":" << images << ",\"methods\":{";
   for (size_t m = 0; m < run.methods.size(); ++m)
     o << (m ? "," : "") << json_string(cam_method_name(run.methods[m])) << ":{"
       << json_metric_fields(summaries[m].mean, run.localization()) << ",\"ci95\":{"
@@ -341,7 +331,7 @@ int cmd_eval(int argc, char** argv) {
   std::vector<MetricsSummary> summaries;
   for (const auto& metrics : scores.per_method) summaries.push_back(summarize(metrics));
   write_reports(run, summaries, scores);
-  std::cout << (run.json ? json_summary(run, session->weights_file, done, summaries)
+  std::cout << (run.json ? json_summary(run, *session, done, summaries)
                          : text_summary(run, done, summaries));
   return failures ? exit_code(ErrorKind::BadInput) : 0;
 }

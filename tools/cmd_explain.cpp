@@ -193,12 +193,13 @@ ImageOutcome explain_image(const ExplainRun& run, CamSession& session, const Inp
                            const Image& original, std::vector<std::vector<GridCell>>* grid) {
   Explainer& explainer = *session.explainer;
   const VggNetwork& net = *session.network;
-  const Image input = resize_bilinear(original, net.input_w(), net.input_h());
+  const ModelImage input =
+      prepare_model_image(original, session.preprocess, net.input_w(), net.input_h());
   ImageOutcome image;
   image.path = in.path;
   // The forward and the backward to the target layer are shared by every method: timed apart.
   const auto t0 = std::chrono::steady_clock::now();
-  explainer.set_image(to_normalized_chw(input, session.weights.mean, session.weights.std));
+  explainer.set_image(to_normalized_chw(input.image, session.weights.mean, session.weights.std));
   session.context->synchronize();
   image.prepare_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -211,8 +212,8 @@ ImageOutcome explain_image(const ExplainRun& run, CamSession& session, const Inp
   for (CamMethod m : run.methods) {
     MethodOutcome outcome{m, run.base(in, m) + "." + run.format, "", explainer.explain(m)};
     const CamResult& r = outcome.result;
-    const Image overlay =
-        overlay_map(original, r.map, r.width, r.height, static_cast<float>(run.alpha));
+    const Image overlay = overlay_map(original, r.map, r.width, r.height,
+                                      static_cast<float>(run.alpha), input.region);
     save_image(outcome.overlay_path, overlay);
     if (run.save_map) {
       outcome.map_path = run.base(in, m) + ".npy";
@@ -254,7 +255,7 @@ int cmd_explain(int argc, char** argv) {
   std::ostringstream doc;
   doc << "{\"weights\":" << json_string(session->weights_file)
       << ",\"device\":" << json_string(backend_name(session->context->backend()))
-      << ",\"images\":[";
+      << ",\"preprocess\":" << json_string(preprocess_name(session->preprocess)) << ",\"images\":[";
   bool first_image = true;
   for (const InputImage& in : inputs) {
     Image original;

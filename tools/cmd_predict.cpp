@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "io/image.h"
+#include "io/preprocess.h"
 #include "layers/layers.h"
 #include "runtime/network.h"
 #include "tools/cli.h"
@@ -35,7 +36,8 @@ static const char* kPredictHelp =
     "  --precision P         fp32 (default), tf32 or bf16 (CUDA only; see the README)\n"
     "  --input-size N|HxW    override the model input size (multiples of 32)\n"
     "  --batch N             images per forward batch (default 16)\n"
-    "  --max-pixels N        refuse images with more pixels (default 100000000)\n"
+    "  --max-pixels N        refuse images with more pixels (default "
+    "100000000)\n" UC_PREPROCESS_HELP
     "  --json                print one JSON document\n"
     "  --quiet               no progress bar and no device note on standard error\n"
     "\n"
@@ -66,12 +68,13 @@ Prediction predict(const std::string& path, const float* logits, int classes, in
 }
 
 std::string json_report(const std::string& weights_file, Backend backend, MathMode math,
-                        const std::vector<Prediction>& results,
+                        Preprocess preprocess, const std::vector<Prediction>& results,
                         const std::vector<std::string>& names) {
   std::ostringstream o;
   o << "{\"weights\":" << json_string(weights_file)
     << ",\"device\":" << json_string(backend_name(backend))
-    << ",\"precision\":" << json_string(math_mode_name(math)) << ",\"images\":[";
+    << ",\"precision\":" << json_string(math_mode_name(math))
+    << ",\"preprocess\":" << json_string(preprocess_name(preprocess)) << ",\"images\":[";
   for (size_t r = 0; r < results.size(); ++r) {
     const Prediction& p = results[r];
     o << (r ? "," : "") << "{\"path\":" << json_string(p.path) << ",\"top\":[";
@@ -105,9 +108,10 @@ std::string text_report(const std::vector<Prediction>& results,
 }  // namespace
 
 int cmd_predict(int argc, char** argv) {
-  Args args("predict", argc, argv,
-            {"weights", "topk", "device", "precision", "input-size", "batch", "max-pixels"},
-            {"json", "quiet", "help"});
+  Args args(
+      "predict", argc, argv,
+      {"weights", "topk", "device", "precision", "input-size", "batch", "max-pixels", "preprocess"},
+      {"json", "quiet", "help"});
   if (args.flag("help")) {
     std::fputs(kPredictHelp, stdout);
     return 0;
@@ -117,6 +121,7 @@ int cmd_predict(int argc, char** argv) {
   const int batch_cap = args.get_int("batch", 16, 1, 4096);
   const size_t max_pixels = parse_max_pixels(args);
   const MathMode math = parse_math_mode(args.get("precision", "fp32"));
+  choose_preprocess(args.get("preprocess", ""), "", "");  // a usage error before any work
   std::string device_note;
   const Backend backend = resolve_backend(args.get("device", "auto"), &device_note);
   const bool json = args.flag("json"), quiet = args.flag("quiet");
@@ -128,6 +133,8 @@ int cmd_predict(int argc, char** argv) {
   int in_h = weights.input_h, in_w = weights.input_w;
   if (args.has("input-size")) parse_input_size(args.get("input-size", ""), &in_h, &in_w);
   const std::vector<std::string> names = effective_class_names(weights);
+  const Preprocess preprocess =
+      choose_preprocess(args.get("preprocess", ""), weights.preprocess, weights_file);
   if (!json && !quiet) std::cerr << device_note << "\n";
 
   Context ctx(backend, math);
@@ -161,7 +168,8 @@ int cmd_predict(int argc, char** argv) {
   for (const InputImage& in : inputs) {
     progress.read_or_skip(
         [&] {
-          const Image img = resize_bilinear(load_input(in, max_pixels), in_w, in_h);
+          const Image img =
+              prepare_model_image(load_input(in, max_pixels), preprocess, in_w, in_h).image;
           const std::vector<float> chw = to_normalized_chw(img, weights.mean, weights.std);
           batch_host.insert(batch_host.end(), chw.begin(), chw.end());
           batch_paths.push_back(in.path);
@@ -171,7 +179,7 @@ int cmd_predict(int argc, char** argv) {
   }
   forward_batch();
 
-  std::cout << (json ? json_report(weights_file, backend, math, results, names)
+  std::cout << (json ? json_report(weights_file, backend, math, preprocess, results, names)
                      : text_report(results, names));
   return failures ? exit_code(ErrorKind::BadInput) : 0;
 }

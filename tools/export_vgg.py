@@ -34,12 +34,17 @@ def main():
     p.add_argument("--dtype", default="float32", choices=["float32", "float16", "float64"])
     p.add_argument("--keras", metavar="OUT.h5", help="also write the Keras layout (vgg16/vgg19)")
     p.add_argument("--keras-vlen", action="store_true", help="variable-length Keras name strings")
+    p.add_argument("--preprocess", choices=["torchvision", "antialias", "keras", "plain"],
+                   help="how unioncam should prepare images for this model, stored as the "
+                        "preprocess attribute (default: torchvision, keras with --keras, "
+                        "the source's with --from-h5)")
     a = p.parse_args()
 
     if a.from_h5:
         state, attrs = vc.read_torchvision_h5(a.from_h5)
         vc.write_torchvision_h5(a.out, state, str(attrs["arch"]), a.dtype, attrs.get("mean"),
-                                attrs.get("std"), attrs.get("input_size"), attrs.get("class_names"))
+                                attrs.get("std"), attrs.get("input_size"), attrs.get("class_names"),
+                                a.preprocess or attrs.get("preprocess"))
         print(f"{a.out}: {attrs['arch']} from {a.from_h5}, {vc.parameter_count(state)} parameters")
         return
 
@@ -59,7 +64,8 @@ def main():
     if a.class_names:
         with open(a.class_names) as f:
             names = [line.strip() for line in f if line.strip()]
-    vc.write_torchvision_h5(a.out, state, a.arch, a.dtype, mean, std, a.input_size, names)
+    preprocess = a.preprocess or ("keras" if a.keras else "torchvision")
+    vc.write_torchvision_h5(a.out, state, a.arch, a.dtype, mean, std, a.input_size, names, preprocess)
     print(f"{a.out}: {a.arch} widths {widths} hidden {hidden} classes {a.classes}, "
           f"{vc.parameter_count(state)} parameters" + (f"; Keras copy {a.keras}" if a.keras else ""))
 

@@ -105,7 +105,7 @@ def finish_h5(f, path):
 
 
 def write_torchvision_h5(path, state, arch, dtype="float32", mean=None, std=None,
-                         input_size=None, class_names=None):
+                         input_size=None, class_names=None, preprocess=None):
     f = atomic_h5(path)
     for k, v in state.items():
         a = v.detach().cpu().numpy()
@@ -118,6 +118,8 @@ def write_torchvision_h5(path, state, arch, dtype="float32", mean=None, std=None
         f.attrs["input_size"] = np.int64(input_size)
     if class_names is not None:
         f.attrs["class_names"] = list(class_names)  # h5py stores a list of str as vlen strings
+    if preprocess is not None:
+        f.attrs["preprocess"] = preprocess  # how unioncam prepares images: io/preprocess.h
     finish_h5(f, path)
 
 

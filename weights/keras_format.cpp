@@ -156,6 +156,7 @@ ModelWeights read_keras(const h5::File& f) {
   // kernel's input channels already reversed above.
   m.mean = {float(123.68 / 255), float(116.779 / 255), float(103.939 / 255)};
   m.std = {float(1.0 / 255), float(1.0 / 255), float(1.0 / 255)};
+  m.preprocess = "keras";  // load_img(target_size=...): nearest neighbour
   m.arch = infer_vgg_arch(m.tensors, f.path());
   return m;
 }

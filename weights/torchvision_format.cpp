@@ -62,6 +62,13 @@ ModelWeights read_torchvision(const h5::File& f) {
   if (f.has_attribute("/", "mean")) m.mean = read_triple(f, "mean", false);
   if (f.has_attribute("/", "std")) m.std = read_triple(f, "std", true);
   if (f.has_attribute("/", "input_size")) read_input_size(f, m);
+  if (f.has_attribute("/", "preprocess")) {
+    const std::vector<std::string> p = f.read_strings("/", "preprocess");
+    if (p.size() != 1)
+      fail_input(f.path() + ": attribute 'preprocess' has " + std::to_string(p.size()) +
+                 " strings; expected one (torchvision, keras, plain or antialias)");
+    m.preprocess = p[0];
+  }
   if (f.has_attribute("/", "class_names")) {
     m.class_names = f.read_strings("/", "class_names");
     if (static_cast<int>(m.class_names.size()) != m.arch.classes())

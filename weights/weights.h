@@ -46,7 +46,10 @@ struct ModelWeights {
   std::array<float, 3> std{0.229f, 0.224f, 0.225f};
   int input_h = 224, input_w = 224;
   std::vector<std::string> class_names;  // empty when the file has none
-  int64_t parameter_count() const;       // counts learnable parameters (weights, biases, BN affine)
+  // How images are prepared for this model (io/preprocess.h names the choices): the file's
+  // `preprocess` attribute, "keras" for Keras files, "" when the file does not say.
+  std::string preprocess;
+  int64_t parameter_count() const;  // counts learnable parameters (weights, biases, BN affine)
   const HostArray& at(const std::string& name) const;  // error naming the file when missing
 };
 

@@ -86,6 +86,11 @@ struct ModelOptions {
   int batch = 0;  // masked images per forward; 0: from free GPU memory (at most 32), 32 on the CPU
   int max_memory_mb = 0;  // cap on tensor memory (process-wide); 0: none. The batch is halved
                           // until the model fits.
+  // How an image becomes the model's input, as `unioncam --preprocess`: "antialias" (PIL's
+  // bilinear straight to the input size), "torchvision" (shorter side to 256 * input / 224, then
+  // a centre crop), "keras" (nearest neighbour) or "plain" (bilinear without antialiasing);
+  // "": the weights file's choice, else "antialias".
+  std::string preprocess;
 };
 
 struct Prediction {
@@ -126,9 +131,14 @@ struct Explanation {
   int height = 0, width = 0;
   std::vector<float> map;
   // The same map resized bilinearly to the image's size (what the overlay shows); empty when
-  // ExplainOptions::image_size_map is false.
+  // ExplainOptions::image_size_map is false. With a cropping preprocess ("torchvision") the map
+  // fills the cropped region at its place and is 0 outside it.
   int image_height = 0, image_width = 0;
   std::vector<float> image_map;
+  // The part of the image the model saw, as fractions of its width and height.
+  struct Region {
+    double left = 0, top = 0, right = 1, bottom = 1;
+  } region;
   bool degenerate = false;  // the map was constant before normalization (all zeros now)
   double ms = 0;            // this method's time, excluding the shared forward and backward
   int masked_forwards = 0;  // masked images the method forwarded: its cost in forwards
@@ -167,8 +177,9 @@ class Model {
   std::string architecture() const;  // "vgg16", "vgg16_bn", ...
   std::string device() const;        // "cpu" or "cuda"
   std::string device_note() const;   // why that device: what `unioncam` prints on standard error
+  std::string preprocess() const;    // the preprocessing every call runs (ModelOptions)
 
-  // The top_k classes, most likely first. The image is resized to the input size (bilinear) and
+  // The top_k classes, most likely first. The image is preprocessed (preprocess()) and
   // normalized with the file's mean and std. Cost: 1 forward.
   std::vector<Prediction> predict(const Image& image, int top_k = 5);
 
@@ -196,7 +207,8 @@ class Model {
 // ---- Outputs ---------------------------------------------------------------------------------
 
 // The map over the image in JET colours: (1 - alpha) * image + alpha * jet(map at image size),
-// as `unioncam explain` draws its overlays. Cost: one resize of the map to the image's size.
+// as `unioncam explain` draws its overlays (only inside explanation.region; the image as it is
+// outside). Cost: one resize of the map to the image's size.
 Image overlay(const Image& image, const Explanation& explanation, float alpha = 0.5f);
 
 // The map at the model's input size as a NumPy .npy (float32, height x width), written
