@@ -46,13 +46,13 @@ Preprocess choose_preprocess(const std::string& option, const std::string& file_
 namespace {
 // torchvision's Resize(size) on a w x h image: the shorter side becomes `size`, the longer one
 // size * long / short, truncated (torchvision 0.14's _compute_resized_output_size).
-void shorter_side_to(int size, int w, int h, int* out_w, int* out_h) {
+void shorter_side_to(int size, int w, int h, int64_t* out_w, int64_t* out_h) {
   if (w <= h) {
     *out_w = size;
-    *out_h = static_cast<int>(double(size) * h / w);
+    *out_h = static_cast<int64_t>(double(size) * h / w);
   } else {
     *out_h = size;
-    *out_w = static_cast<int>(double(size) * w / h);
+    *out_w = static_cast<int64_t>(double(size) * w / h);
   }
 }
 
@@ -69,7 +69,8 @@ Image crop(const Image& img, int left, int top, int width, int height) {
 }
 }  // namespace
 
-ModelImage prepare_model_image(const Image& original, Preprocess p, int width, int height) {
+ModelImage prepare_model_image(const Image& original, Preprocess p, int width, int height,
+                               const std::string& name) {
   ModelImage m;
   switch (p) {
     case Preprocess::Antialias: m.image = resize_antialiased(original, width, height); return m;
@@ -80,9 +81,16 @@ ModelImage prepare_model_image(const Image& original, Preprocess p, int width, i
   // Resize(256) + CenterCrop(224) scaled to the input size (the larger side for a non-square
   // input, so that the crop always fits).
   const int side = static_cast<int>(std::lround(256.0 * std::max(width, height) / 224.0));
-  int rw = 0, rh = 0;
+  int64_t rw = 0, rh = 0;
   shorter_side_to(side, original.width, original.height, &rw, &rh);
-  const Image resized = resize_antialiased(original, rw, rh);
+  if (rw * rh > kMaxResizedPixels)
+    fail_input("image '" + name + "' is " + std::to_string(original.width) + "x" +
+               std::to_string(original.height) +
+               ": the torchvision preprocessing would resize it to " + std::to_string(rw) + "x" +
+               std::to_string(rh) + " (the shorter side to " + std::to_string(side) +
+               "), more than " + std::to_string(kMaxResizedPixels) +
+               " pixels; use --preprocess antialias for so long an image");
+  const Image resized = resize_antialiased(original, int(rw), int(rh));
   // CenterCrop: Python's round(), which rounds halves to even, as std::nearbyint does.
   const int left = static_cast<int>(std::nearbyint((rw - width) / 2.0));
   const int top = static_cast<int>(std::nearbyint((rh - height) / 2.0));

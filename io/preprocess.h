@@ -38,7 +38,11 @@ struct ModelImage {
   Image image;  // width x height, what the network is given (before normalization)
   ImageRegion region;
 };
-ModelImage prepare_model_image(const Image& original, Preprocess p, int width, int height);
+// `name` stands for the image in errors: torchvision's resize of a very long image (1 x 10^6
+// pixels) would pass kMaxResizedPixels and is refused as bad input.
+constexpr int64_t kMaxResizedPixels = int64_t(1) << 26;
+ModelImage prepare_model_image(const Image& original, Preprocess p, int width, int height,
+                               const std::string& name = "image");
 
 // An object mask (any non-zero channel = object; any size, taken to cover the original image)
 // at the model's input size: each model pixel takes the mask pixel under its centre.

@@ -15,6 +15,7 @@
 
 #include "core/error.h"
 #include "io/image.h"
+#include "io/preprocess.h"
 #include "tests/check.h"
 #include "weights/imagenet_classes.h"
 
@@ -362,6 +363,11 @@ TEST_CASE("image/absurd headers: no pixels, 20000x20000, 10^6 x 1") {
   CHECK(img.height == 1);
   const Image small = uc::resize_bilinear(img, 224, 224);
   CHECK(small.rgb.size() == size_t(224) * 224 * 3);
+  for (uc::Preprocess p : {uc::Preprocess::Antialias, uc::Preprocess::Keras})
+    CHECK(uc::prepare_model_image(img, p, 224, 224).image.width == 224);
+  // torchvision's shorter side to 256 would make it 256 x 256,000,000: refused, naming it.
+  check_bad_input([&] { uc::prepare_model_image(img, uc::Preprocess::Torchvision, 224, 224, row); },
+                  "resize it to 256000000x256");
 }
 
 TEST_CASE("image/imagenet class names") {

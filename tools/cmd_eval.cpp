@@ -207,7 +207,7 @@ Scores score_images(const EvalRun& run, CamSession& session, const std::vector<I
     const bool read = progress.read_or_skip(
         [&] {
           input = prepare_model_image(load_input(in, run.max_pixels), session.preprocess,
-                                      net.input_w(), net.input_h());
+                                      net.input_w(), net.input_h(), in.path);
           if (run.localization()) {
             const std::string stem =
                 in.path == "-" ? in.name : std::filesystem::path(in.path).stem().string();

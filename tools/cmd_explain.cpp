@@ -190,11 +190,9 @@ std::string json_report(const ImageOutcome& image) {
 // Explains one image with every method of the run, writes the overlays (and maps), and adds a
 // row to the grid when there is one.
 ImageOutcome explain_image(const ExplainRun& run, CamSession& session, const InputImage& in,
-                           const Image& original, std::vector<std::vector<GridCell>>* grid) {
+                           const Image& original, const ModelImage& input,
+                           std::vector<std::vector<GridCell>>* grid) {
   Explainer& explainer = *session.explainer;
-  const VggNetwork& net = *session.network;
-  const ModelImage input =
-      prepare_model_image(original, session.preprocess, net.input_w(), net.input_h());
   ImageOutcome image;
   image.path = in.path;
   // The forward and the backward to the target layer are shared by every method: timed apart.
@@ -259,10 +257,15 @@ int cmd_explain(int argc, char** argv) {
   bool first_image = true;
   for (const InputImage& in : inputs) {
     Image original;
-    if (!progress.read_or_skip([&] { original = load_input(in, run.max_pixels); }, &failures))
-      continue;
+    ModelImage input;
+    const auto read = [&] {
+      original = load_input(in, run.max_pixels);
+      input = prepare_model_image(original, session->preprocess, session->network->input_w(),
+                                  session->network->input_h(), in.path);
+    };
+    if (!progress.read_or_skip(read, &failures)) continue;
     const ImageOutcome image =
-        explain_image(run, *session, in, original, run.grid_path.empty() ? nullptr : &grid);
+        explain_image(run, *session, in, original, input, run.grid_path.empty() ? nullptr : &grid);
     doc << (first_image ? "" : ",") << json_report(image);
     first_image = false;
     if (!run.json) progress.print(stdout, text_report(image));

@@ -169,7 +169,8 @@ int cmd_predict(int argc, char** argv) {
     progress.read_or_skip(
         [&] {
           const Image img =
-              prepare_model_image(load_input(in, max_pixels), preprocess, in_w, in_h).image;
+              prepare_model_image(load_input(in, max_pixels), preprocess, in_w, in_h, in.path)
+                  .image;
           const std::vector<float> chw = to_normalized_chw(img, weights.mean, weights.std);
           batch_host.insert(batch_host.end(), chw.begin(), chw.end());
           batch_paths.push_back(in.path);

@@ -15,6 +15,7 @@
 #include "cam/cam.h"
 #include "core/error.h"
 #include "io/image.h"
+#include "io/preprocess.h"
 #include "tools/cam_cli.h"
 #include "tools/cli.h"
 #include "tools/inputs.h"
@@ -22,10 +23,17 @@
 
 namespace uc::fuzz {
 
-// Bytes as an image file, under a small pixel limit (the header check is part of what is tried).
+// Bytes as an image file, under a small pixel limit (the header check is part of what is tried),
+// then prepared for a 32x32 model in each way --preprocess offers.
 inline void image(const uint8_t* data, size_t size) {
   try {
-    load_image_from_memory(data, size, "fuzz input", size_t(1) << 22);
+    const Image img = load_image_from_memory(data, size, "fuzz input", size_t(1) << 22);
+    for (Preprocess p :
+         {Preprocess::Antialias, Preprocess::Torchvision, Preprocess::Keras, Preprocess::Plain})
+      try {
+        prepare_model_image(img, p, 32, 32, "fuzz input");
+      } catch (const Error&) {
+      }
   } catch (const Error&) {
   }
 }
@@ -68,6 +76,7 @@ inline void cli(const uint8_t* data, size_t size) {
                                             "Bag",     "Ankle boot"};
     cli::parse_cam_options(args, names);
     cli::parse_max_pixels(args);
+    choose_preprocess(args.get("preprocess", ""), "", "");
     int h = 0, w = 0;
     if (args.has("input-size")) cli::parse_input_size(args.get("input-size", ""), &h, &w);
   } catch (const Error&) {
