@@ -99,6 +99,17 @@ Explainer::Explainer(VggNetwork& net, const CamOptions& options) : net_(net), op
   scores_ = Tensor::zeros(b, {std::max({K_ + 1, curve_images, 3})});
 }
 
+void Explainer::record(const std::string& name, const Tensor& t, std::vector<int64_t> shape,
+                       bool int_valued) {
+  if (!trace_) return;
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  std::vector<float> all = t.to_host();
+  UC_ASSERT(n <= static_cast<int64_t>(all.size()), "record: " + name + " larger than its tensor");
+  all.resize(static_cast<size_t>(n));
+  trace_->arrays[name] = {std::move(shape), std::move(all), int_valued};
+}
+
 void Explainer::set_image(const std::vector<float>& normalized_chw) {
   Context& ctx = net_.context();
   UC_ASSERT(normalized_chw.size() == static_cast<size_t>(3 * H_ * W_),
@@ -119,6 +130,13 @@ void Explainer::set_image(const std::vector<float>& normalized_chw) {
   one_hot[static_cast<size_t>(class_)] = 1.f;
   seed_.copy_from_host(one_hot.data(), seed_.numel());
   grad_.copy_from(net_.backward(seed_, layer_));
+  if (trace_) {
+    trace_->clear();
+    record("input", x_, {3, H_, W_});
+    trace_->arrays["logits"] = {{int64_t(logits.size())}, logits, false};
+    record("activations", act_, {K_, h_, w_});
+    record("gradients", grad_, {K_, h_, w_});
+  }
 }
 
 std::vector<float> Explainer::scores_of(int count, ScoreKind kind, const BatchBuilder& build) {
@@ -171,6 +189,7 @@ bool Explainer::grad_cam(Tensor& out, bool plus_plus) {
     cam_gradcampp_weights(ctx, w, grad_, act_, K_, hw);
   else
     cam_channel_means(ctx, w, grad_, K_, hw);
+  record(plus_plus ? "gradcampp/weights" : "gradcam/weights", w, {K_});
   Tensor sum = low_.view(0, {hw});
   cam_channel_weighted_sum(ctx, sum, act_, w, K_, hw, true);
   cam_upsample_bilinear(ctx, out, sum, 1, h_, w_, H_, W_);
@@ -193,6 +212,7 @@ bool Explainer::score_cam(Tensor& out) {
     cam_scatter(ctx, w, masked(M, &index_, live, x_b_, options_.score), index_, live, K_);
   else
     w.fill_zero();
+  if (trace_) trace_score_cam(w, M, live);
   cam_channel_weighted_sum(ctx, out, U, w, K_, HW, true);
   return normalize(out);
 }
@@ -214,8 +234,13 @@ bool Explainer::group_cam(Tensor& out) {
   // Probabilities whatever --score says: METHODS writes p_c here (Group-CAM's own softmax
   // scores), not the s_c of Score-CAM and UnionCAM's β.
   Tensor score = weights_.view(0, {G});  // the channel weights are no longer needed
-  cam_score_differences(ctx, score, masked(masks_, nullptr, G + 1, blur_, ScoreKind::Prob), 1, G,
-                        true);
+  const Tensor probs = masked(masks_, nullptr, G + 1, blur_, ScoreKind::Prob);
+  if (trace_) {
+    trace_->arrays["groupcam/blurred_score"] = {{}, {probs.to_host().at(0)}, false};
+    if (trace_->masks) record("groupcam/masks", M, {G, H_, W_});
+  }
+  cam_score_differences(ctx, score, probs, 1, G, true);
+  record("groupcam/scores", score, {G});
   cam_channel_weighted_sum(ctx, out, U, score, G, HW, false);
   return normalize(out);
 }
@@ -239,11 +264,13 @@ bool Explainer::union_cam(Tensor& out, UnionCamDetails& d) {
   d.theta = options_.theta;
   d.beta_den = s[1] - s[0];
   d.beta_reg = s[2] - s[0];
+  if (trace_) trace_union_cam(den, reg, s[0]);
   const float bd = std::max(d.beta_den, 0.f), br = std::max(d.beta_reg, 0.f);
   if (bd == 0.f && br > 0.f) {  // L_dr would be L_reg itself: no fourth forward
     d.beta_dr = d.beta_reg;
     d.fused = false;
     out.copy_from(reg);
+    record("unioncam/L_dr", reg, {H_, W_});
     return reg_degenerate;
   }
   // Both weights 0: the unweighted union norm(L_den + L_reg).
@@ -254,9 +281,48 @@ bool Explainer::union_cam(Tensor& out, UnionCamDetails& d) {
                            false);
   const bool dr_degenerate = normalize(dr);
   d.beta_dr = masked(dr, nullptr, 1, x_b_, options_.score).to_host().at(0) - s[0];
+  record("unioncam/L_dr", dr, {H_, W_});
   d.fused = d.beta_dr > d.beta_reg;
   out.copy_from(d.fused ? dr : reg);
   return d.fused ? dr_degenerate : reg_degenerate;
+}
+
+void Explainer::trace_score_cam(const Tensor& weights, const Tensor& masks, int live) {
+  // s_k for the channels forwarded, NaN for the constant ones that were skipped.
+  const std::vector<float> w = weights.to_host(), index = index_.to_host();
+  std::vector<float> scores(static_cast<size_t>(K_), std::nanf(""));
+  std::vector<float> channels(index.begin(), index.begin() + live);
+  for (float k : channels) scores[static_cast<size_t>(k)] = w[static_cast<size_t>(k)];
+  trace_->arrays["scorecam/scores"] = {{K_}, scores, false};
+  trace_->arrays["scorecam/channels"] = {{live}, channels, true};
+  if (trace_->masks) {
+    const std::vector<float> all = masks.to_host();
+    std::vector<float> forwarded;
+    const size_t HW = size_t(H_) * W_;
+    for (float k : channels)
+      forwarded.insert(forwarded.end(), all.begin() + size_t(k) * HW,
+                       all.begin() + (size_t(k) + 1) * HW);
+    trace_->arrays["scorecam/masks"] = {{live, H_, W_}, forwarded, false};
+  }
+}
+
+void Explainer::trace_union_cam(const Tensor& den, const Tensor& reg, float baseline_score) {
+  // t_k and alpha_k as the CPU's cam_denoised_pixel_weights computes them, from G.
+  const std::vector<float> g = grad_.to_host();
+  const int hw = h_ * w_;
+  std::vector<float> threshold(static_cast<size_t>(K_)), alpha(static_cast<size_t>(K_));
+  std::vector<float> scratch(static_cast<size_t>(hw));
+  for (int k = 0; k < K_; ++k) {
+    const Denoising d =
+        denoising_of_channel(g.data() + size_t(k) * hw, hw, options_.theta, scratch.data());
+    threshold[size_t(k)] = static_cast<float>(d.threshold);
+    alpha[size_t(k)] = static_cast<float>(d.alpha);
+  }
+  trace_->arrays["unioncam/threshold"] = {{K_}, threshold, false};
+  trace_->arrays["unioncam/alpha"] = {{K_}, alpha, false};
+  record("unioncam/L_den", den, {H_, W_});
+  record("unioncam/L_reg", reg, {H_, W_});
+  trace_->arrays["baseline_score"] = {{}, {baseline_score}, false};
 }
 
 CamResult Explainer::explain(CamMethod method) {
@@ -275,6 +341,15 @@ CamResult Explainer::explain(CamMethod method) {
     case CamMethod::UnionCam: r.degenerate = union_cam(out, r.unioncam); break;
   }
   r.map = out.to_host();
+  if (trace_) {
+    trace_->arrays[std::string(cam_method_name(method)) + "/map"] = {{H_, W_}, r.map, false};
+    if (method == CamMethod::UnionCam) {
+      trace_->numbers["unioncam/beta_den"] = r.unioncam.beta_den;
+      trace_->numbers["unioncam/beta_reg"] = r.unioncam.beta_reg;
+      trace_->numbers["unioncam/beta_dr"] = r.unioncam.beta_dr;
+      trace_->strings["unioncam/selected"] = r.unioncam.fused ? "fused" : "region";
+    }
+  }
   r.masked_inputs = forwarded_;
   r.live_channels = live_;
   net_.context().synchronize();

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cam/ops.h"
+#include "cam/trace.h"
 #include "runtime/network.h"
 
 namespace uc {
@@ -66,6 +67,10 @@ class Explainer {
 
   CamResult explain(CamMethod method);
 
+  // With a trace attached, set_image() and explain() copy their intermediates into it (names and
+  // shapes: cam/trace.h, README "Dumps"); nullptr detaches it. The caller owns the trace.
+  void set_trace(CamTrace* trace) { trace_ = trace; }
+
   // Scores of `count` images built on the device in batches: build(batch, first, m) fills
   // batch [m,3,H,W] with images first..first+m-1; returns their scores of the class (`kind`).
   using BatchBuilder = std::function<void(Tensor& batch, int first, int m)>;
@@ -120,6 +125,12 @@ class Explainer {
   Tensor metric_map_, metric_order_;
   Tensor scores_;                  // scores of one batched pass [max(K + 1, curve images)]
   int forwarded_ = 0, live_ = -1;  // CamResult's masked_inputs and live_channels, per explain()
+  CamTrace* trace_ = nullptr;
+  void trace_score_cam(const Tensor& weights, const Tensor& masks, int live);
+  void trace_union_cam(const Tensor& den, const Tensor& reg, float baseline_score);
+  // Copies the first prod(shape) values of `t` into the trace as `name` (when tracing).
+  void record(const std::string& name, const Tensor& t, std::vector<int64_t> shape,
+              bool int_valued = false);
 };
 
 // Masked inputs per forward when none is asked for: on the GPU as many as a quarter of the free

@@ -91,20 +91,26 @@ void cam_denoised_pixel_weights(Context& ctx, Tensor& p, const Tensor& g, int K,
   expect_tensor(ctx, p, {K, hw}, op, "p");
   expect_tensor(ctx, g, {K, hw}, op, "g");
   UC_CUDA_DISPATCH(ctx, cam_denoised_pixel_weights_cuda(ctx, p, g, K, hw, theta));
-  std::vector<float> sorted(hw);
+  std::vector<float> scratch(hw);
   for (int k = 0; k < K; ++k) {
     const float* gk = g.data() + int64_t(k) * hw;
     float* pk = p.data() + int64_t(k) * hw;
-    std::copy(gk, gk + hw, sorted.begin());
-    std::sort(sorted.begin(), sorted.end());
-    const double t = camops::percentile_sorted(sorted.data(), hw, theta);
-    double sum = 0;  // sum of ReLU(Ghat)
+    const Denoising d = denoising_of_channel(gk, hw, theta, scratch.data());
     for (int ij = 0; ij < hw; ++ij)
-      if (camops::survives_denoising(gk[ij], t)) sum += gk[ij];
-    const double alpha = sum > 0 ? 1.0 / sum : 0.0;
-    for (int ij = 0; ij < hw; ++ij)
-      pk[ij] = camops::survives_denoising(gk[ij], t) ? float(alpha * gk[ij]) : 0.f;
+      pk[ij] = camops::survives_denoising(gk[ij], d.threshold) ? float(d.alpha * gk[ij]) : 0.f;
   }
+}
+
+Denoising denoising_of_channel(const float* g, int hw, float theta, float* scratch) {
+  std::copy(g, g + hw, scratch);
+  std::sort(scratch, scratch + hw);
+  Denoising d;
+  d.threshold = camops::percentile_sorted(scratch, hw, theta);
+  double sum = 0;  // sum of ReLU(Ghat)
+  for (int ij = 0; ij < hw; ++ij)
+    if (camops::survives_denoising(g[ij], d.threshold)) sum += g[ij];
+  d.alpha = sum > 0 ? 1.0 / sum : 0.0;
+  return d;
 }
 
 // ---- weighted sums over channels -------------------------------------------------------------

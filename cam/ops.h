@@ -25,6 +25,12 @@ void cam_gradcampp_weights(Context& ctx, Tensor& weights, const Tensor& g, const
 // p[k,ij] = alpha_k * ReLU(Ghat[k,ij]).
 void cam_denoised_pixel_weights(Context& ctx, Tensor& p, const Tensor& g, int K, int hw,
                                 float theta);
+// t_k and alpha_k of one channel's h*w gradients on the host (the CPU op's arithmetic; `scratch`
+// holds hw floats), for the dump.
+struct Denoising {
+  double threshold = 0, alpha = 0;
+};
+Denoising denoising_of_channel(const float* g, int hw, float theta, float* scratch);
 
 // ---- weighted sums over channels -------------------------------------------------------------
 // out[ij] = sum_k weights[k] * A[k,ij], then ReLU if `relu`. The rows are an activation's channels

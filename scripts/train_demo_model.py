@@ -138,8 +138,10 @@ def accuracy(model, x, y, mean, std, bs=128):
 
 def export(path, state, mean, std, size):
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    # Trained on F.interpolate's plain bilinear resize: unioncam's --preprocess plain.
     vc.write_torchvision_h5(path, state, "vgg16_bn", "float32",  # atomic
-                            mean.flatten().tolist(), std.flatten().tolist(), size, CLASSES)
+                            mean.flatten().tolist(), std.flatten().tolist(), size, CLASSES,
+                            preprocess="plain")
 
 
 def main():

@@ -12,6 +12,7 @@
 #include "io/image.h"
 #include "io/render.h"
 #include "tools/cam_cli.h"
+#include "tools/dump.h"
 #include "tools/inputs.h"
 #include "tools/progress.h"
 
@@ -39,6 +40,12 @@ static const std::string kExplainHelp =
         "  --grid FILE           also one picture (.png, .jpg) with a row per image: the original\n"
         "                        and each method's overlay, labelled\n"
         "  --save-map            also write the raw maps as .npy\n"
+        "  --dump FILE.h5        also every intermediate of every method (inputs, logits,\n"
+        "                        activations, gradients, weights, scores, thresholds, the\n"
+        "                        UnionCAM maps and betas), one HDF5 group per image (README:\n"
+        "                        Dumps)\n"
+        "  --dump-masks          with --dump, also the masked-input maps of Score-CAM and\n"
+        "                        Group-CAM (large: about 100 MB per image on VGG16)\n"
         "  --alpha A             overlay opacity in [0,1] (default 0.5)\n"
         "  --force               replace existing output files\n"
         "  --max-pixels N        refuse images with more pixels (default 100000000)\n"
@@ -81,7 +88,8 @@ std::string percent(double p) {
 struct ExplainRun {
   std::vector<CamMethod> methods;
   double alpha = 0.5;
-  std::string format, grid_path, out_dir;
+  std::string format, grid_path, out_dir, dump_path;
+  bool dump_masks = false;
   size_t max_pixels = kDefaultMaxPixels;
   bool json = false, save_map = false, quiet = false;
 
@@ -107,6 +115,9 @@ ExplainRun parse_run(const Args& args) {
   run.json = args.flag("json"), run.save_map = args.flag("save-map"),
   run.quiet = args.flag("quiet");
   run.out_dir = args.get("out", "explanations");
+  run.dump_path = args.get("dump", "");
+  run.dump_masks = args.flag("dump-masks");
+  if (run.dump_masks && run.dump_path.empty()) fail_usage("--dump-masks needs --dump FILE.h5");
   return run;
 }
 
@@ -120,6 +131,7 @@ std::vector<std::string> planned_outputs(const ExplainRun& run,
       if (run.save_map) outputs.push_back(run.base(in, m) + ".npy");
     }
   if (!run.grid_path.empty()) outputs.push_back(run.grid_path);
+  if (!run.dump_path.empty()) outputs.push_back(run.dump_path);
   return outputs;
 }
 
@@ -137,6 +149,18 @@ struct ImageOutcome {
 };
 
 const char* selected_map(const UnionCamDetails& u) { return u.fused ? "fused" : "region"; }
+
+DumpSettings dump_settings(const CamSession& session, const CamOptions& o) {
+  DumpSettings s;
+  s.weights = session.weights_file;
+  s.layer = o.layer.empty() ? session.network->last_conv_relu() : o.layer;
+  s.score = o.score == ScoreKind::Logit ? "logit" : "prob";
+  s.mask_space = o.mask_space == MaskSpace::Pixel ? "pixel" : "normalized";
+  s.region = o.region == RegionMethod::GroupCam ? "groupcam" : "scorecam";
+  s.theta = o.theta;
+  s.groups = o.groups;
+  return s;
+}
 
 std::string text_report(const ImageOutcome& image) {
   std::ostringstream text;
@@ -229,8 +253,9 @@ ImageOutcome explain_image(const ExplainRun& run, CamSession& session, const Inp
 
 int cmd_explain(int argc, char** argv) {
   std::set<std::string> valued = kCamValueOptions;
-  valued.insert({"weights", "method", "out", "alpha", "format", "grid", "max-pixels"});
-  Args args("explain", argc, argv, valued, {"save-map", "json", "quiet", "force", "help"});
+  valued.insert({"weights", "method", "out", "alpha", "format", "grid", "max-pixels", "dump"});
+  Args args("explain", argc, argv, valued,
+            {"save-map", "json", "quiet", "force", "help", "dump-masks"});
   if (args.flag("help")) {
     std::fputs(kExplainHelp.c_str(), stdout);
     return 0;
@@ -248,6 +273,14 @@ int cmd_explain(int argc, char** argv) {
   std::filesystem::create_directories(run.out_dir, ec);
   if (ec) fail_output("cannot create the output folder '" + run.out_dir + "': " + ec.message());
 
+  std::unique_ptr<DumpWriter> dump;
+  CamTrace trace;
+  if (!run.dump_path.empty()) {
+    create_parent_folders(run.dump_path);
+    dump = std::make_unique<DumpWriter>(run.dump_path, dump_settings(*session, options));
+    trace.masks = run.dump_masks;
+    session->explainer->set_trace(&trace);
+  }
   Progress progress(inputs.size(), !run.quiet);
   std::vector<std::vector<GridCell>> grid;
   std::ostringstream doc;
@@ -266,6 +299,8 @@ int cmd_explain(int argc, char** argv) {
     if (!progress.read_or_skip(read, &failures)) continue;
     const ImageOutcome image =
         explain_image(run, *session, in, original, input, run.grid_path.empty() ? nullptr : &grid);
+    if (dump)
+      dump->add_image(in.name, in.path, image.target_class, image.class_name, image.prob, trace);
     doc << (first_image ? "" : ",") << json_report(image);
     first_image = false;
     if (!run.json) progress.print(stdout, text_report(image));
@@ -275,7 +310,9 @@ int cmd_explain(int argc, char** argv) {
     create_parent_folders(run.grid_path);
     save_image(run.grid_path, make_grid(grid, kGridCell));
   }
-  doc << "],\"grid\":" << (grid.empty() ? "null" : json_string(run.grid_path)) << "}\n";
+  if (dump) dump->commit();
+  doc << "],\"grid\":" << (grid.empty() ? "null" : json_string(run.grid_path))
+      << ",\"dump\":" << (dump ? json_string(run.dump_path) : "null") << "}\n";
   if (run.json) std::cout << doc.str();
   return failures ? exit_code(ErrorKind::BadInput) : 0;
 }

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "io/preprocess.h"
 #include "tools/cli.h"
 #include "tools/model_setup.h"
 #include "weights/weights.h"
@@ -32,6 +33,7 @@ int cmd_info(int argc, char** argv) {
     fail_usage("info: unexpected argument '" + args.positional()[0] + "'");
   const ModelWeights w = load_weights(weights_path(args, false));
   const std::vector<std::string> names = effective_class_names(w);
+  const Preprocess preprocess = choose_preprocess("", w.preprocess, w.path);
   std::ostringstream o;
   if (args.flag("json")) {
     o << "{\"arch\":" << json_string(w.arch.name()) << ",\"depth\":" << w.arch.depth
@@ -45,7 +47,8 @@ int cmd_info(int argc, char** argv) {
       << ",\"mean\":[" << json_number(w.mean[0]) << "," << json_number(w.mean[1]) << ","
       << json_number(w.mean[2]) << "],\"std\":[" << json_number(w.std[0]) << ","
       << json_number(w.std[1]) << "," << json_number(w.std[2])
-      << "],\"classes\":" << w.arch.classes() << ",\"class_names\":[";
+      << "],\"preprocess\":" << json_string(preprocess_name(preprocess))
+      << ",\"classes\":" << w.arch.classes() << ",\"class_names\":[";
     for (size_t i = 0; i < names.size(); ++i) o << (i ? "," : "") << json_string(names[i]);
     o << "]}\n";
   } else {
@@ -64,6 +67,9 @@ int cmd_info(int argc, char** argv) {
       << "input size:  " << w.input_h << "x" << w.input_w << "\n"
       << "mean / std:  " << w.mean[0] << " " << w.mean[1] << " " << w.mean[2] << " / " << w.std[0]
       << " " << w.std[1] << " " << w.std[2] << "\n"
+      << "preprocess:  " << preprocess_name(preprocess)
+      << (w.preprocess.empty() ? " (the default: the file names none)" : " (from the weights file)")
+      << "\n"
       << "classes:     " << w.arch.classes() << ", names " << class_names_source(w) << "\n";
   }
   std::cout << o.str();

@@ -54,7 +54,8 @@ class File {
   // Integer or float attribute, scalar or array, as doubles.
   std::vector<double> read_numbers(const std::string& object, const std::string& name) const;
 
-  // `data` holds prod(shape) elements of `mem_type`; stored as `file_type`.
+  // `data` holds prod(shape) elements of `mem_type`; stored as `file_type`. An empty shape is a
+  // scalar; a name with slashes creates the groups on its way.
   void write_dataset(const std::string& name, const std::vector<int64_t>& shape, const void* data,
                      hid_t mem_type, hid_t file_type);
   void write_floats(const std::string& name, const HostArray& a);
@@ -62,12 +63,18 @@ class File {
                      const std::vector<std::string>& values, bool variable_length);
   void write_numbers(const std::string& object, const std::string& name,
                      const std::vector<double>& values);
+  // Scalar attributes: a float64, or a variable-length UTF-8 string (h5py reads a str).
+  void write_scalar(const std::string& object, const std::string& name, double value);
+  void write_scalar(const std::string& object, const std::string& name, const std::string& value);
+  void write_scalar_int(const std::string& object, const std::string& name, int64_t value);
   void delete_attribute(const std::string& object, const std::string& name);
 
  private:
   File(std::string path, Handle file) : path_(std::move(path)), file_(std::move(file)) {}
   [[noreturn]] void fail(const std::string& what) const;  // "<path>: <what>[: HDF5 detail]"
   Handle open_attribute(const std::string& object, const std::string& name) const;
+  void write_scalar_attribute(const std::string& object, const std::string& name, hid_t file_type,
+                              hid_t mem_type, const void* data);
   void check_attribute_size(const std::string& name, const std::string& object,
                             int64_t values) const;
 

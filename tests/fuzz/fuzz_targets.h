@@ -66,8 +66,8 @@ inline void cli(const uint8_t* data, size_t size) {
   for (std::string& w : words) argv.push_back(w.data());
   try {
     std::set<std::string> valued = cli::kCamValueOptions;
-    valued.insert(
-        {"weights", "method", "out", "alpha", "format", "grid", "max-pixels", "input-size"});
+    valued.insert({"weights", "method", "out", "alpha", "format", "grid", "max-pixels",
+                   "input-size", "dump"});
     const cli::Args args("explain", int(argv.size()), argv.data(), valued,
                          {"save-map", "json", "quiet", "force", "help"});
     cli::parse_methods(args.get("method", "unioncam"));
