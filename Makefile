@@ -16,7 +16,8 @@ QUALITY_OUT ?= quality-out
 BUILD_PACKAGES := cmake g++ make libhdf5-dev libstb-dev doctest-dev libopenblas-dev libdnnl-dev \
                   libgfortran-12-dev pkgconf
 TOOL_PACKAGES  := python3 python3-numpy python3-h5py python3-torch python3-torchvision python3-pil \
-                  dataset-fashion-mnist python3-skimage clang-format-14 clang libomp-dev
+                  dataset-fashion-mnist python3-skimage clang-format-14 clang libomp-dev \
+                  pybind11-dev python3-dev python3-pytest
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 SANITIZE_BUILD ?= build-sanitize
@@ -25,7 +26,7 @@ STATIC_BUILD   ?= build-static
 FUZZ_SECONDS   ?= 60
 FUZZ_TARGETS   ?= image weights cli
 
-.PHONY: all deps build test static package test-sanitize fuzz demo bench benchmark-quality gpu-check clean
+.PHONY: all deps build test static package install test-sanitize fuzz demo bench benchmark-quality gpu-check clean
 
 all: build
 
@@ -49,6 +50,12 @@ build: deps $(BUILD)/CMakeCache.txt
 test: build
 	@$(MAKE) --no-print-directory static || [ -s $(STATIC_BUILD)/static-missing.txt ]
 	cd $(BUILD) && ctest --output-on-failure
+
+# The binary, library, headers, CMake/pkg-config files, demo model and the Python module
+# (for the system python3) under PREFIX.
+PREFIX ?= /usr/local
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 # This build as a Debian package: $(BUILD)/unioncam_<version>_amd64.deb.
 package: build

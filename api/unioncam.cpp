@@ -211,10 +211,18 @@ std::vector<Prediction> Model::predict(const Image& image, int top_k) {
 }
 
 std::vector<Explanation> Model::explain(const Image& image, const std::vector<Method>& methods,
-                                        const ExplainOptions& options) {
+                                        const ExplainOptions& options, Dump* dump) {
   return translated([&] {
     Impl& m = *impl_;
     uc::Explainer& explainer = m.explainer_for(options);
+    uc::CamTrace trace;
+    trace.masks = dump && dump->masks;
+    // Detached again however this call ends: the trace lives on this frame.
+    struct Detach {
+      uc::Explainer& e;
+      ~Detach() { e.set_trace(nullptr); }
+    } detach{explainer};
+    if (dump) explainer.set_trace(&trace);
     uc::ImageRegion region;
     explainer.set_image(m.model_input(image, &region));
     const int target = explainer.target_class();
@@ -247,6 +255,13 @@ std::vector<Explanation> Model::explain(const Image& image, const std::vector<Me
       e.options = options;
       e.options.target_class = target;
       out.push_back(std::move(e));
+    }
+    if (dump) {
+      dump->arrays.clear();
+      for (auto& [name, a] : trace.arrays)
+        dump->arrays[name] = {std::move(a.shape), std::move(a.values), a.int_valued};
+      dump->numbers = std::move(trace.numbers);
+      dump->strings = std::move(trace.strings);
     }
     return out;
   });

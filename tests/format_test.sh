@@ -9,7 +9,7 @@ if [ -z "$fmt" ]; then
   echo "format: clang-format-14 not installed (apt-get install clang-format-14): skipped"
   exit 77
 fi
-files=$(git ls-files '*.cpp' '*.h' '*.cu' '*.cuh' 2>/dev/null || find core layers weights io runtime cam api include tools tests examples -name '*.cpp' -o -name '*.h' -o -name '*.cu' -o -name '*.cuh')
+files=$(git ls-files '*.cpp' '*.h' '*.cu' '*.cuh' 2>/dev/null || find core layers weights io runtime cam api include tools python tests examples -name '*.cpp' -o -name '*.h' -o -name '*.cu' -o -name '*.cuh')
 if "$fmt" --dry-run --Werror $files; then
   echo "format: $(echo $files | wc -w) files follow .clang-format"
 else

@@ -62,6 +62,18 @@ else
   tail -20 "$tmp/pc.log"
 fi
 
+# The Python module, where this build has one: installed for the prefix's python3.
+if ls "$build"/python/unioncam*.so >/dev/null 2>&1; then
+  check "import unioncam from the prefix" '
+import sys, glob
+sys.path.insert(0, glob.glob(sys.argv[1] + "/lib/python3*/dist-packages")[0])
+import unioncam
+assert unioncam.__file__.startswith(sys.argv[1]), unioncam.__file__
+m = unioncam.Model(sys.argv[2], device="cpu")
+assert m.predict(sys.argv[3], topk=1)[0]["name"] == "Ankle boot"
+' "$prefix" "$prefix/share/unioncam/fashion_vgg16bn.h5" "$image"
+fi
+
 # Errors through the API: the CLI's exit code and message, no partial file.
 if [ -x "$tmp/embed/embed_explain" ]; then
   embed=$tmp/embed/embed_explain

@@ -26,8 +26,10 @@ MAY_USE = {
     "include": set(),
     "api": {"core", "layers", "weights", "io", "runtime", "cam", "unioncam"},
     "tools": {"core", "layers", "weights", "io", "runtime", "cam", "api", "unioncam"},
+    # The Python module: the public API only, as any user of the library.
+    "python": {"unioncam"},
 }
-NOT_LIBRARIES = {"tools", "include"}  # an executable, and headers only
+NOT_LIBRARIES = {"tools", "include", "python"}  # executables and modules, headers
 PUBLIC_HEADERS = "unioncam"  # include/unioncam/: a folder of includes, not a floor library
 SOURCE_SUFFIXES = (".h", ".cpp", ".cu", ".cuh")
 INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"', re.M)

@@ -60,6 +60,17 @@ else
   count=$((count + 1)); failures=$((failures + 1)); echo "FAIL: the packaged library does not link"; tail -5 "$tmp/link.log"
 fi
 
+# The Python module, where this build has one, for Debian's python3.
+if ls "$build"/python/unioncam*.so >/dev/null 2>&1; then
+  check "import unioncam from the package" '
+import sys
+sys.path.insert(0, sys.argv[1] + "/lib/python3/dist-packages")
+import unioncam
+assert unioncam.__file__.startswith(sys.argv[1])
+assert unioncam.Model(sys.argv[1] + "/share/unioncam/fashion_vgg16bn.h5", device="cpu").classes == 10
+' "$root"
+fi
+
 # The man page: one section per command, and groff finds nothing to warn about.
 zcat "$root/share/man/man1/unioncam.1.gz" >"$tmp/unioncam.1"
 for cmd in info predict explain eval bench; do

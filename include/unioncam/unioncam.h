@@ -21,6 +21,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -149,6 +150,21 @@ struct Explanation {
   ExplainOptions options;  // as used, target_class resolved (evaluate() explains with them)
 };
 
+// Every intermediate of METHODS.md that an explain() computed: the names, shapes and attributes of
+// `unioncam explain --dump` (README "Dumps"), e.g. arrays["activations"] (K x h x w),
+// arrays["unioncam/L_den"] (H x W), numbers["unioncam/beta_dr"], strings["unioncam/selected"].
+struct DumpArray {
+  std::vector<int64_t> shape;  // empty: a scalar
+  std::vector<float> values;   // row-major; integers held exactly when int_valued
+  bool int_valued = false;     // "scorecam/channels"
+};
+struct Dump {
+  bool masks = false;  // set before explain(): also the masked-input maps (large)
+  std::map<std::string, DumpArray> arrays;
+  std::map<std::string, double> numbers;
+  std::map<std::string, std::string> strings;
+};
+
 // Average Drop / Increase inputs and Insertion / Deletion AUC of one map (METHODS.md).
 struct Metrics {
   double y = 0, o = 0;                 // p_c(x) and p_c(L ⊙ x)
@@ -188,8 +204,10 @@ class Model {
   // forward per non-constant channel of the layer (at most 512 for VGG16); Group-CAM groups + 1;
   // UnionCAM its region map's (Score-CAM's or Group-CAM's) + 4. Memory: planned once per set of
   // options (layer, batch); options that differ from the last call re-plan the scratch buffers.
+  // With `dump`, also every intermediate of those methods (its masks flag asks for the masked
+  // inputs too): the cost of copying them to the host.
   std::vector<Explanation> explain(const Image& image, const std::vector<Method>& methods,
-                                   const ExplainOptions& options = {});
+                                   const ExplainOptions& options = {}, Dump* dump = nullptr);
   Explanation explain(const Image& image, Method method = Method::UnionCam,
                       const ExplainOptions& options = {});
 
