@@ -16,13 +16,7 @@ here=$(dirname "$0")
 data=$out/data
 
 mkdir -p "$out"
-# The split is deterministic: regenerate only when the requested size changed.
-if [ "$(cat "$data/test.count" 2>/dev/null)" != "$n" ]; then
-  rm -rf "$data"
-  echo "generating $n test images with object masks into $data/test"
-  "$python" "$here/make_dataset.py" --out "$data" --seed 0 --train 0 --val 0 --test "$n"
-  echo "$n" >"$data/test.count"
-fi
+bash "$here/quality_data.sh" "$data" "$n"
 
 "$build/unioncam" predict --weights "$weights" --topk 1 --json --quiet "$data/test/images" >"$out/predict.json"
 start=$(date +%s)

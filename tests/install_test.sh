@@ -33,34 +33,30 @@ expect 0 "weights: $prefix/share/unioncam/fashion_vgg16bn.h5" -- "$prefix/bin/un
   --out "$tmp/cli" "$image" >/dev/null || { echo "FAIL: the installed binary's explain"; failures=$((failures + 1)); }
 cli_map=$tmp/cli/00000_9_unioncam.npy
 
-# The example, out of tree, with the CMake package.
-if cmake -S "$src/examples/embed" -B "$tmp/embed" -DCMAKE_PREFIX_PATH="$prefix" \
-     -DCMAKE_BUILD_TYPE=Release >"$tmp/embed.log" 2>&1 &&
-   cmake --build "$tmp/embed" >>"$tmp/embed.log" 2>&1; then
-  expect 0 "map selected" -- "$tmp/embed/embed_explain" "$prefix/share/unioncam/fashion_vgg16bn.h5" "$image" "$tmp/embed.npy" cpu
+# example_writes_the_clis_map WHAT BUILT LOG EXE: the example built (BUILT = 0) and its map equal to
+# the CLI's, byte for byte.
+example_writes_the_clis_map() {
+  local what=$1 built=$2 log=$3 exe=$4
   count=$((count + 1))
-  cmp -s "$tmp/embed.npy" "$cli_map" ||
-    { failures=$((failures + 1)); echo "FAIL: embed_explain's map differs from the CLI's $cli_map"; }
-else
-  failures=$((failures + 1)); count=$((count + 1)); echo "FAIL: examples/embed does not build against $prefix"
-  tail -20 "$tmp/embed.log"
-fi
+  if [ "$built" != 0 ]; then
+    failures=$((failures + 1)); echo "FAIL: the example does not build $what"; tail -20 "$log"; return
+  fi
+  expect 0 "map selected" -- "$exe" "$prefix/share/unioncam/fashion_vgg16bn.h5" "$image" "$exe.npy" cpu
+  cmp -s "$exe.npy" "$cli_map" || { failures=$((failures + 1)); echo "FAIL: $what: the map differs from the CLI's"; }
+}
+
+# The example, out of tree, with the CMake package.
+cmake -S "$src/examples/embed" -B "$tmp/embed" -DCMAKE_PREFIX_PATH="$prefix" \
+  -DCMAKE_BUILD_TYPE=Release >"$tmp/embed.log" 2>&1 && cmake --build "$tmp/embed" >>"$tmp/embed.log" 2>&1
+example_writes_the_clis_map "with the CMake package" $? "$tmp/embed.log" "$tmp/embed/embed_explain"
 
 # The same source with pkg-config alone (no CMake); a shared libunioncam outside the loader's
 # folders is found through the rpath, as a user would link it.
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 # shellcheck disable=SC2046
-if c++ -std=c++17 -O2 "$src/examples/embed/embed_explain.cpp" -o "$tmp/embed_pc" \
-     $(pkg-config --cflags --libs unioncam) -Wl,-rpath,"$(pkg-config --variable=libdir unioncam)" \
-     >"$tmp/pc.log" 2>&1; then
-  expect 0 "map selected" -- "$tmp/embed_pc" "$prefix/share/unioncam/fashion_vgg16bn.h5" "$image" "$tmp/pc.npy" cpu
-  count=$((count + 1))
-  cmp -s "$tmp/pc.npy" "$cli_map" ||
-    { failures=$((failures + 1)); echo "FAIL: the pkg-config build's map differs from the CLI's"; }
-else
-  failures=$((failures + 1)); count=$((count + 1)); echo "FAIL: pkg-config --cflags --libs unioncam does not link"
-  tail -20 "$tmp/pc.log"
-fi
+c++ -std=c++17 -O2 "$src/examples/embed/embed_explain.cpp" -o "$tmp/embed_pc" \
+  $(pkg-config --cflags --libs unioncam) -Wl,-rpath,"$(pkg-config --variable=libdir unioncam)" >"$tmp/pc.log" 2>&1
+example_writes_the_clis_map "with pkg-config" $? "$tmp/pc.log" "$tmp/embed_pc"
 
 # The Python module, where this build has one: installed for the prefix's python3.
 if ls "$build"/python/unioncam*.so >/dev/null 2>&1; then
