@@ -17,7 +17,7 @@ BUILD_PACKAGES := cmake g++ make libhdf5-dev libstb-dev doctest-dev libopenblas-
                   libgfortran-12-dev pkgconf
 TOOL_PACKAGES  := python3 python3-numpy python3-h5py python3-torch python3-torchvision python3-pil \
                   dataset-fashion-mnist python3-skimage clang-format-14 clang libomp-dev \
-                  pybind11-dev python3-dev python3-pytest
+                  pybind11-dev python3-dev python3-pytest dpkg-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 SANITIZE_BUILD ?= build-sanitize

@@ -4,6 +4,9 @@
 # Usage: tests/package_test.sh BUILD_DIR SOURCE_DIR
 set -u
 build=$1; src=$2
+for tool in cpack dpkg-deb dpkg-shlibdeps; do
+  command -v "$tool" >/dev/null || { echo "package: skipped: $tool not installed (dpkg-dev)"; exit 77; }
+done
 source "$src/tests/cli_lib.sh"
 if ! (cd "$build" && cpack -G DEB -B "$tmp/pkg" >"$tmp/cpack.log" 2>&1); then
   cat "$tmp/cpack.log"; echo "package: cpack failed"; exit 1
