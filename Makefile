@@ -75,7 +75,8 @@ test-sanitize: deps
 	cmake -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DUNIONCAM_SANITIZE=ON \
 	  -DUNIONCAM_CUDA=OFF -DUNIONCAM_DNNL=OFF -DUNIONCAM_OPENBLAS=OFF >/dev/null
 	cmake --build $(SANITIZE_BUILD) -j $(JOBS)
-	cd $(SANITIZE_BUILD) && ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:allocator_may_return_null=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+	cd $(SANITIZE_BUILD) && ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:allocator_may_return_null=1:suppressions=$(CURDIR)/tests/asan.supp \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -R '^(unit|cli|cli_ux)$$'
 	@if grep -qE "runtime error:|ERROR: (Address|Leak)Sanitizer" $(SANITIZE_BUILD)/Testing/Temporary/LastTest.log; then \

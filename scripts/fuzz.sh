@@ -23,7 +23,9 @@ for target in $targets; do
   # fast_unwind_on_malloc=0: HDF5 has no frame pointers, and the suppressions need whole stacks.
   # allocator_may_return_null=1: a corrupt file makes HDF5 ask for absurd blocks (2^56 bytes);
   # malloc then returns null, as it does outside the sanitizer, and HDF5 reports an error.
-  if ! ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:allocator_may_return_null=1 LSAN_OPTIONS=suppressions="$src/tests/lsan.supp" \
+  # tests/asan.supp: an over-read inside HDF5 itself (see there).
+  if ! ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:allocator_may_return_null=1:suppressions="$src/tests/asan.supp" \
+      LSAN_OPTIONS=suppressions="$src/tests/lsan.supp" \
       UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       "$build/fuzz_$target" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=3072 \
       -artifact_prefix="$build/findings/$target-" -print_final_stats=1 "$corpus" \

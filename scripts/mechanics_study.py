@@ -147,6 +147,14 @@ def main():
         print(f"| {label} | " + " | ".join(
             fmt([r[k] for r in rows], 100 if k == "increase" else 1, 1)
             for k in ("drop", "increase", "deletion", "insertion", "overall")) + " |")
+    print("\nPaired against the default, image by image:\n")
+    print("| UnionCAM with | Δ Average Drop | Δ Deletion | Δ Overall |")
+    print("|---|---|---|---|")
+    default = base["unioncam"]
+    for label, name in variants[1:]:
+        rows = read_rows(os.path.join(out, name))["unioncam"]
+        diff = {k: [rows[s][k] - default[s][k] for s in stems] for k in ("drop", "deletion", "overall")}
+        print(f"| {label} | " + " | ".join(fmt(diff[k], digits=2) for k in diff) + " |")
 
     fig, ax = plt.subplots(figsize=(5, 4))
     ax.scatter(beta["beta_reg"][~fused], beta["beta_den"][~fused], s=8, label="region selected")
