@@ -157,18 +157,28 @@ HostArray File::read_floats(const std::string& name) const {
     fail("dataset '" + name + "' has shape [" + shape + "], " + count +
          " values; no VGG tensor holds more than " + std::to_string(kMaxTensorValues));
   }
-  a.data.resize(H5Sget_simple_extent_npoints(space.get()));
-  // A compact dataset keeps its values in its object header, and HDF5 1.10 copies as many bytes
-  // as the shape needs without checking that the header holds them (found by fuzz_weights:
-  // a 1-byte message read as 48 bytes). Refused here instead.
+  const hssize_t count = H5Sget_simple_extent_npoints(space.get());
+  // Uncompressed values must be in the file before anything is allocated for them (found by
+  // fuzz_weights). A compact dataset keeps them in its object header, and HDF5 1.10 copies as
+  // many bytes as the shape needs without checking that the header holds them (a 1-byte message
+  // read as 48 bytes); a contiguous one may claim a block past the end of a 45 KB file, which
+  // HDF5 reports only after this program has allocated up to 1 GiB for it.
   Handle dcpl(H5Dget_create_plist(ds.get()), H5Pclose);
-  if (H5Pget_layout(dcpl.get()) == H5D_COMPACT) {
+  const H5D_layout_t layout = H5Pget_layout(dcpl.get());
+  if (layout == H5D_COMPACT || layout == H5D_CONTIGUOUS) {
     const hsize_t stored = H5Dget_storage_size(ds.get());
-    const hsize_t needed = hsize_t(a.data.size()) * size;
+    const hsize_t needed = hsize_t(count) * size;
     if (stored < needed)
-      fail("dataset '" + name + "' is compact with " + std::to_string(stored) +
-           " bytes stored; its shape [" + shape + "] needs " + std::to_string(needed));
+      fail("dataset '" + name + "' has " + std::to_string(stored) + " bytes stored; its shape [" +
+           shape + "] needs " + std::to_string(needed));
+    hsize_t file_size = 0;
+    const haddr_t offset = H5Dget_offset(ds.get());
+    if (layout == H5D_CONTIGUOUS && H5Fget_filesize(id(), &file_size) >= 0 &&
+        (offset == HADDR_UNDEF || offset > file_size || needed > file_size - offset))
+      fail("dataset '" + name + "' claims " + std::to_string(needed) +
+           " bytes beyond the end of the file (" + std::to_string(file_size) + " bytes)");
   }
+  a.data.resize(static_cast<size_t>(count));
   // HDF5 converts any IEEE-like float layout (half included, either byte order) to native float.
   if (!a.data.empty() &&
       H5Dread(ds.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, a.data.data()) < 0)
